@@ -1,0 +1,232 @@
+//! Command-line interface: clap derive types. Flag-shaped; validation that needs more than
+//! clap's value parsers happens in the commands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Which IANA-registered service do the ports in this traffic belong to?";
+
+const LONG_ABOUT: &str = "\
+portnote reads network traffic (pcap/pcapng files or a live interface) and says, for every flow,
+which service the IANA Service Name and Transport Protocol Port Number Registry (RFC 6335)
+registers its ports to. Traffic on unassigned, reserved and dynamic ports is reported as
+categories of its own.
+
+Exit status: 0 success; 1 a --fail-on condition was met; 2 error (bad arguments, unreadable
+or malformed input, I/O failure).";
+
+const EXAMPLES: &str = "\
+Examples:
+  portnote summary captures/demo.pcapng          traffic by service, unassigned ports flagged
+  portnote annotate capture.pcap | less          one line per packet with its service
+  portnote lookup 443                            what IANA registers on port 443
+  portnote registry info                         which registry is in use";
+
+#[derive(Debug, Parser)]
+#[command(name = "portnote", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub registry: RegistryOptions,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the port registry comes from. Precedence: --registry, then PORTNOTE_REGISTRY, then a
+/// registry saved by `portnote registry update`, then the snapshot compiled into the binary;
+/// --services files are laid over whichever of those is in use.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RegistryOptions {
+    /// Use this registry file instead of the built-in one (IANA CSV or XML, services(5), nmap-services)
+    #[arg(long, global = true, env = "PORTNOTE_REGISTRY", value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+
+    /// Format of --registry and --services files (detected from the content when omitted)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub registry_format: Option<RegistryFormat>,
+
+    /// Lay your own mappings over the registry, services(5) style: `myapp 8443/tcp` (repeatable)
+    #[arg(long = "services", global = true, value_name = "FILE")]
+    pub services: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistryFormat {
+    /// IANA's service-names-port-numbers.csv
+    IanaCsv,
+    /// IANA's service-names-port-numbers.xml
+    IanaXml,
+    /// services(5), e.g. /etc/services or Wireshark's `services`
+    Services,
+    /// nmap-services
+    Nmap,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What the registry says of a port, a port range or a service name
+    #[command(after_help = "\
+Examples:
+  portnote lookup 443              every transport's entry for port 443
+  portnote lookup 443/udp          one transport
+  portnote lookup https            by service name
+  portnote lookup 6000-6010/tcp    a range
+  portnote lookup 50000            a dynamic port
+  portnote lookup 4/tcp --format json")]
+    Lookup(LookupArgs),
+
+    /// Inspect, export or update the registry in use
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+
+    /// One record per packet: transport, ports, and why when there are none
+    #[command(after_help = "\
+Examples:
+  portnote annotate capture.pcap
+  portnote annotate --format ndjson a.pcapng b.pcap > packets.ndjson
+  tcpdump -w - | portnote annotate -
+  portnote annotate -f 'tcp port 443' capture.pcap")]
+    Annotate(AnnotateArgs),
+
+    /// Traffic by service: assigned services, unassigned and reserved ports, dynamic-only traffic
+    #[command(after_help = "\
+Examples:
+  portnote summary captures/demo.pcapng
+  portnote summary --format json day1.pcap day2.pcap
+  portnote summary --fail-on unassigned --allow 8443/tcp capture.pcap   # exit 1 if found")]
+    Summary(SummaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// Port (443), port/transport (443/udp), range (6000-6010/tcp) or service name (https)
+    #[arg(required = true, value_name = "QUERY")]
+    pub queries: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Which registry is in use, its date and counts per transport and status
+    Info {
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+    /// Every (transport, port) slot: 262,144 rows
+    #[command(after_help = "CSV columns: transport,port,status,class,service,unauthorized")]
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
+    /// Download IANA's CSV, check it loads, and keep it for later runs
+    #[command(after_help = "\
+The file is validated by loading it before it replaces the saved copy; later runs use it
+instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take precedence).")]
+    Update {
+        /// Where to download from
+        #[arg(
+            long,
+            default_value = "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
+        )]
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// Options shared by the commands that read captures.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Only packets matching this BPF filter (tcpdump syntax), e.g. 'tcp port 443'
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Report the outermost transport of tunnelled packets instead of the innermost
+    #[arg(long)]
+    pub no_decap: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AnnotateFormat::Text)]
+    pub format: AnnotateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnnotateFormat {
+    /// One aligned line per packet
+    Text,
+    /// One JSON object per packet
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+
+    /// Show only the N largest rows of each section (0: all)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub top: usize,
+
+    /// Row order within a section
+    #[arg(long, value_enum, default_value_t = SortKey::Bytes)]
+    pub sort: SortKey,
+
+    /// Exit 1 when traffic of this category is present (repeatable)
+    #[arg(long, value_enum, value_name = "CATEGORY")]
+    pub fail_on: Vec<FailOn>,
+
+    /// Accept a known local service for --fail-on, e.g. 8443/tcp (repeatable)
+    #[arg(long, value_name = "PORT/TRANSPORT")]
+    pub allow: Vec<String>,
+
+    /// One summary per file instead of one combined summary
+    #[arg(long)]
+    pub per_file: bool,
+
+    /// Flows kept in memory at once; the idlest are folded into the totals beyond this
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
+    pub max_flows: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Bytes,
+    Packets,
+    Flows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum FailOn {
+    Unassigned,
+    Reserved,
+    Dynamic,
+}

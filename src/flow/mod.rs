@@ -1,0 +1,1 @@
+//! Bidirectional flows and the rule that picks a flow's service port.

@@ -1,0 +1,1 @@
+//! Writers for tables, JSON, NDJSON and CSV over `impl Write`.
