@@ -26,6 +26,7 @@ pub mod flow;
 pub mod linktype;
 pub mod registry;
 pub mod report;
+pub mod synth;
 pub mod transport;
 
 pub use error::{Error, Outcome};

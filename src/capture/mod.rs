@@ -5,6 +5,8 @@
 //! ends the stream with a [`CaptureError`] naming the file and byte offset, after every frame
 //! before it was yielded. Never panics, never allocates what a header merely claims.
 
+pub mod write;
+
 use crate::linktype::LinkType;
 use serde::Serialize;
 use std::fmt;

@@ -142,6 +142,74 @@ impl Layer {
     }
 }
 
+/// A per-packet decoding problem: data, counted by reason, never fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecodeError {
+    pub layer: Layer,
+    pub kind: DecodeErrorKind,
+    /// Bytes the layer needed (for `Truncated`; for `Malformed`, the minimum the field allows).
+    pub needed: usize,
+    /// Bytes that were present (for `Malformed`, the offending field value).
+    pub available: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecodeErrorKind {
+    /// The captured bytes end before the layer does.
+    Truncated,
+    /// A field contradicts the protocol (length below its minimum, bad version ...).
+    Malformed,
+}
+
+impl DecodeError {
+    pub const fn truncated(layer: Layer, needed: usize, available: usize) -> Self {
+        DecodeError {
+            layer,
+            kind: DecodeErrorKind::Truncated,
+            needed,
+            available,
+        }
+    }
+
+    pub const fn malformed(layer: Layer, needed: usize, available: usize) -> Self {
+        DecodeError {
+            layer,
+            kind: DecodeErrorKind::Malformed,
+            needed,
+            available,
+        }
+    }
+
+    /// The coarse reason this error is counted under.
+    pub const fn reason(&self) -> NoPortsReason {
+        match self.kind {
+            DecodeErrorKind::Truncated => NoPortsReason::Truncated(self.layer),
+            DecodeErrorKind::Malformed => NoPortsReason::Malformed(self.layer),
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            DecodeErrorKind::Truncated => write!(
+                f,
+                "{} truncated: needed {} bytes, {} present",
+                self.layer.as_str(),
+                self.needed,
+                self.available
+            ),
+            DecodeErrorKind::Malformed => write!(
+                f,
+                "malformed {}: field value {} below minimum {}",
+                self.layer.as_str(),
+                self.available,
+                self.needed
+            ),
+        }
+    }
+}
+
 /// Why a packet has no ports. Counted per value in reports, so values are coarse enough to
 /// aggregate and precise enough to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

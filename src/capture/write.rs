@@ -1,0 +1,1 @@
+//! pcap and pcapng writers over `impl Write`. Skeleton: to be written.

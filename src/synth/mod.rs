@@ -1,0 +1,2 @@
+//! Deterministic synthetic capture generator for tests, benchmarks and the bundled captures.
+//! Skeleton: to be written.
