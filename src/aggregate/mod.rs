@@ -1,1 +1,426 @@
-//! Per-service counters over flows.
+//! Per-service counters.
+//!
+//! Takes folded flows (from [`crate::flow::FlowTable`]) and packets without ports, and keeps one
+//! [`Row`] per (transport, service name) for named services and per (transport, port) otherwise,
+//! plus a count per reason for packets without ports. Every packet counted by [`Aggregator`] is in
+//! exactly one row or one reason. Aggregators of disjoint inputs [`merge`](Aggregator::merge).
+//! No I/O.
+
+use crate::capture::Timestamp;
+use crate::decode::NoPortsReason;
+use crate::flow::{Counter, FlowKey, FlowState};
+use crate::registry::{Class, Registry, Status};
+use crate::transport::Transport;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// Server addresses kept per row; beyond this only the count of further flows' servers grows.
+pub const MAX_SERVERS_PER_ROW: usize = 64;
+
+/// Which part of the summary a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    /// The service port is assigned by IANA (system or user range).
+    Assigned,
+    /// The service port is unassigned or reserved (system or user range): the headline.
+    Unassigned,
+    /// The service port is in the dynamic range (49152-65535): P2P, NAT traversal, callbacks.
+    Dynamic,
+}
+
+impl Section {
+    pub fn of(status: Status, class: Class) -> Section {
+        match (status, class) {
+            (_, Class::Dynamic) => Section::Dynamic,
+            (Status::Assigned, _) => Section::Assigned,
+            (Status::Reserved | Status::Unassigned, _) => Section::Unassigned,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Section::Assigned => "assigned",
+            Section::Unassigned => "unassigned",
+            Section::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// What a row is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowKey {
+    /// A named service: all its ports share the row.
+    Service(Transport, String),
+    /// A port with no name.
+    Port(Transport, u16),
+}
+
+/// Traffic of one service (or one unnamed port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub transport: Transport,
+    /// Primary service name, `None` for unassigned and reserved ports.
+    pub service: Option<String>,
+    /// The service ports seen.
+    pub ports: BTreeSet<u16>,
+    pub status: Status,
+    pub class: Class,
+    /// IANA's "unauthorized use reported" note for the port.
+    pub unauthorized: Option<String>,
+    pub flows: u64,
+    pub to_server: Counter,
+    pub to_client: Counter,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Server addresses (at most [`MAX_SERVERS_PER_ROW`]).
+    pub servers: BTreeSet<IpAddr>,
+    /// Whether servers beyond the kept ones were seen.
+    pub servers_truncated: bool,
+}
+
+impl Row {
+    pub fn section(&self) -> Section {
+        Section::of(self.status, self.class)
+    }
+
+    pub fn key(&self) -> RowKey {
+        match &self.service {
+            Some(name) => RowKey::Service(self.transport, name.clone()),
+            None => RowKey::Port(self.transport, self.ports.first().copied().unwrap_or(0)),
+        }
+    }
+
+    pub fn packets(&self) -> u64 {
+        self.to_server
+            .packets
+            .saturating_add(self.to_client.packets)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.to_server.bytes.saturating_add(self.to_client.bytes)
+    }
+
+    fn add_server(&mut self, addr: IpAddr) {
+        if self.servers.len() < MAX_SERVERS_PER_ROW || self.servers.contains(&addr) {
+            self.servers.insert(addr);
+        } else {
+            self.servers_truncated = true;
+        }
+    }
+
+    fn merge(&mut self, other: &Row) {
+        self.ports.extend(other.ports.iter().copied());
+        self.flows = self.flows.saturating_add(other.flows);
+        self.to_server.merge(other.to_server);
+        self.to_client.merge(other.to_client);
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        for addr in &other.servers {
+            self.add_server(*addr);
+        }
+        self.servers_truncated |= other.servers_truncated;
+        if self.class > other.class {
+            // Keep the class of the lowest range the service was seen in.
+            self.class = other.class;
+        }
+    }
+}
+
+/// Counters of a whole input, independent of rows: the check that nothing was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+}
+
+impl Totals {
+    fn merge(&mut self, other: &Totals) {
+        self.packets = self.packets.saturating_add(other.packets);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.first_seen = match (self.first_seen, other.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
+/// Rows, packets-without-ports counts and totals.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    rows: Vec<Row>,
+    by_key: HashMap<RowKey, usize>,
+    /// (transport, service port) -> row, so a fold allocates only for a new row.
+    by_port: HashMap<(Transport, u16), usize>,
+    no_ports: BTreeMap<NoPortsReason, Counter>,
+    totals: Totals,
+}
+
+impl Aggregator {
+    /// Every packet, with or without ports, once: feeds the totals.
+    pub fn count_packet(&mut self, ts: Timestamp, wire_len: u32) {
+        let t = &mut self.totals;
+        t.packets = t.packets.saturating_add(1);
+        t.bytes = t.bytes.saturating_add(u64::from(wire_len));
+        if t.first_seen.is_none_or(|first| ts < first) {
+            t.first_seen = Some(ts);
+        }
+        if t.last_seen.is_none_or(|last| ts > last) {
+            t.last_seen = Some(ts);
+        }
+    }
+
+    /// A packet without ports, under its reason.
+    pub fn count_no_ports(&mut self, reason: NoPortsReason, wire_len: u32) {
+        self.no_ports
+            .entry(reason)
+            .or_default()
+            .add_bytes(u64::from(wire_len));
+    }
+
+    /// A flow's counters (since its last fold) into its service's row.
+    pub fn fold(&mut self, registry: &Registry, key: &FlowKey, state: &FlowState) {
+        if state.packets() == 0 {
+            return;
+        }
+        let server = *state.server(key);
+        let index = self.row_index(registry, key.transport, server.port, state.first_seen);
+        if let Some(row) = self.rows.get_mut(index) {
+            row.flows = row.flows.saturating_add(1);
+            row.to_server.merge(state.to_server);
+            row.to_client.merge(state.to_client);
+            row.first_seen = row.first_seen.min(state.first_seen);
+            row.last_seen = row.last_seen.max(state.last_seen);
+            if row.status != Status::Assigned || row.class == Class::Dynamic {
+                row.add_server(server.addr);
+            }
+        }
+    }
+
+    fn row_index(
+        &mut self,
+        registry: &Registry,
+        transport: Transport,
+        port: u16,
+        seen: Timestamp,
+    ) -> usize {
+        if let Some(&index) = self.by_port.get(&(transport, port)) {
+            return index;
+        }
+        let info = registry.port(transport, port);
+        let row = Row {
+            transport,
+            service: info.service.map(str::to_string),
+            ports: BTreeSet::from([port]),
+            status: info.status,
+            class: info.class,
+            unauthorized: info.unauthorized.map(str::to_string),
+            flows: 0,
+            to_server: Counter::default(),
+            to_client: Counter::default(),
+            first_seen: seen,
+            last_seen: seen,
+            servers: BTreeSet::new(),
+            servers_truncated: false,
+        };
+        let index = match self.by_key.get(&row.key()) {
+            Some(&index) => {
+                if let Some(existing) = self.rows.get_mut(index) {
+                    existing.ports.insert(port);
+                    existing.class = existing.class.min(info.class);
+                }
+                index
+            }
+            None => {
+                let index = self.rows.len();
+                self.by_key.insert(row.key(), index);
+                self.rows.push(row);
+                index
+            }
+        };
+        self.by_port.insert((transport, port), index);
+        index
+    }
+
+    /// Add another aggregator's counts (of a disjoint set of packets).
+    pub fn merge(&mut self, other: Aggregator) {
+        for row in other.rows {
+            match self.by_key.get(&row.key()) {
+                Some(&index) => {
+                    if let Some(existing) = self.rows.get_mut(index) {
+                        existing.merge(&row);
+                    }
+                }
+                None => {
+                    let index = self.rows.len();
+                    self.by_key.insert(row.key(), index);
+                    for &port in &row.ports {
+                        self.by_port.insert((row.transport, port), index);
+                    }
+                    self.rows.push(row);
+                }
+            }
+        }
+        for (reason, counter) in other.no_ports {
+            self.no_ports.entry(reason).or_default().merge(counter);
+        }
+        self.totals.merge(&other.totals);
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter()
+    }
+
+    pub fn no_ports(&self) -> &BTreeMap<NoPortsReason, Counter> {
+        &self.no_ports
+    }
+
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    /// Packets in rows plus packets without ports: equals `totals().packets` when every packet
+    /// given to [`count_packet`](Self::count_packet) was also counted in a row or a reason.
+    pub fn accounted_packets(&self) -> u64 {
+        let in_rows: u64 = self.rows.iter().map(Row::packets).sum();
+        let without: u64 = self.no_ports.values().map(|c| c.packets).sum();
+        in_rows.saturating_add(without)
+    }
+}
+
+impl Counter {
+    fn add_bytes(&mut self, bytes: u64) {
+        self.merge(Counter { packets: 1, bytes });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::service_port::Evidence;
+    use crate::flow::{Endpoint, FlowKey, FlowState};
+    use std::net::Ipv4Addr;
+
+    fn ts(secs: i64) -> Timestamp {
+        Timestamp {
+            secs,
+            nanos: 0,
+            digits: 6,
+        }
+    }
+
+    fn flow(server_port: u16, server_last_octet: u8, packets: u64) -> (FlowKey, FlowState) {
+        let client = Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port: 50000,
+        };
+        let server = Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::new(10, 0, 1, server_last_octet)),
+            port: server_port,
+        };
+        let (key, client_is_a) = FlowKey::of_packet(Transport::Tcp, client, server);
+        let state = FlowState {
+            id: 1,
+            server_is_a: !client_is_a,
+            evidence: Evidence::Rank,
+            first_seen: ts(1),
+            last_seen: ts(2),
+            to_server: Counter {
+                packets,
+                bytes: packets * 100,
+            },
+            to_client: Counter::default(),
+            tcp_flags: 0,
+        };
+        (key, state)
+    }
+
+    #[test]
+    fn named_service_ports_share_a_row_unnamed_ports_get_their_own() {
+        let registry = Registry::from_services_text("x11 6000/tcp\nx11 6001/tcp\n");
+        let mut agg = Aggregator::default();
+        for (port, octet) in [(6000, 1), (6001, 2), (4, 3), (4, 4), (5, 5)] {
+            let (key, state) = flow(port, octet, 2);
+            agg.fold(&registry, &key, &state);
+        }
+        let mut rows: Vec<(Option<String>, Vec<u16>, u64, usize, Section)> = agg
+            .rows()
+            .map(|r| {
+                (
+                    r.service.clone(),
+                    r.ports.iter().copied().collect(),
+                    r.flows,
+                    r.servers.len(),
+                    r.section(),
+                )
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![
+                (None, vec![4], 2, 2, Section::Unassigned),
+                (None, vec![5], 1, 1, Section::Unassigned),
+                (
+                    Some("x11".into()),
+                    vec![6000, 6001],
+                    2,
+                    0,
+                    Section::Assigned
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_adds_rows_reasons_and_totals() {
+        let registry = Registry::from_services_text("https 443/tcp\n");
+        let mut one = Aggregator::default();
+        let mut two = Aggregator::default();
+        for (agg, octet) in [(&mut one, 1), (&mut two, 2)] {
+            let (key, state) = flow(443, octet, 3);
+            agg.fold(&registry, &key, &state);
+            agg.count_no_ports(NoPortsReason::Icmp, 70);
+            for _ in 0..4 {
+                agg.count_packet(ts(i64::from(octet)), 100);
+            }
+        }
+        one.merge(two);
+        let row = one.rows().next().unwrap();
+        assert_eq!((row.flows, row.packets()), (2, 6));
+        assert_eq!(
+            one.no_ports().get(&NoPortsReason::Icmp),
+            Some(&Counter {
+                packets: 2,
+                bytes: 140
+            })
+        );
+        assert_eq!(one.totals().packets, 8);
+        assert_eq!(one.accounted_packets(), 8);
+        assert_eq!(one.totals().first_seen, Some(ts(1)));
+        assert_eq!(one.totals().last_seen, Some(ts(2)));
+    }
+
+    #[test]
+    fn dynamic_service_port_goes_to_the_dynamic_section() {
+        assert_eq!(
+            Section::of(Status::Unassigned, Class::Dynamic),
+            Section::Dynamic
+        );
+        assert_eq!(
+            Section::of(Status::Assigned, Class::Dynamic),
+            Section::Dynamic
+        );
+        assert_eq!(
+            Section::of(Status::Reserved, Class::System),
+            Section::Unassigned
+        );
+        assert_eq!(
+            Section::of(Status::Assigned, Class::User),
+            Section::Assigned
+        );
+    }
+}

@@ -74,17 +74,42 @@ pub struct PortInfo<'r> {
 
 /// The loaded registry. (Skeleton: replaced by the real table.)
 #[derive(Debug, Default)]
-pub struct Registry {}
+pub struct Registry {
+    entries: Vec<(Transport, u16, String)>,
+}
 
 impl Registry {
+    /// Skeleton stand-in for the services(5) loader: `name port/proto` lines.
+    pub fn from_services_text(text: &str) -> Registry {
+        let entries = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let name = fields.next()?;
+                let (port, proto) = fields.next()?.split_once('/')?;
+                Some((proto.parse().ok()?, port.parse().ok()?, name.to_string()))
+            })
+            .collect();
+        Registry { entries }
+    }
+
     /// Constant-time lookup of one slot.
     pub fn port(&self, transport: Transport, port: u16) -> PortInfo<'_> {
+        let service = self
+            .entries
+            .iter()
+            .find(|(t, p, _)| *t == transport && *p == port)
+            .map(|(_, _, name)| name.as_str());
         PortInfo {
             transport,
             port,
-            status: Status::Unassigned,
+            status: if service.is_some() {
+                Status::Assigned
+            } else {
+                Status::Unassigned
+            },
             class: Class::of(port),
-            service: None,
+            service,
             unauthorized: None,
         }
     }
