@@ -5,9 +5,9 @@
 //! 1. **Handshake evidence.** A connection-opening request (TCP SYN without ACK, SCTP INIT,
 //!    DCCP-Request) names its destination port as the service; the response (TCP SYN+ACK,
 //!    SCTP INIT ACK, DCCP-Response) names its source port.
-//! 2. **Registry rank** otherwise. Each port is ranked by what IANA says of it:
-//!    assigned system > assigned user > assigned dynamic > reserved > unassigned (system or user)
-//!    > dynamic (reserved or unassigned). The better rank wins, whichever side it is on; a tie goes
+//! 2. **Registry rank** otherwise. Each port is ranked by what IANA says of it, best first:
+//!    assigned system, assigned user, assigned dynamic, reserved, unassigned (system or user),
+//!    dynamic (reserved or unassigned). The better rank wins, whichever side it is on; a tie goes
 //!    to the lower port number; equal ports are the same service either way.
 //! 3. **Decided once per flow.** The first packet fixes the choice; only later handshake evidence
 //!    may revise it (see [`super::FlowTable`]).
