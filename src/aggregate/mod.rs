@@ -346,7 +346,8 @@ mod tests {
             let (key, state) = flow(port, octet, 2);
             agg.fold(&registry, &key, &state);
         }
-        let mut rows: Vec<(Option<String>, Vec<u16>, u64, usize, Section)> = agg
+        type Seen = (Option<String>, Vec<u16>, u64, usize, Section);
+        let mut rows: Vec<Seen> = agg
             .rows()
             .map(|r| {
                 (
