@@ -1,1 +1,5 @@
-//! Writers for tables, JSON, NDJSON and CSV over `impl Write`.
+//! Writers over `impl Write`: the summary (table, JSON, CSV) and per-packet annotations (text,
+//! NDJSON, CSV). They take finished data and never compute counts of their own.
+
+pub mod summary;
+pub mod units;

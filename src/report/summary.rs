@@ -1,0 +1,567 @@
+//! The summary report: a serializable model built from an [`Aggregator`], and its table, JSON
+//! and CSV writers. The JSON schema is documented in the README; `version` changes when it does.
+
+use crate::aggregate::{Aggregator, Row, Section};
+use crate::capture::Timestamp;
+use crate::cli::SortKey;
+use crate::flow::FlowStats;
+use crate::registry::{Class, Status};
+use crate::report::units::{human_bytes, human_count, share_percent};
+use crate::transport::Transport;
+use indexmap::IndexMap;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// Version of the JSON schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One capture input as the report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    pub file: String,
+    pub packets: u64,
+    /// The error that ended reading this input early, if any.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalsReport {
+    pub packets: u64,
+    pub bytes: u64,
+    pub packets_with_ports: u64,
+    pub packets_without_ports: u64,
+    pub flows: u64,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub duration_seconds: f64,
+    pub files: usize,
+    pub capture_errors: usize,
+    pub flows_expired: u64,
+    pub flows_evicted: u64,
+    pub decisions_revised: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowReport {
+    pub section: Section,
+    pub transport: Transport,
+    pub service: Option<String>,
+    pub ports: Vec<u16>,
+    pub status: Status,
+    pub class: Class,
+    pub unauthorized: Option<String>,
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Fraction of all bytes (packets without ports included), 0..1.
+    pub share: f64,
+    pub packets_to_server: u64,
+    pub bytes_to_server: u64,
+    pub packets_to_client: u64,
+    pub bytes_to_client: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Server addresses, for rows outside the assigned section.
+    pub servers: Vec<IpAddr>,
+    pub servers_truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoPortsReport {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// The whole summary of one or more inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryReport {
+    pub version: u32,
+    pub inputs: Vec<InputReport>,
+    pub totals: TotalsReport,
+    /// Sorted by section (assigned, unassigned, dynamic), then by the sort key, descending.
+    pub rows: Vec<RowReport>,
+    /// Reason -> packets without ports.
+    pub no_ports: IndexMap<String, u64>,
+    /// Reason -> packets and bytes without ports.
+    pub no_ports_detail: IndexMap<String, NoPortsReport>,
+}
+
+impl SummaryReport {
+    pub fn build(
+        aggregator: &Aggregator,
+        flows: FlowStats,
+        inputs: Vec<InputReport>,
+        sort: SortKey,
+    ) -> Self {
+        let totals = aggregator.totals();
+        let mut rows: Vec<RowReport> = aggregator
+            .rows()
+            .map(|row| row_report(row, totals.bytes))
+            .collect();
+        rows.sort_by(|a, b| {
+            let key = |r: &RowReport| match sort {
+                SortKey::Bytes => (r.bytes, r.packets, r.flows),
+                SortKey::Packets => (r.packets, r.bytes, r.flows),
+                SortKey::Flows => (r.flows, r.bytes, r.packets),
+            };
+            a.section
+                .cmp(&b.section)
+                .then_with(|| key(b).cmp(&key(a)))
+                .then_with(|| a.transport.cmp(&b.transport))
+                .then_with(|| a.ports.cmp(&b.ports))
+        });
+        let mut reasons: Vec<_> = aggregator.no_ports().iter().collect();
+        reasons.sort_by(|a, b| b.1.packets.cmp(&a.1.packets).then_with(|| a.0.cmp(b.0)));
+        let no_ports = reasons
+            .iter()
+            .map(|(r, c)| (r.to_string(), c.packets))
+            .collect();
+        let no_ports_detail = reasons
+            .iter()
+            .map(|(r, c)| {
+                (
+                    r.to_string(),
+                    NoPortsReport {
+                        packets: c.packets,
+                        bytes: c.bytes,
+                    },
+                )
+            })
+            .collect();
+        let without: u64 = aggregator.no_ports().values().map(|c| c.packets).sum();
+        let duration_seconds = match (totals.first_seen, totals.last_seen) {
+            (Some(first), Some(last)) => (last.as_nanos() - first.as_nanos()) as f64 / 1e9,
+            _ => 0.0,
+        };
+        SummaryReport {
+            version: SCHEMA_VERSION,
+            totals: TotalsReport {
+                packets: totals.packets,
+                bytes: totals.bytes,
+                packets_with_ports: rows.iter().map(|r| r.packets).sum(),
+                packets_without_ports: without,
+                flows: rows.iter().map(|r| r.flows).sum(),
+                first_seen: totals.first_seen,
+                last_seen: totals.last_seen,
+                duration_seconds,
+                files: inputs.len(),
+                capture_errors: inputs.iter().filter(|i| i.error.is_some()).count(),
+                flows_expired: flows.expired,
+                flows_evicted: flows.evicted,
+                decisions_revised: flows.revised,
+            },
+            inputs,
+            rows,
+            no_ports,
+            no_ports_detail,
+        }
+    }
+
+    pub fn rows_in(&self, section: Section) -> impl Iterator<Item = &RowReport> {
+        self.rows.iter().filter(move |r| r.section == section)
+    }
+}
+
+fn row_report(row: &Row, total_bytes: u64) -> RowReport {
+    RowReport {
+        section: row.section(),
+        transport: row.transport,
+        service: row.service.clone(),
+        ports: row.ports.iter().copied().collect(),
+        status: row.status,
+        class: row.class,
+        unauthorized: row.unauthorized.clone(),
+        flows: row.flows,
+        packets: row.packets(),
+        bytes: row.bytes(),
+        share: if total_bytes == 0 {
+            0.0
+        } else {
+            row.bytes() as f64 / total_bytes as f64
+        },
+        packets_to_server: row.to_server.packets,
+        bytes_to_server: row.to_server.bytes,
+        packets_to_client: row.to_client.packets,
+        bytes_to_client: row.to_client.bytes,
+        first_seen: row.first_seen,
+        last_seen: row.last_seen,
+        servers: row.servers.iter().copied().collect(),
+        servers_truncated: row.servers_truncated,
+    }
+}
+
+/// `{"version":..,"totals":..,"rows":[..],"no_ports":{..}}` plus a newline.
+pub fn write_json(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// CSV columns of [`write_csv`].
+pub const CSV_HEADER: &str = "section,transport,service,ports,status,class,flows,packets,bytes,share,\
+packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized";
+
+/// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
+pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let header: Vec<&str> = CSV_HEADER.split(',').collect();
+    w.write_record(&header)?;
+    for r in &report.rows {
+        w.write_record([
+            r.section.as_str().to_string(),
+            r.transport.to_string(),
+            r.service.clone().unwrap_or_default(),
+            join_ports(&r.ports),
+            r.status.as_str().to_string(),
+            r.class.as_str().to_string(),
+            r.flows.to_string(),
+            r.packets.to_string(),
+            r.bytes.to_string(),
+            format!("{:.6}", r.share),
+            r.packets_to_server.to_string(),
+            r.bytes_to_server.to_string(),
+            r.packets_to_client.to_string(),
+            r.bytes_to_client.to_string(),
+            r.first_seen.to_string(),
+            r.last_seen.to_string(),
+            r.servers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            r.unauthorized.clone().unwrap_or_default(),
+        ])?;
+    }
+    for (reason, detail) in &report.no_ports_detail {
+        let mut record = vec![String::new(); header.len()];
+        let fields = [
+            (0, "no_ports".to_string()),
+            (2, reason.clone()),
+            (7, detail.packets.to_string()),
+            (8, detail.bytes.to_string()),
+        ];
+        for (i, value) in fields {
+            if let Some(slot) = record.get_mut(i) {
+                *slot = value;
+            }
+        }
+        w.write_record(&record)?;
+    }
+    w.flush()
+}
+
+fn join_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Ports as a short list: `443`, `80 8080`, `6000-6003`, or `6000-6003 +12` when long.
+fn short_ports(ports: &[u16]) -> String {
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    for &p in ports {
+        match runs.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(p) => *end = p,
+            _ => runs.push((p, p)),
+        }
+    }
+    let shown: Vec<String> = runs
+        .iter()
+        .take(3)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    let more = runs.len().saturating_sub(3);
+    if more > 0 {
+        format!("{} +{more}", shown.join(" "))
+    } else {
+        shown.join(" ")
+    }
+}
+
+/// Table styling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableStyle {
+    pub color: bool,
+    /// Rows shown per section (0: all).
+    pub top: usize,
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn heading(&self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    fn alert(&self, text: &str) -> String {
+        self.wrap("1;33", text)
+    }
+}
+
+/// Aligned, human-readable columns.
+fn write_aligned(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+    right: &[bool],
+) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        let mut s = String::from("  ");
+        for (i, cell) in cells.enumerate() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            let pad = w.saturating_sub(cell.chars().count());
+            if i > 0 {
+                s.push_str("  ");
+            }
+            if right.get(i).copied().unwrap_or(false) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                s.push_str(&" ".repeat(pad));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&mut header.iter().copied()))?;
+    for row in rows {
+        writeln!(out, "{}", line(&mut row.iter().map(String::as_str)))?;
+    }
+    Ok(())
+}
+
+const RIGHT_NUMBERS: [bool; 9] = [false, false, false, true, true, true, true, true, true];
+
+fn service_cells(r: &RowReport, name: String, extra: String) -> Vec<String> {
+    vec![
+        r.transport.to_string(),
+        name,
+        short_ports(&r.ports),
+        human_count(r.flows),
+        human_count(r.packets),
+        human_bytes(r.bytes),
+        share_percent(r.share),
+        format!(
+            "{}/{}",
+            human_bytes(r.bytes_to_server),
+            human_bytes(r.bytes_to_client)
+        ),
+        extra,
+    ]
+}
+
+fn section_rows(report: &SummaryReport, section: Section, top: usize) -> (Vec<&RowReport>, usize) {
+    let all: Vec<&RowReport> = report.rows_in(section).collect();
+    let shown = if top == 0 {
+        all.len()
+    } else {
+        top.min(all.len())
+    };
+    let hidden = all.len() - shown;
+    (all.into_iter().take(shown).collect(), hidden)
+}
+
+fn servers_cell(r: &RowReport) -> String {
+    let mut s: Vec<String> = r.servers.iter().take(3).map(ToString::to_string).collect();
+    if r.servers.len() > 3 || r.servers_truncated {
+        s.push(format!("+{}", r.servers.len().saturating_sub(3).max(1)));
+    }
+    s.join(" ")
+}
+
+/// The human-readable report.
+pub fn write_table(
+    out: &mut dyn Write,
+    report: &SummaryReport,
+    style: TableStyle,
+) -> io::Result<()> {
+    let paint = Paint { on: style.color };
+    let t = &report.totals;
+    let span = match (t.first_seen, t.last_seen) {
+        (Some(a), Some(b)) => format!(", {a} to {b}"),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "{} {} packets, {}, {} flows, {:.1} s{span}",
+        paint.heading("portnote summary:"),
+        human_count(t.packets),
+        human_bytes(t.bytes),
+        human_count(t.flows),
+        t.duration_seconds,
+    )?;
+
+    let header = [
+        "transport",
+        "service",
+        "port",
+        "flows",
+        "packets",
+        "bytes",
+        "share",
+        "to/from server",
+        "",
+    ];
+    let (rows, hidden) = section_rows(report, Section::Assigned, style.top);
+    writeln!(out, "\n{}", paint.heading("Assigned services"))?;
+    if rows.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let name = r.service.clone().unwrap_or_else(|| "-".to_string());
+                let note = if r.unauthorized.is_some() {
+                    "unauthorized use reported".to_string()
+                } else {
+                    String::new()
+                };
+                service_cells(r, name, note)
+            })
+            .collect();
+        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+    }
+    more_line(out, hidden)?;
+
+    let (rows, hidden) = section_rows(report, Section::Unassigned, style.top);
+    writeln!(
+        out,
+        "\n{}",
+        paint.heading("Unassigned and reserved ports (no IANA service: worth a look)")
+    )?;
+    if rows.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| service_cells(r, paint.alert(r.status.as_str()), servers_cell(r)))
+            .collect();
+        let header = [
+            "transport",
+            "status",
+            "port",
+            "flows",
+            "packets",
+            "bytes",
+            "share",
+            "to/from server",
+            "servers",
+        ];
+        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+    }
+    more_line(out, hidden)?;
+
+    let (rows, hidden) = section_rows(report, Section::Dynamic, style.top);
+    writeln!(
+        out,
+        "\n{}",
+        paint.heading("Dynamic-only traffic (service port 49152-65535)")
+    )?;
+    if rows.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let name = r
+                    .service
+                    .clone()
+                    .unwrap_or_else(|| r.status.as_str().to_string());
+                service_cells(r, name, servers_cell(r))
+            })
+            .collect();
+        let header = [
+            "transport",
+            "service",
+            "port",
+            "flows",
+            "packets",
+            "bytes",
+            "share",
+            "to/from server",
+            "servers",
+        ];
+        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+    }
+    more_line(out, hidden)?;
+
+    writeln!(out, "\n{}", paint.heading("Packets without ports"))?;
+    if report.no_ports_detail.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        let cells: Vec<Vec<String>> = report
+            .no_ports_detail
+            .iter()
+            .map(|(reason, d)| vec![reason.clone(), human_count(d.packets), human_bytes(d.bytes)])
+            .collect();
+        write_aligned(
+            out,
+            &["reason", "packets", "bytes"],
+            &cells,
+            &[false, true, true],
+        )?;
+    }
+
+    writeln!(out, "\n{}", paint.heading("Totals"))?;
+    writeln!(
+        out,
+        "  {} packets ({} with ports, {} without), {}, {} flows",
+        human_count(t.packets),
+        human_count(t.packets_with_ports),
+        human_count(t.packets_without_ports),
+        human_bytes(t.bytes),
+        human_count(t.flows)
+    )?;
+    writeln!(
+        out,
+        "  {} file(s), {} capture error(s); flows expired {}, evicted {}, service decisions revised {}",
+        t.files, t.capture_errors, t.flows_expired, t.flows_evicted, t.decisions_revised
+    )?;
+    for input in report.inputs.iter().filter(|i| i.error.is_some()) {
+        if let Some(e) = &input.error {
+            writeln!(out, "  {} {e}", paint.alert("capture error:"))?;
+        }
+    }
+    Ok(())
+}
+
+fn more_line(out: &mut dyn Write, hidden: usize) -> io::Result<()> {
+    if hidden > 0 {
+        writeln!(out, "  ... {hidden} more (--top 0 shows all)")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ports_collapses_runs_and_counts_the_rest() {
+        assert_eq!(short_ports(&[443]), "443");
+        assert_eq!(short_ports(&[6000, 6001, 6002, 6010]), "6000-6002 6010");
+        assert_eq!(short_ports(&[1, 3, 5, 7, 9]), "1 3 5 +2");
+    }
+}
