@@ -9,7 +9,14 @@
 //! and DCCP (our own views in [`sctp`] and [`dccp`]).
 
 pub mod dccp;
+mod frag;
+mod icmp;
+mod ip;
+mod link;
 pub mod sctp;
+mod tunnel;
+
+pub use frag::FragmentTracker;
 
 use crate::linktype::LinkType;
 use crate::transport::Transport;
@@ -257,11 +264,200 @@ pub struct DecodeOptions {
     pub no_decap: bool,
 }
 
+/// Tunnels nested deeper than this are not opened: the ports found so far stand.
+const MAX_TUNNEL_DEPTH: u8 = 4;
+
 /// Decode one frame. Never panics; `reason` is set whenever `ports` is not.
 pub fn decode_frame(linktype: LinkType, data: &[u8], options: &DecodeOptions) -> PacketInfo {
-    let _ = (data, options);
-    PacketInfo {
-        reason: Some(NoPortsReason::UnsupportedLinkType(linktype)),
-        ..PacketInfo::default()
+    let mut info = PacketInfo::default();
+    let result = link::decode_link(linktype, data)
+        .and_then(|network| decode_network(network, &mut info, options, 0));
+    match result {
+        Ok(ports) => {
+            info.ports = Some(ports);
+            info.reason = None;
+        }
+        Err(reason) => {
+            info.ports = None;
+            info.reason = Some(reason);
+        }
+    }
+    info
+}
+
+/// Decode an IP header and what it carries, recording addresses and fragment state in `info`.
+fn decode_network(
+    network: link::Network<'_>,
+    info: &mut PacketInfo,
+    options: &DecodeOptions,
+    depth: u8,
+) -> Result<Ports, NoPortsReason> {
+    let header = ip::decode_ip(network)?;
+    info.ip_version = Some(header.version);
+    info.src = Some(header.src);
+    info.dst = Some(header.dst);
+    if header.fragment.is_some() {
+        info.fragment = header.fragment;
+    }
+    let upper = header.upper?;
+    match upper.protocol {
+        ip::protocol::ICMP | ip::protocol::ICMPV6 => {
+            info.icmp_quote = icmp::quote(upper.protocol, upper.payload);
+            Err(NoPortsReason::Icmp)
+        }
+        ip::protocol::IPV4 | ip::protocol::IPV6 if !options.no_decap => {
+            let inner = if upper.protocol == ip::protocol::IPV4 {
+                link::Network::Ipv4(upper.payload)
+            } else {
+                link::Network::Ipv6(upper.payload)
+            };
+            enter_tunnel(TunnelKind::IpInIp, None, Ok(inner), info, options, depth)
+        }
+        ip::protocol::GRE if !options.no_decap => {
+            let (kind, inner) = tunnel::gre(upper.payload);
+            enter_tunnel(kind, None, inner, info, options, depth)
+        }
+        ip::protocol::TCP => {
+            let ports = tcp_ports(upper.payload)?;
+            info.tcp_flags = upper.payload.get(TCP_FLAGS_OFFSET).copied();
+            info.handshake = info.tcp_flags.and_then(tcp_handshake);
+            Ok(ports)
+        }
+        ip::protocol::SCTP => {
+            let ports = transport_ports(upper.protocol, upper.payload)
+                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Sctp)))?;
+            info.handshake = sctp::handshake(upper.payload);
+            Ok(ports)
+        }
+        ip::protocol::DCCP => {
+            let ports = transport_ports(upper.protocol, upper.payload)
+                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Dccp)))?;
+            info.handshake = dccp::handshake(upper.payload);
+            Ok(ports)
+        }
+        ip::protocol::UDP | ip::protocol::UDP_LITE => {
+            let ports = transport_ports(upper.protocol, upper.payload)
+                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Udp)))?;
+            if options.no_decap {
+                return Ok(ports);
+            }
+            let Some(kind) = tunnel::udp_tunnel_kind(ports.src_port, ports.dst_port) else {
+                return Ok(ports);
+            };
+            match tunnel::udp_tunnel(kind, udp_payload(upper.protocol, upper.payload)) {
+                Some(inner) => enter_tunnel(kind, Some(ports), inner, info, options, depth),
+                None => Ok(ports),
+            }
+        }
+        other => Err(NoPortsReason::NoTransport(other)),
+    }
+}
+
+/// Decode the packet inside a tunnel. When the inner packet yields no ports and the tunnel rode
+/// on a transport, the tunnel's own ports are the packet's (as tshark reports them), along with
+/// the outer addresses; otherwise the inner reason stands.
+fn enter_tunnel(
+    kind: TunnelKind,
+    tunnel_ports: Option<Ports>,
+    inner: Result<link::Network<'_>, NoPortsReason>,
+    info: &mut PacketInfo,
+    options: &DecodeOptions,
+    depth: u8,
+) -> Result<Ports, NoPortsReason> {
+    if depth >= MAX_TUNNEL_DEPTH {
+        return tunnel_ports.ok_or(NoPortsReason::Malformed(Layer::Tunnel));
+    }
+    if info.outer.is_none() {
+        info.outer = Some(Outer {
+            tunnel: kind,
+            ports: tunnel_ports,
+        });
+    }
+    let outer_view = *info;
+    let result = inner.and_then(|network| decode_network(network, info, options, depth + 1));
+    match (result, tunnel_ports) {
+        (Ok(ports), _) => Ok(ports),
+        (Err(_), Some(ports)) => {
+            *info = PacketInfo {
+                icmp_quote: info.icmp_quote,
+                ..outer_view
+            };
+            Ok(ports)
+        }
+        (Err(reason), None) => Err(reason),
+    }
+}
+
+/// TCP header: source port (2), destination port (2), sequence (4), acknowledgment (4),
+/// data offset (1), flags (1) (RFC 9293 section 3.1).
+const TCP_FLAGS_OFFSET: usize = 13;
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
+/// UDP and UDP-Lite header: source port, destination port, length (or checksum coverage),
+/// checksum (RFC 768, RFC 3828).
+const UDP_HEADER_LEN: usize = 8;
+
+fn tcp_ports(segment: &[u8]) -> Result<Ports, NoPortsReason> {
+    transport_ports(ip::protocol::TCP, segment).unwrap_or(Err(NoPortsReason::Truncated(Layer::Tcp)))
+}
+
+/// SYN without ACK opens a connection toward the service; SYN+ACK answers from it.
+fn tcp_handshake(flags: u8) -> Option<Handshake> {
+    match (flags & TCP_SYN != 0, flags & TCP_ACK != 0) {
+        (true, false) => Some(Handshake::Request),
+        (true, true) => Some(Handshake::Response),
+        _ => None,
+    }
+}
+
+/// The UDP payload, bounded by the UDP length field when it is plausible (at least the header).
+/// UDP-Lite's field is a checksum coverage, not a length: the IP payload bounds it instead.
+fn udp_payload(protocol: u8, datagram: &[u8]) -> &[u8] {
+    let end = match read_u16(datagram, 4).map(usize::from) {
+        Some(len) if protocol == ip::protocol::UDP && len >= UDP_HEADER_LEN => {
+            len.min(datagram.len())
+        }
+        _ => datagram.len(),
+    };
+    datagram.get(UDP_HEADER_LEN..end).unwrap_or_default()
+}
+
+/// The ports of a transport header that starts with them (TCP, UDP, UDP-Lite, SCTP, DCCP all
+/// put source and destination port in their first four bytes). `None` for other protocols;
+/// a truncation error when fewer than four bytes were captured.
+pub(crate) fn transport_ports(protocol: u8, header: &[u8]) -> Option<Result<Ports, NoPortsReason>> {
+    let (transport, layer) = match protocol {
+        ip::protocol::TCP => (Transport::Tcp, Layer::Tcp),
+        ip::protocol::UDP | ip::protocol::UDP_LITE => (Transport::Udp, Layer::Udp),
+        ip::protocol::SCTP => (Transport::Sctp, Layer::Sctp),
+        ip::protocol::DCCP => (Transport::Dccp, Layer::Dccp),
+        _ => return None,
+    };
+    let ports = match (read_u16(header, 0), read_u16(header, 2)) {
+        (Some(src_port), Some(dst_port)) => Ok(Ports {
+            transport,
+            src_port,
+            dst_port,
+        }),
+        _ => Err(NoPortsReason::Truncated(layer)),
+    };
+    Some(ports)
+}
+
+/// Big-endian u16 at `at`, if both bytes are present.
+pub(crate) fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    let end = at.checked_add(2)?;
+    match bytes.get(at..end)? {
+        [hi, lo] => Some(u16::from_be_bytes([*hi, *lo])),
+        _ => None,
+    }
+}
+
+/// Big-endian u32 at `at`, if all four bytes are present.
+pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let end = at.checked_add(4)?;
+    match bytes.get(at..end)? {
+        [a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
     }
 }
