@@ -28,6 +28,7 @@ pub(crate) mod protocol {
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
     pub const GRE: u8 = 47;
+    pub const PIM: u8 = 103;
     pub const ESP: u8 = 50;
     pub const AH: u8 = 51;
     pub const ICMPV6: u8 = 58;
@@ -47,6 +48,9 @@ pub(crate) mod protocol {
 pub(crate) struct Upper<'a> {
     pub protocol: u8,
     pub payload: &'a [u8],
+    /// The capture ended before the length the IP header announced: an empty payload then
+    /// means "not captured" rather than "none sent".
+    pub cut: bool,
 }
 
 /// One decoded IP header. `upper` is an error when the header itself was readable but what
@@ -95,6 +99,7 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
         n if n < header_len => return Err(NoPortsReason::Malformed(Layer::Ipv4)),
         n => n.min(data.len()),
     };
+    let cut = total_len > data.len();
     let flags_fragment = read_u16(header, 6).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
     let identification = read_u16(header, 4).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
     let protocol = *header.get(9).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
@@ -119,6 +124,7 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
         Ok(Upper {
             protocol,
             payload: data.get(header_len..end).unwrap_or_default(),
+            cut,
         })
     };
     Ok(IpHeader {
@@ -155,14 +161,15 @@ fn ipv6(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
     let dst = ipv6_addr(header, 24).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
     // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the real length is in
     // the jumbo option; the captured bytes bound it either way.
-    let end = if payload_len == 0 && next_header == protocol::HOP_BY_HOP {
-        data.len()
+    let (end, cut) = if payload_len == 0 && next_header == protocol::HOP_BY_HOP {
+        (data.len(), false)
     } else {
-        IPV6_HEADER_LEN.saturating_add(payload_len).min(data.len())
+        let announced_end = IPV6_HEADER_LEN.saturating_add(payload_len);
+        (announced_end.min(data.len()), announced_end > data.len())
     };
     let payload = data.get(IPV6_HEADER_LEN..end).unwrap_or_default();
     let mut fragment = None;
-    let upper = extension_headers(next_header, payload, src, dst, &mut fragment);
+    let upper = extension_headers(next_header, payload, cut, src, dst, &mut fragment);
     Ok(IpHeader {
         version: 6,
         src,
@@ -176,6 +183,7 @@ fn ipv6(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
 fn extension_headers<'a>(
     next_header: u8,
     payload: &'a [u8],
+    cut: bool,
     src: IpAddr,
     dst: IpAddr,
     fragment: &mut Option<Fragment>,
@@ -246,6 +254,7 @@ fn extension_headers<'a>(
                 return Ok(Upper {
                     protocol: upper,
                     payload: rest,
+                    cut,
                 })
             }
         };

@@ -202,7 +202,7 @@ pub(crate) fn ppp_hdlc(ppp: &[u8]) -> Result<Network<'_>, NoPortsReason> {
 
 /// An MPLS label stack (RFC 3032): labels up to the bottom-of-stack bit, then the payload's
 /// first nibble says IPv4 or IPv6 (as tshark guesses); anything else is not IP.
-fn mpls(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+pub(crate) fn mpls(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     let mut rest = data;
     for _ in 0..MAX_MPLS_LABELS {
         let entry = read_u32(rest, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;

@@ -85,6 +85,12 @@ pub enum TunnelKind {
     Geneve,
     GtpU,
     Teredo,
+    /// L2TPv2 data messages (RFC 2661) on UDP 1701, carrying PPP.
+    L2tp,
+    /// MPLS label stacks in UDP (RFC 7510) on port 6635.
+    MplsUdp,
+    /// PIM Register messages (RFC 7761 section 4.9) encapsulating a multicast packet.
+    PimRegister,
 }
 
 /// A transport header quoted in an ICMP or ICMPv6 error message.
@@ -237,6 +243,18 @@ pub enum NoPortsReason {
     Malformed(Layer),
 }
 
+impl NoPortsReason {
+    /// The reason lies in a transport header (TCP, UDP, SCTP, DCCP): the transport was found,
+    /// its ports could not be read.
+    pub const fn is_transport_layer(&self) -> bool {
+        matches!(
+            self,
+            NoPortsReason::Truncated(Layer::Tcp | Layer::Udp | Layer::Sctp | Layer::Dccp)
+                | NoPortsReason::Malformed(Layer::Tcp | Layer::Udp | Layer::Sctp | Layer::Dccp)
+        )
+    }
+}
+
 impl fmt::Display for NoPortsReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -300,6 +318,16 @@ fn decode_network(
         info.fragment = header.fragment;
     }
     let upper = header.upper?;
+    if upper.payload.is_empty() && !upper.cut && carries_ports(upper.protocol) {
+        // The IP header announces a transport but leaves it no bytes at all: tshark does not
+        // even start the transport layer. The IP length field is what is wrong.
+        let layer = if header.version == 4 {
+            Layer::Ipv4
+        } else {
+            Layer::Ipv6
+        };
+        return Err(NoPortsReason::Malformed(layer));
+    }
     match upper.protocol {
         ip::protocol::ICMP | ip::protocol::ICMPV6 => {
             info.icmp_quote = icmp::quote(upper.protocol, upper.payload);
@@ -313,6 +341,10 @@ fn decode_network(
             };
             enter_tunnel(TunnelKind::IpInIp, None, Ok(inner), info, options, depth)
         }
+        ip::protocol::PIM if !options.no_decap => match tunnel::pim_register(upper.payload) {
+            Some(inner) => enter_tunnel(TunnelKind::PimRegister, None, inner, info, options, depth),
+            None => Err(NoPortsReason::NoTransport(ip::protocol::PIM)),
+        },
         ip::protocol::GRE if !options.no_decap => {
             let (kind, inner) = tunnel::gre(upper.payload);
             enter_tunnel(kind, None, inner, info, options, depth)
@@ -377,6 +409,9 @@ fn enter_tunnel(
     let result = inner.and_then(|network| decode_network(network, info, options, depth + 1));
     match (result, tunnel_ports) {
         (Ok(ports), _) => Ok(ports),
+        // The inner transport header was there but its ports were not: that is the answer
+        // (tshark shows the inner transport with unknown ports), not the tunnel's ports.
+        (Err(reason), _) if reason.is_transport_layer() => Err(reason),
         (Err(_), Some(ports)) => {
             *info = PacketInfo {
                 icmp_quote: info.icmp_quote,
@@ -386,6 +421,18 @@ fn enter_tunnel(
         }
         (Err(reason), None) => Err(reason),
     }
+}
+
+/// IP protocols whose header starts with source and destination port.
+fn carries_ports(protocol: u8) -> bool {
+    matches!(
+        protocol,
+        ip::protocol::TCP
+            | ip::protocol::UDP
+            | ip::protocol::UDP_LITE
+            | ip::protocol::SCTP
+            | ip::protocol::DCCP
+    )
 }
 
 /// TCP header: source port (2), destination port (2), sequence (4), acknowledgment (4),

@@ -13,6 +13,8 @@ pub(crate) const VXLAN_PORT: u16 = 4789;
 pub(crate) const GENEVE_PORT: u16 = 6081;
 pub(crate) const GTP_U_PORT: u16 = 2152;
 pub(crate) const TEREDO_PORT: u16 = 3544;
+pub(crate) const L2TP_PORT: u16 = 1701;
+pub(crate) const MPLS_UDP_PORT: u16 = 6635;
 
 /// GRE base header: flags and version (2), protocol type (2).
 const GRE_BASE_LEN: usize = 4;
@@ -141,6 +143,8 @@ pub(crate) fn udp_tunnel_kind(src_port: u16, dst_port: u16) -> Option<TunnelKind
         GENEVE_PORT => Some(TunnelKind::Geneve),
         GTP_U_PORT => Some(TunnelKind::GtpU),
         TEREDO_PORT => Some(TunnelKind::Teredo),
+        L2TP_PORT => Some(TunnelKind::L2tp),
+        MPLS_UDP_PORT => Some(TunnelKind::MplsUdp),
         _ => None,
     };
     let (low, high) = if src_port <= dst_port {
@@ -148,8 +152,17 @@ pub(crate) fn udp_tunnel_kind(src_port: u16, dst_port: u16) -> Option<TunnelKind
     } else {
         (dst_port, src_port)
     };
-    by_port(low).or_else(|| by_port(high))
+    match by_port(low) {
+        Some(kind) => Some(kind),
+        // tshark hands the datagram to the lower port's dissector when it has one, and it has
+        // one for nearly every system port (DNS on 53 -> 4789 is DNS, not VXLAN).
+        None if low != 0 && low < FIRST_USER_PORT => None,
+        None => by_port(high),
+    }
 }
+
+/// Ports below this are system ports (RFC 6335 section 6).
+const FIRST_USER_PORT: u16 = 1024;
 
 /// The inner network layer of a UDP tunnel payload. `None` when the payload is not a packet
 /// of that tunnel (GTP-U signalling, Teredo bubbles without IPv6): the UDP ports then stand.
@@ -162,7 +175,9 @@ pub(crate) fn udp_tunnel(
         TunnelKind::Geneve => Some(geneve(payload)),
         TunnelKind::GtpU => gtp_u(payload),
         TunnelKind::Teredo => teredo(payload),
-        TunnelKind::Gre | TunnelKind::Erspan | TunnelKind::IpInIp => None,
+        TunnelKind::L2tp => l2tp(payload),
+        TunnelKind::MplsUdp => Some(link::mpls(payload)),
+        TunnelKind::Gre | TunnelKind::Erspan | TunnelKind::IpInIp | TunnelKind::PimRegister => None,
     }
 }
 
@@ -253,6 +268,56 @@ fn teredo(data: &[u8]) -> Option<Result<Network<'_>, NoPortsReason>> {
     }
 }
 
+const L2TP_TYPE_CONTROL: u16 = 0x8000;
+const L2TP_LENGTH_PRESENT: u16 = 0x4000;
+const L2TP_SEQUENCE_PRESENT: u16 = 0x0800;
+const L2TP_OFFSET_PRESENT: u16 = 0x0200;
+
+/// L2TPv2 (RFC 2661 section 3.1): flags and version, optional length, tunnel and session id,
+/// optional Ns/Nr, optional offset size and padding, then a PPP frame. Control messages and
+/// other versions carry no user packet: `None`.
+fn l2tp(data: &[u8]) -> Option<Result<Network<'_>, NoPortsReason>> {
+    let flags = read_u16(data, 0)?;
+    if flags & 0x000f != 2 || flags & L2TP_TYPE_CONTROL != 0 {
+        return None;
+    }
+    Some(l2tp_data(flags, data))
+}
+
+fn l2tp_data(flags: u16, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let truncated = NoPortsReason::Truncated(Layer::Tunnel);
+    // Flags/version (2), tunnel id (2), session id (2), plus the optional fields.
+    let mut header_len = 6;
+    if flags & L2TP_LENGTH_PRESENT != 0 {
+        header_len += 2;
+    }
+    if flags & L2TP_SEQUENCE_PRESENT != 0 {
+        header_len += 4;
+    }
+    if flags & L2TP_OFFSET_PRESENT != 0 {
+        let offset_size = usize::from(read_u16(data, header_len).ok_or(truncated)?);
+        header_len += 2 + offset_size;
+    }
+    let ppp = data.get(header_len..).ok_or(truncated)?;
+    link::ppp_hdlc(ppp)
+}
+
+/// PIM version 2 Register (type 1): the PIM header (4), the Border/Null-Register flags (4),
+/// then the encapsulated multicast IP packet. `None` for other PIM messages.
+pub(crate) fn pim_register(data: &[u8]) -> Option<Result<Network<'_>, NoPortsReason>> {
+    // First byte: version (high nibble) and message type (low nibble).
+    if *data.first()? != 0x21 {
+        return None;
+    }
+    Some(
+        data.get(PIM_REGISTER_HEADER_LEN..)
+            .map(Network::ByVersion)
+            .ok_or(NoPortsReason::Truncated(Layer::Tunnel)),
+    )
+}
+
+const PIM_REGISTER_HEADER_LEN: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +389,8 @@ mod tests {
         assert_eq!(udp_tunnel_kind(50000, 4789), Some(TunnelKind::Vxlan));
         assert_eq!(udp_tunnel_kind(3544, 4789), Some(TunnelKind::Teredo));
         assert_eq!(udp_tunnel_kind(53, 1234), None);
+        // A system port on the other side names the service.
+        assert_eq!(udp_tunnel_kind(53, 4789), None);
     }
 
     const VXLAN_HEADER: [u8; 8] = [0x08, 0, 0, 0, 0, 0, 0x2a, 0]; // I flag, VNI 42
@@ -387,6 +454,39 @@ mod tests {
             Some(Ok(Network::Ipv6(&[0x60])))
         );
         assert_eq!(udp_tunnel(TunnelKind::Teredo, &[0x45, 0]), None);
+    }
+
+    #[test]
+    fn l2tp_data_message_carries_ppp() {
+        let pkt = [
+            0x40, 0x02, 0x00, 0x0f, // L set, version 2; length 15
+            0x00, 0x01, 0x00, 0x02, // tunnel id 1, session id 2
+            0xff, 0x03, 0x00, 0x21, // PPP address, control, protocol IPv4
+            0x45,
+        ];
+        assert_eq!(
+            udp_tunnel(TunnelKind::L2tp, &pkt),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // The same with the T bit: a control message, no user packet.
+        let mut control = pkt;
+        control[0] = 0xc8;
+        assert_eq!(udp_tunnel(TunnelKind::L2tp, &control), None);
+    }
+
+    #[test]
+    fn mpls_in_udp_and_pim_register() {
+        let mpls = [0x00, 0x06, 0x41, 0x40, 0x60]; // label 100, bottom of stack, TTL 64
+        assert_eq!(
+            udp_tunnel(TunnelKind::MplsUdp, &mpls),
+            Some(Ok(Network::Ipv6(&[0x60])))
+        );
+        let register = [0x21, 0, 0, 0, 0, 0, 0, 0, 0x45]; // v2 Register, flags 0, then IPv4
+        assert_eq!(
+            pim_register(&register),
+            Some(Ok(Network::ByVersion(&[0x45])))
+        );
+        assert_eq!(pim_register(&[0x20, 0, 0, 0]), None); // Hello
     }
 
     #[test]
