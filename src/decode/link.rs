@@ -67,6 +67,16 @@ const MAX_MPLS_LABELS: usize = 16;
 const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
+/// PPP link types without a LinkType constant in [`crate::linktype`].
+const LINKTYPE_PPP: LinkType = LinkType(9);
+const LINKTYPE_PPP_HDLC: LinkType = LinkType(50);
+/// PPPoE without the Ethernet header: the PPPoE session header, then PPP.
+const LINKTYPE_PPP_ETHER: LinkType = LinkType(51);
+/// One direction byte (0 received, 1 sent), then a PPP frame.
+const LINKTYPE_PPP_WITH_DIR: LinkType = LinkType(204);
+/// Linux netfilter log: 4-byte header, then type-length-value records.
+const LINKTYPE_NFLOG: LinkType = LinkType(239);
+
 /// Link types tshark and tcpdump call "raw IP".
 fn is_raw(linktype: LinkType) -> bool {
     matches!(
@@ -99,6 +109,12 @@ pub(crate) fn decode_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>
             let rest = data.get(CHDLC_HEADER_LEN..).unwrap_or_default();
             after_ethertype(protocol, rest)
         }
+        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp_hdlc(data),
+        LINKTYPE_PPP_WITH_DIR => {
+            ppp_hdlc(data.get(1..).ok_or(NoPortsReason::Truncated(Layer::Link))?)
+        }
+        LINKTYPE_PPP_ETHER => pppoe_session(data),
+        LINKTYPE_NFLOG => nflog(data),
         _ if is_raw(linktype) => Ok(Network::ByVersion(data)),
         _ => Err(NoPortsReason::UnsupportedLinkType(linktype)),
     }
@@ -218,6 +234,57 @@ pub(crate) fn mpls(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
         }
     }
     Err(NoPortsReason::Malformed(Layer::Link))
+}
+
+/// NFLOG header: address family (1), version (1), resource id (2).
+const NFLOG_HEADER_LEN: usize = 4;
+/// Each TLV: length (2, including this header), type (2), both in the capturing host's byte
+/// order; values are padded to 4 bytes.
+const NFLOG_TLV_HEADER_LEN: usize = 4;
+/// TLV type carrying the logged packet, starting at its network header.
+const NFULA_PAYLOAD: u16 = 9;
+/// Linux address families in the NFLOG header.
+const LINUX_AF_INET: u8 = 2;
+const LINUX_AF_INET6: u8 = 10;
+
+/// Linux NFLOG (LINKTYPE_NFLOG): find the payload TLV; the header's family says IPv4 or IPv6.
+fn nflog(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let truncated = NoPortsReason::Truncated(Layer::Link);
+    let family = *data.first().ok_or(truncated)?;
+    let mut rest = data.get(NFLOG_HEADER_LEN..).ok_or(truncated)?;
+    while !rest.is_empty() {
+        let (len_bytes, type_bytes) = match rest {
+            [l0, l1, t0, t1, ..] => ([*l0, *l1], [*t0, *t1]),
+            _ => return Err(truncated),
+        };
+        // Captures come from little-endian hosts almost always; a length that cannot be right
+        // that way round is read big-endian.
+        let little = usize::from(u16::from_le_bytes(len_bytes));
+        let (tlv_len, tlv_type) = if (NFLOG_TLV_HEADER_LEN..=rest.len()).contains(&little) {
+            (little, u16::from_le_bytes(type_bytes))
+        } else {
+            (
+                usize::from(u16::from_be_bytes(len_bytes)),
+                u16::from_be_bytes(type_bytes),
+            )
+        };
+        if tlv_len < NFLOG_TLV_HEADER_LEN {
+            return Err(NoPortsReason::Malformed(Layer::Link));
+        }
+        if tlv_type == NFULA_PAYLOAD {
+            let end = tlv_len.min(rest.len());
+            let packet = rest.get(NFLOG_TLV_HEADER_LEN..end).unwrap_or_default();
+            return match family {
+                LINUX_AF_INET => Ok(Network::Ipv4(packet)),
+                LINUX_AF_INET6 => Ok(Network::Ipv6(packet)),
+                _ => Ok(Network::ByVersion(packet)),
+            };
+        }
+        let padded = tlv_len.div_ceil(4).saturating_mul(4);
+        rest = rest.get(padded..).unwrap_or_default();
+    }
+    // No payload record: the log entry carries metadata only.
+    Err(truncated)
 }
 
 /// BSD NULL (family in the writer's byte order) and LOOP (network byte order).
@@ -414,8 +481,38 @@ mod tests {
             Ok(Network::ByVersion(&[0x60]))
         );
         assert_eq!(
-            decode_link(LinkType(9), &[0x60]),
-            Err(NoPortsReason::UnsupportedLinkType(LinkType(9)))
+            decode_link(LinkType(147), &[0x60]),
+            Err(NoPortsReason::UnsupportedLinkType(LinkType(147)))
+        );
+    }
+
+    #[test]
+    fn ppp_link_types() {
+        let hdlc = [0xff, 0x03, 0x00, 0x21, 0x45]; // address, control, protocol IPv4
+        assert_eq!(decode_link(LinkType(9), &hdlc), Ok(Network::Ipv4(&[0x45])));
+        let compressed = [0x57, 0x60]; // ACFC and PFC: one-byte protocol IPv6
+        assert_eq!(
+            decode_link(LinkType(9), &compressed),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        let with_dir = [0x01, 0x00, 0x21, 0x45]; // sent, protocol IPv4
+        assert_eq!(
+            decode_link(LinkType(204), &with_dir),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn nflog_payload_tlv() {
+        let nflog = [
+            0x02, 0x00, 0x00, 0x00, // AF_INET, version 0, resource id 0
+            0x08, 0x00, 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, // TLV len 8 type 1 (hw protocol)
+            0x05, 0x00, 0x09, 0x00, 0x45, 0x00, 0x00,
+            0x00, // TLV len 5 type 9 (payload) + pad
+        ];
+        assert_eq!(
+            decode_link(LinkType(239), &nflog),
+            Ok(Network::Ipv4(&[0x45]))
         );
     }
 
