@@ -508,3 +508,351 @@ pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    // Fixture builders: each header is spelled out field by field; lengths and protocol
+    // numbers are filled in from what follows so the fixtures stay consistent.
+
+    /// Ethernet II: destination, source, EtherType.
+    fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, // destination MAC
+            0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, // source MAC
+        ];
+        v.extend_from_slice(&ethertype.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// IPv4 without options, 10.0.0.1 -> 10.0.0.2, total length from the payload.
+    fn ipv4(protocol: u8, payload: &[u8]) -> Vec<u8> {
+        let total = u16::try_from(20 + payload.len()).unwrap();
+        let mut v = vec![0x45, 0x00]; // version 4, IHL 5; DSCP/ECN
+        v.extend_from_slice(&total.to_be_bytes()); // total length
+        v.extend_from_slice(&[0x00, 0x01, 0x00, 0x00]); // identification 1; no flags, offset 0
+        v.extend_from_slice(&[0x40, protocol, 0x00, 0x00]); // TTL 64, protocol, checksum
+        v.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]); // source, destination
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// IPv6 2001:db8::1 -> 2001:db8::2, payload length from the payload.
+    fn ipv6(next_header: u8, payload: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(payload.len()).unwrap();
+        let mut v = vec![0x60, 0x00, 0x00, 0x00]; // version 6, traffic class, flow label
+        v.extend_from_slice(&len.to_be_bytes()); // payload length
+        v.extend_from_slice(&[next_header, 64]); // next header, hop limit
+        v.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        v.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// UDP: ports, length from the payload, checksum 0.
+    fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = src_port.to_be_bytes().to_vec();
+        v.extend_from_slice(&dst_port.to_be_bytes());
+        v.extend_from_slice(&u16::try_from(8 + payload.len()).unwrap().to_be_bytes());
+        v.extend_from_slice(&[0x00, 0x00]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// TCP header without options: ports, sequence 1, ack 0, data offset 5, `flags`, window.
+    fn tcp(src_port: u16, dst_port: u16, flags: u8) -> Vec<u8> {
+        let mut v = src_port.to_be_bytes().to_vec();
+        v.extend_from_slice(&dst_port.to_be_bytes());
+        v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]); // sequence, acknowledgment
+        v.extend_from_slice(&[0x50, flags, 0x20, 0x00]); // data offset 5, flags, window
+        v.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
+        v
+    }
+
+    const DNS_QUERY_ID: [u8; 4] = [0x12, 0x34, 0x01, 0x00]; // id, flags: a DNS payload start
+
+    fn udp_ports(src_port: u16, dst_port: u16) -> Ports {
+        Ports {
+            transport: Transport::Udp,
+            src_port,
+            dst_port,
+        }
+    }
+
+    fn decode(linktype: LinkType, frame: &[u8]) -> PacketInfo {
+        decode_frame(linktype, frame, &DecodeOptions::default())
+    }
+
+    #[test]
+    fn tcp_syn_is_a_request_and_syn_ack_a_response() {
+        let syn = ethernet(0x0800, &ipv4(6, &tcp(49152, 443, 0x02)));
+        let info = decode(LinkType::ETHERNET, &syn);
+        assert_eq!(
+            info.ports.map(|p| (p.src_port, p.dst_port)),
+            Some((49152, 443))
+        );
+        assert_eq!(info.tcp_flags, Some(0x02));
+        assert_eq!(info.handshake, Some(Handshake::Request));
+        assert_eq!(info.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+        let syn_ack = ethernet(0x0800, &ipv4(6, &tcp(443, 49152, 0x12)));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &syn_ack).handshake,
+            Some(Handshake::Response)
+        );
+        let ack = ethernet(0x0800, &ipv4(6, &tcp(443, 49152, 0x10)));
+        assert_eq!(decode(LinkType::ETHERNET, &ack).handshake, None);
+    }
+
+    #[test]
+    fn udp_lite_reports_udp_ports() {
+        // UDP-Lite's third field is checksum coverage (0 = whole datagram), not a length.
+        let lite = [0x13, 0x88, 0x13, 0x89, 0x00, 0x00, 0x00, 0x00];
+        let info = decode(LinkType::IPV6, &ipv6(136, &lite));
+        assert_eq!(info.ports, Some(udp_ports(5000, 5001)));
+    }
+
+    #[test]
+    fn sctp_and_dccp_ports_are_their_first_four_bytes() {
+        let sctp = [0x0b, 0x59, 0x0b, 0x59, 0, 0, 0, 1, 0, 0, 0, 0]; // 2905 -> 2905, vtag, csum
+        let info = decode(LinkType::RAW, &ipv4(132, &sctp));
+        assert_eq!(info.ports.map(|p| p.transport), Some(Transport::Sctp));
+        let dccp = [0x13, 0x88, 0x00, 0x50, 0x03, 0x00, 0x00, 0x00]; // 5000 -> 80, offset, ccval
+        let info = decode(LinkType::RAW, &ipv4(33, &dccp));
+        assert_eq!(
+            info.ports,
+            Some(Ports {
+                transport: Transport::Dccp,
+                src_port: 5000,
+                dst_port: 80
+            })
+        );
+    }
+
+    #[test]
+    fn ip_protocol_without_ports() {
+        let ospf = ethernet(0x0800, &ipv4(89, &[2, 1, 0, 44]));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &ospf).reason,
+            Some(NoPortsReason::NoTransport(89))
+        );
+    }
+
+    #[test]
+    fn announced_empty_transport_is_malformed_ip_but_cut_one_is_truncated() {
+        // Total length 20: the header says there is no TCP at all.
+        let mut empty = ipv4(6, &[]);
+        empty.extend_from_slice(&[0; 6]); // Ethernet padding is not payload
+        assert_eq!(
+            decode(LinkType::IPV4, &empty).reason,
+            Some(NoPortsReason::Malformed(Layer::Ipv4))
+        );
+        // Total length 40 but only the IP header captured: the TCP header was cut.
+        let full = ipv4(6, &tcp(1, 2, 0));
+        assert_eq!(
+            decode(LinkType::IPV4, full.get(..20).unwrap()).reason,
+            Some(NoPortsReason::Truncated(Layer::Tcp))
+        );
+    }
+
+    /// VXLAN (flags: VNI valid; VNI 0x000100) around Ethernet / IPv4 / UDP 1234 -> 53.
+    fn vxlan_frame(inner_ip: &[u8]) -> Vec<u8> {
+        let mut vxlan = vec![0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00];
+        vxlan.extend_from_slice(&ethernet(0x0800, inner_ip));
+        ethernet(0x0800, &ipv4(17, &udp(40000, 4789, &vxlan)))
+    }
+
+    #[test]
+    fn vxlan_reports_inner_ports_and_keeps_outer() {
+        let frame = vxlan_frame(&ipv4(17, &udp(1234, 53, &DNS_QUERY_ID)));
+        let info = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(info.ports, Some(udp_ports(1234, 53)));
+        assert_eq!(
+            info.outer,
+            Some(Outer {
+                tunnel: TunnelKind::Vxlan,
+                ports: Some(udp_ports(40000, 4789))
+            })
+        );
+        let no_decap = decode_frame(
+            LinkType::ETHERNET,
+            &frame,
+            &DecodeOptions { no_decap: true },
+        );
+        assert_eq!(no_decap.ports, Some(udp_ports(40000, 4789)));
+        assert_eq!(no_decap.outer, None);
+    }
+
+    #[test]
+    fn icmp_inside_vxlan_reports_the_tunnel_ports() {
+        let echo = [0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]; // echo request, id, seq
+        let info = decode(LinkType::ETHERNET, &vxlan_frame(&ipv4(1, &echo)));
+        assert_eq!(info.ports, Some(udp_ports(40000, 4789)));
+        assert_eq!(info.reason, None);
+        assert_eq!(info.outer.map(|o| o.tunnel), Some(TunnelKind::Vxlan));
+    }
+
+    #[test]
+    fn cut_inner_transport_is_not_replaced_by_tunnel_ports() {
+        let inner = ipv4(17, &udp(1234, 53, &DNS_QUERY_ID));
+        let mut frame = vxlan_frame(&inner);
+        // Keep only the first byte of the inner UDP header.
+        frame.truncate(frame.len() - inner.len() + 21);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &frame).reason,
+            Some(NoPortsReason::Truncated(Layer::Udp))
+        );
+    }
+
+    #[test]
+    fn icmp_error_quote_never_becomes_the_packet_ports() {
+        let quoted = ipv4(17, &udp(54321, 53, &[]));
+        let mut unreachable = vec![0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+        unreachable.extend_from_slice(&quoted);
+        let info = decode(
+            LinkType::ETHERNET,
+            &ethernet(0x0800, &ipv4(1, &unreachable)),
+        );
+        assert_eq!(info.ports, None);
+        assert_eq!(info.reason, Some(NoPortsReason::Icmp));
+        assert_eq!(
+            info.icmp_quote,
+            Some(IcmpQuote {
+                ip_version: 4,
+                ports: udp_ports(54321, 53)
+            })
+        );
+    }
+
+    /// Every frame fixture with the ports it must report; the truncation loop below cuts each.
+    fn fixtures() -> Vec<(&'static str, Vec<u8>, Ports, Option<Ports>)> {
+        let dns = udp_ports(1234, 53);
+        let inner_udp = ipv4(17, &udp(1234, 53, &DNS_QUERY_ID));
+        let gre = {
+            let mut g = vec![0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x2a]; // K; IPv4; key 42
+            g.extend_from_slice(&inner_udp);
+            ethernet(0x0800, &ipv4(47, &g))
+        };
+        let geneve = {
+            // Version 0, options 1 word; protocol Ethernet; VNI 1; one empty option.
+            let mut g = vec![0x01, 0x00, 0x65, 0x58, 0, 0, 1, 0, 0x01, 0x02, 0x03, 0x00];
+            g.extend_from_slice(&ethernet(0x0800, &inner_udp));
+            ethernet(0x0800, &ipv4(17, &udp(50000, 6081, &g)))
+        };
+        let gtp = {
+            // Version 1, PT, S; G-PDU; length; TEID 1; sequence 7, N-PDU 0, no extension.
+            let mut g = vec![0x32, 0xff, 0x00, 0x00, 0, 0, 0, 1, 0x00, 0x07, 0x00, 0x00];
+            g.extend_from_slice(&inner_udp);
+            ethernet(0x0800, &ipv4(17, &udp(2152, 2152, &g)))
+        };
+        let teredo = {
+            // Origin indication: indicator 0, obfuscated port, obfuscated IPv4 address.
+            let mut t = vec![0x00, 0x00, 0xfb, 0x2e, 0xf5, 0xff, 0xff, 0xfe];
+            t.extend_from_slice(&ipv6(17, &udp(1234, 53, &DNS_QUERY_ID)));
+            ethernet(0x0800, &ipv4(17, &udp(3544, 40000, &t)))
+        };
+        let ipv6_ext = {
+            let mut e = vec![60, 0x00, 0x01, 0x04, 0, 0, 0, 0]; // HBH: next dst-opts, PadN 4
+            e.extend_from_slice(&[17, 0x00, 0x01, 0x04, 0, 0, 0, 0]); // dst-opts: next UDP
+            e.extend_from_slice(&udp(1234, 53, &DNS_QUERY_ID));
+            ethernet(0x86dd, &ipv6(0, &e))
+        };
+        let vlan = {
+            let mut v = vec![0x00, 0x64, 0x08, 0x00]; // TCI: VLAN 100; EtherType IPv4
+            v.extend_from_slice(&inner_udp);
+            ethernet(0x8100, &v)
+        };
+        vec![
+            ("ethernet/vlan/ipv4/udp", vlan, dns, None),
+            ("ipv6 extension headers", ipv6_ext, dns, None),
+            ("gre", gre, dns, None),
+            (
+                "vxlan",
+                vxlan_frame(&inner_udp),
+                dns,
+                Some(udp_ports(40000, 4789)),
+            ),
+            ("geneve", geneve, dns, Some(udp_ports(50000, 6081))),
+            ("gtp-u", gtp, dns, Some(udp_ports(2152, 2152))),
+            ("teredo", teredo, dns, Some(udp_ports(3544, 40000))),
+        ]
+    }
+
+    #[test]
+    fn truncated_at_every_length() {
+        for (name, frame, inner, tunnel) in fixtures() {
+            let whole = decode(LinkType::ETHERNET, &frame);
+            assert_eq!(whole.ports, Some(inner), "{name}");
+            // The inner ports' bytes end 4 + 4 bytes (UDP ports, then length/checksum) and the
+            // DNS payload before the end of the frame.
+            let inner_ports_end = frame.len() - DNS_QUERY_ID.len() - 4;
+            for len in 0..frame.len() {
+                let info = decode(LinkType::ETHERNET, frame.get(..len).unwrap());
+                assert_eq!(info.reason.is_some(), info.ports.is_none(), "{name} {len}");
+                match (info.ports, info.reason) {
+                    (Some(p), _) if p == inner => assert!(len >= inner_ports_end, "{name} {len}"),
+                    (Some(p), _) if Some(p) == tunnel => {
+                        assert!(len < inner_ports_end, "{name} {len}")
+                    }
+                    (None, Some(NoPortsReason::Truncated(_))) => {
+                        assert!(len < inner_ports_end, "{name} {len}")
+                    }
+                    other => panic!("{name} prefix {len}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    fn any_linktype() -> impl Strategy<Value = LinkType> {
+        prop_oneof![
+            Just(LinkType::NULL),
+            Just(LinkType::ETHERNET),
+            Just(LinkType::RAW),
+            Just(LinkType::RAW_12),
+            Just(LinkType::C_HDLC),
+            Just(LinkType::LOOP),
+            Just(LinkType::LINUX_SLL),
+            Just(LinkType::IPV4),
+            Just(LinkType::IPV6),
+            Just(LinkType::LINUX_SLL2),
+            Just(LinkType(9)),
+            Just(LinkType(239)),
+            any::<u32>().prop_map(LinkType),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            linktype in any_linktype(),
+            data in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let info = decode(linktype, &data);
+            prop_assert_eq!(info.reason.is_some(), info.ports.is_none());
+        }
+
+        /// Arbitrary bytes behind valid headers reach the deeper decoders (tunnels, extension
+        /// headers, ICMP quotes) far more often than fully random frames do.
+        #[test]
+        fn arbitrary_payload_behind_real_headers_never_panics(
+            protocol in prop_oneof![Just(0u8), Just(1), Just(4), Just(6), Just(17), Just(41),
+                Just(43), Just(44), Just(47), Just(51), Just(58), Just(60), Just(103),
+                Just(132), Just(135), any::<u8>()],
+            dst_port in prop_oneof![Just(4789u16), Just(6081), Just(2152), Just(3544),
+                Just(1701), Just(6635), any::<u16>()],
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let transport = if protocol == 17 { udp(40000, dst_port, &payload) } else { payload };
+            for frame in [
+                ethernet(0x0800, &ipv4(protocol, &transport)),
+                ethernet(0x86dd, &ipv6(protocol, &transport)),
+            ] {
+                let info = decode(LinkType::ETHERNET, &frame);
+                prop_assert_eq!(info.reason.is_some(), info.ports.is_none());
+            }
+        }
+    }
+}
