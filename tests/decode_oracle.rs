@@ -35,6 +35,8 @@ struct OracleRow {
     transport: String,
     sport: String,
     dport: String,
+    /// Column 13: transports quoted in ICMP errors, `ipver:proto/sport/dport`, or `-`.
+    icmp_quoted: String,
 }
 
 /// Our answer in the oracle's vocabulary. tshark prints `?` ports when it recognised the
@@ -58,6 +60,20 @@ fn ours(info: &PacketInfo) -> (String, String, String) {
             }
         }
         (None, _) => ("-".into(), "-".into(), "-".into()),
+    }
+}
+
+/// Our ICMP quotation in the oracle's column-13 vocabulary.
+fn our_quote(info: &PacketInfo) -> String {
+    match info.icmp_quote {
+        Some(q) => format!(
+            "{}:{}/{}/{}",
+            q.ip_version,
+            q.ports.transport.as_str(),
+            q.ports.src_port,
+            q.ports.dst_port
+        ),
+        None => "-".to_string(),
     }
 }
 
@@ -96,6 +112,7 @@ fn read_oracle(path: &Path) -> Vec<OracleRow> {
             transport: cols[3].to_string(),
             sport: cols[4].to_string(),
             dport: cols[5].to_string(),
+            icmp_quoted: cols[12].to_string(),
         });
     }
     rows
@@ -277,6 +294,8 @@ fn decoder_agrees_with_tshark_oracle() {
     let mut total = Tally::default();
     let mut skipped = Vec::new();
     let mut fallback = Vec::new();
+    let mut total_quotes = 0;
+    let mut quote_disagreements = Vec::new();
     let mut disagreements = Vec::new();
     for path in &files {
         let name = path
@@ -325,6 +344,15 @@ fn decoder_agrees_with_tshark_oracle() {
             let got = ours(&info);
             let want = (row.transport.clone(), row.sport.clone(), row.dport.clone());
             file.frames += 1;
+            total_quotes += usize::from(row.icmp_quoted != "-");
+            if our_quote(&info) != row.icmp_quoted {
+                quote_disagreements.push(format!(
+                    "{name} frame {}: ours {} oracle {}",
+                    row.frame,
+                    our_quote(&info),
+                    row.icmp_quoted
+                ));
+            }
             if got == want {
                 file.agree += 1;
             } else if info.inherited && want.0 == "-" {
@@ -353,6 +381,13 @@ fn decoder_agrees_with_tshark_oracle() {
     for d in &disagreements {
         println!("DISAGREE {d}");
     }
+    for d in &quote_disagreements {
+        println!("ICMP QUOTE DISAGREE {d}");
+    }
+    println!(
+        "icmp quotations: {total_quotes} in the oracle, {} frames disagree",
+        quote_disagreements.len()
+    );
     let accepted = total.agree + total.inherited_only;
     let percent = if total.frames == 0 {
         0.0
@@ -367,6 +402,12 @@ fn decoder_agrees_with_tshark_oracle() {
         disagreements.len(),
         fallback.len(),
         skipped.len()
+    );
+    // ICMP quotations are few; every one must match (column 13).
+    assert!(
+        quote_disagreements.is_empty(),
+        "{} ICMP quotation disagreements",
+        quote_disagreements.len()
     );
     assert!(
         percent >= REQUIRED_AGREEMENT,

@@ -118,12 +118,17 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
         offset,
         more_fragments,
     });
+    let payload = data.get(header_len..end).unwrap_or_default();
     let upper = if offset > 0 {
         Err(NoPortsReason::FragmentWithoutPorts)
+    } else if protocol == protocol::AH {
+        // IPsec AH sits between IPv4 and the transport just as it does in IPv6.
+        let mut no_fragment = None;
+        extension_headers(protocol, payload, cut, src, dst, &mut no_fragment)
     } else {
         Ok(Upper {
             protocol,
-            payload: data.get(header_len..end).unwrap_or_default(),
+            payload,
             cut,
         })
     };
@@ -159,15 +164,28 @@ fn ipv6(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
     let next_header = *header.get(6).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
     let src = ipv6_addr(header, 8).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
     let dst = ipv6_addr(header, 24).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
-    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the real length is in
-    // the jumbo option; the captured bytes bound it either way.
-    let (end, cut) = if payload_len == 0 && next_header == protocol::HOP_BY_HOP {
-        (data.len(), false)
+    let rest = data.get(IPV6_HEADER_LEN..).unwrap_or_default();
+    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the real length is
+    // in the jumbo option, which must exceed 65535. Without a valid one the length is unknown
+    // (tshark stops there too).
+    let announced_len = if payload_len == 0 && next_header == protocol::HOP_BY_HOP {
+        match jumbo_payload_len(rest) {
+            Ok(len) => len,
+            Err(reason) => {
+                return Ok(IpHeader {
+                    version: 6,
+                    src,
+                    dst,
+                    fragment: None,
+                    upper: Err(reason),
+                })
+            }
+        }
     } else {
-        let announced_end = IPV6_HEADER_LEN.saturating_add(payload_len);
-        (announced_end.min(data.len()), announced_end > data.len())
+        payload_len
     };
-    let payload = data.get(IPV6_HEADER_LEN..end).unwrap_or_default();
+    let cut = announced_len > rest.len();
+    let payload = rest.get(..announced_len).unwrap_or(rest);
     let mut fragment = None;
     let upper = extension_headers(next_header, payload, cut, src, dst, &mut fragment);
     Ok(IpHeader {
@@ -265,6 +283,42 @@ fn extension_headers<'a>(
             .get(header_len..)
             .ok_or(NoPortsReason::Truncated(Layer::Ipv6Ext))?;
     }
+}
+
+/// Jumbo Payload option (RFC 2675 section 2): type 0xC2, data length 4, a 32-bit length.
+const JUMBO_OPTION: u8 = 0xc2;
+const JUMBO_OPTION_DATA_LEN: u8 = 4;
+/// Jumbograms are only for payloads that do not fit the 16-bit payload length.
+const MIN_JUMBO_PAYLOAD_LEN: u32 = 65_536;
+
+/// The payload length a hop-by-hop header's Jumbo Payload option announces.
+fn jumbo_payload_len(hop_by_hop: &[u8]) -> Result<usize, NoPortsReason> {
+    let units = *hop_by_hop
+        .get(1)
+        .ok_or(NoPortsReason::Truncated(Layer::Ipv6Ext))?;
+    let header = hop_by_hop
+        .get(..(usize::from(units) + 1) * 8)
+        .ok_or(NoPortsReason::Truncated(Layer::Ipv6Ext))?;
+    let mut at = 2;
+    while let Some(&option_type) = header.get(at) {
+        if option_type == 0 {
+            at += 1;
+            continue;
+        }
+        let data_len = *header
+            .get(at + 1)
+            .ok_or(NoPortsReason::Malformed(Layer::Ipv6Ext))?;
+        if option_type == JUMBO_OPTION && data_len == JUMBO_OPTION_DATA_LEN {
+            return match read_u32(header, at + 2) {
+                Some(len) if len >= MIN_JUMBO_PAYLOAD_LEN => {
+                    usize::try_from(len).map_err(|_| NoPortsReason::Malformed(Layer::Ipv6Ext))
+                }
+                _ => Err(NoPortsReason::Malformed(Layer::Ipv6Ext)),
+            };
+        }
+        at += 2 + usize::from(data_len);
+    }
+    Err(NoPortsReason::Malformed(Layer::Ipv6Ext))
 }
 
 const HOME_ADDRESS_OPTION: u8 = 0xc9;
@@ -373,6 +427,19 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_authentication_header_skipped() {
+        let mut ah = IPV4_OPTIONS_MF.to_vec();
+        ah[9] = protocol::AH;
+        ah[3] = 44; // total length: 24 header + 12 AH + 8 UDP
+        let udp = ah.split_off(24);
+        // AH: next header UDP, payload len 1 (= 3 words), reserved, SPI, sequence.
+        ah.extend_from_slice(&[17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9]);
+        ah.extend_from_slice(&udp);
+        let upper = decode_ip(Network::Ipv4(&ah)).unwrap().upper.unwrap();
+        assert_eq!((upper.protocol, upper.payload.len()), (protocol::UDP, 8));
+    }
+
+    #[test]
     fn ipv4_later_fragment_has_no_upper() {
         let mut later = IPV4_OPTIONS_MF;
         later[6] = 0x00;
@@ -421,11 +488,26 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_jumbogram_uses_captured_length() {
+    fn ipv6_jumbogram_needs_a_valid_jumbo_option() {
         let mut jumbo = IPV6_HBH_FRAG_UDP;
-        jumbo[5] = 0;
+        jumbo[5] = 0; // payload length 0
+                      // Replace PadN with the Jumbo Payload option, length 70000 (more than captured).
+        jumbo[42..48].copy_from_slice(&[0xc2, 4, 0x00, 0x01, 0x11, 0x70]);
         let h = decode_ip(Network::Ipv6(&jumbo)).unwrap();
-        assert_eq!(h.upper.unwrap().payload.len(), 8);
+        let upper = h.upper.unwrap();
+        assert_eq!(
+            (upper.protocol, upper.payload.len(), upper.cut),
+            (17, 8, true)
+        );
+        // A jumbo length that would have fit the 16-bit field is invalid.
+        jumbo[44..48].copy_from_slice(&[0, 0, 0, 24]);
+        let h = decode_ip(Network::Ipv6(&jumbo)).unwrap();
+        assert_eq!(h.upper, Err(NoPortsReason::Malformed(Layer::Ipv6Ext)));
+        // Payload length 0 without any jumbo option: the length is unknown.
+        let mut no_option = IPV6_HBH_FRAG_UDP;
+        no_option[5] = 0;
+        let h = decode_ip(Network::Ipv6(&no_option)).unwrap();
+        assert_eq!(h.upper, Err(NoPortsReason::Malformed(Layer::Ipv6Ext)));
     }
 
     #[test]

@@ -318,15 +318,18 @@ fn decode_network(
         info.fragment = header.fragment;
     }
     let upper = header.upper?;
-    if upper.payload.is_empty() && !upper.cut && carries_ports(upper.protocol) {
-        // The IP header announces a transport but leaves it no bytes at all: tshark does not
-        // even start the transport layer. The IP length field is what is wrong.
-        let layer = if header.version == 4 {
-            Layer::Ipv4
-        } else {
-            Layer::Ipv6
-        };
-        return Err(NoPortsReason::Malformed(layer));
+    if upper.payload.is_empty() && !upper.cut {
+        if let Some(layer) = transport_layer(upper.protocol) {
+            // The IP header announces a transport but leaves it no bytes at all. tshark does
+            // not start the transport after such an IPv4 header (the IP length is what is
+            // wrong) but does after IPv6 and finds the transport header missing.
+            let layer = if header.version == 4 {
+                Layer::Ipv4
+            } else {
+                layer
+            };
+            return Err(NoPortsReason::Malformed(layer));
+        }
     }
     match upper.protocol {
         ip::protocol::ICMP | ip::protocol::ICMPV6 => {
@@ -423,16 +426,15 @@ fn enter_tunnel(
     }
 }
 
-/// IP protocols whose header starts with source and destination port.
-fn carries_ports(protocol: u8) -> bool {
-    matches!(
-        protocol,
-        ip::protocol::TCP
-            | ip::protocol::UDP
-            | ip::protocol::UDP_LITE
-            | ip::protocol::SCTP
-            | ip::protocol::DCCP
-    )
+/// The layer of an IP protocol whose header starts with source and destination port.
+fn transport_layer(protocol: u8) -> Option<Layer> {
+    match protocol {
+        ip::protocol::TCP => Some(Layer::Tcp),
+        ip::protocol::UDP | ip::protocol::UDP_LITE => Some(Layer::Udp),
+        ip::protocol::SCTP => Some(Layer::Sctp),
+        ip::protocol::DCCP => Some(Layer::Dccp),
+        _ => None,
+    }
 }
 
 /// TCP header: source port (2), destination port (2), sequence (4), acknowledgment (4),
@@ -473,12 +475,12 @@ fn udp_payload(protocol: u8, datagram: &[u8]) -> &[u8] {
 /// put source and destination port in their first four bytes). `None` for other protocols;
 /// a truncation error when fewer than four bytes were captured.
 pub(crate) fn transport_ports(protocol: u8, header: &[u8]) -> Option<Result<Ports, NoPortsReason>> {
-    let (transport, layer) = match protocol {
-        ip::protocol::TCP => (Transport::Tcp, Layer::Tcp),
-        ip::protocol::UDP | ip::protocol::UDP_LITE => (Transport::Udp, Layer::Udp),
-        ip::protocol::SCTP => (Transport::Sctp, Layer::Sctp),
-        ip::protocol::DCCP => (Transport::Dccp, Layer::Dccp),
-        _ => return None,
+    let layer = transport_layer(protocol)?;
+    let transport = match layer {
+        Layer::Tcp => Transport::Tcp,
+        Layer::Sctp => Transport::Sctp,
+        Layer::Dccp => Transport::Dccp,
+        _ => Transport::Udp,
     };
     let ports = match (read_u16(header, 0), read_u16(header, 2)) {
         (Some(src_port), Some(dst_port)) => Ok(Ports {
@@ -743,9 +745,12 @@ mod tests {
             ethernet(0x0800, &ipv4(17, &udp(50000, 6081, &g)))
         };
         let gtp = {
-            // Version 1, PT, S; G-PDU; length; TEID 1; sequence 7, N-PDU 0, no extension.
+            // Version 1, PT, S; G-PDU; length (below); TEID 1; sequence 7, N-PDU 0, no
+            // extension.
             let mut g = vec![0x32, 0xff, 0x00, 0x00, 0, 0, 0, 1, 0x00, 0x07, 0x00, 0x00];
             g.extend_from_slice(&inner_udp);
+            let length = u16::try_from(g.len() - 8).unwrap().to_be_bytes();
+            g.splice(2..4, length);
             ethernet(0x0800, &ipv4(17, &udp(2152, 2152, &g)))
         };
         let teredo = {

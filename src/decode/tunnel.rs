@@ -219,6 +219,11 @@ fn gtp_u(data: &[u8]) -> Option<Result<Network<'_>, NoPortsReason>> {
 
 fn gtp_u_payload(flags: u8, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     let truncated = NoPortsReason::Truncated(Layer::Tunnel);
+    // The length field counts the bytes after the mandatory header (optional fields and
+    // extensions included): the user packet ends there even if the datagram goes on.
+    let length = usize::from(read_u16(data, 2).ok_or(truncated)?);
+    let end = GTP_MANDATORY_LEN.saturating_add(length).min(data.len());
+    let data = data.get(..end).unwrap_or_default();
     if flags & 0x07 == 0 {
         let inner = data.get(GTP_MANDATORY_LEN..).ok_or(truncated)?;
         return Ok(Network::ByVersion(inner));
@@ -423,7 +428,7 @@ mod tests {
     /// GTPv1-U G-PDU with E flag: mandatory header, seq/N-PDU/next type 0x85 (PDU session
     /// container), one 4-byte extension ending in next type 0.
     const GTP_HEADER: [u8; 16] = [
-        0x34, 0xff, 0x00, 0x30, // version 1, PT, E; G-PDU; length 48
+        0x34, 0xff, 0x00, 0x09, // version 1, PT, E; G-PDU; length 9 (8 below + 1 inner byte)
         0x00, 0x00, 0x00, 0x01, // TEID
         0x00, 0x00, 0x00, 0x85, // sequence, N-PDU, next extension type
         0x01, 0x10, 0x09, 0x00, // extension: 1 word, content, next type 0
