@@ -3,10 +3,22 @@
 //! Pure: no I/O, no allocation per packet, never panics on any input. Every frame that yields no
 //! ports says why in [`PacketInfo::reason`], so nothing vanishes from the counts.
 //!
-//! Layers: link (Ethernet + VLAN/QinQ, Linux SLL/SLL2, raw IP, BSD NULL/LOOP), IPv4 (options,
-//! fragments), IPv6 (extension headers, fragments), tunnels (GRE, IP-in-IP, VXLAN, Geneve,
-//! GTP-U, Teredo), ICMP/ICMPv6 error quotations, then TCP and UDP (through etherparse) and SCTP
-//! and DCCP (our own views in [`sctp`] and [`dccp`]).
+//! Layers, one file each:
+//! - `link`: Ethernet with 802.1Q / 802.1ad / QinQ tags, LLC/SNAP, PPPoE sessions and MPLS;
+//!   Linux SLL/SLL2, raw IP, BSD NULL/LOOP, Cisco HDLC, PPP and NFLOG.
+//! - `ip`: IPv4 (options, fragments, AH) and IPv6 (extension headers, fragments, jumbograms).
+//! - `tunnel`: GRE (keys, sequence numbers, PPTP's PPP, ERSPAN I/II/III), VXLAN, Geneve, GTP-U,
+//!   Teredo, L2TPv2, MPLS in UDP and PIM Register; IP-in-IP is dispatched here in `mod.rs`.
+//! - `icmp`: the transport quoted in ICMP/ICMPv6 errors, which goes to `icmp_quote`, never to
+//!   `ports`.
+//! - TCP, UDP and UDP-Lite ports are read here (their first four bytes); SCTP and DCCP handshake
+//!   evidence comes from [`sctp`] and [`dccp`].
+//! - `frag`: [`FragmentTracker`], which lets later fragments inherit the first fragment's ports.
+//!
+//! What counts as the packet's ports follows tshark (the yardstick in `tests/decode_oracle.rs`):
+//! the innermost transport outside ICMP quotations; inside a tunnel whose inner packet has no
+//! transport, the tunnel's own ports; a transport header whose ports were cut is reported as
+//! truncated, not replaced by an outer one.
 
 pub mod dccp;
 mod frag;
