@@ -741,6 +741,71 @@ mod tests {
         );
     }
 
+    #[test]
+    fn system_port_beats_tunnel_port() {
+        // DNS server 53 answering to 4789: tshark decodes DNS (the lower port), not VXLAN.
+        let mut vxlan = vec![0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00];
+        vxlan.extend_from_slice(&ethernet(0x0800, &ipv4(17, &udp(1, 2, &[]))));
+        let frame = ethernet(0x0800, &ipv4(17, &udp(53, 4789, &vxlan)));
+        let info = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(info.ports, Some(udp_ports(53, 4789)));
+        assert_eq!(info.outer, None);
+    }
+
+    #[test]
+    fn later_fragment_inside_gtp_reports_the_tunnel_ports() {
+        let mut inner = ipv4(17, &DNS_QUERY_ID);
+        inner[6..8].copy_from_slice(&[0x00, 0x03]); // fragment offset 3 (24 bytes)
+                                                    // GTPv1-U G-PDU, no optional fields, length = inner packet, TEID 1.
+        let mut gtp = vec![0x30, 0xff];
+        gtp.extend_from_slice(&u16::try_from(inner.len()).unwrap().to_be_bytes());
+        gtp.extend_from_slice(&[0, 0, 0, 1]);
+        gtp.extend_from_slice(&inner);
+        let frame = ethernet(0x0800, &ipv4(17, &udp(2152, 2152, &gtp)));
+        let info = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(info.ports, Some(udp_ports(2152, 2152)));
+        assert_eq!(info.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+        // The tracker leaves tunnel ports alone even though the inner packet is a fragment.
+        let mut tracker = FragmentTracker::new(8, 1_000_000_000);
+        let mut tracked = info;
+        tracker.apply(0, &mut tracked);
+        assert_eq!(tracked, info);
+    }
+
+    #[test]
+    fn ipv6_zero_payload_length_before_a_transport_is_a_malformed_transport() {
+        let mut frame = ipv6(17, &udp(1234, 53, &[]));
+        frame[4..6].copy_from_slice(&[0, 0]); // payload length 0, no hop-by-hop header
+        assert_eq!(
+            decode(LinkType::IPV6, &frame).reason,
+            Some(NoPortsReason::Malformed(Layer::Udp))
+        );
+    }
+
+    #[test]
+    fn l2tp_pim_and_mpls_in_udp_tunnels() {
+        let inner = ipv4(17, &udp(1234, 53, &DNS_QUERY_ID));
+        // L2TPv2 data: flags/version 2, tunnel 1, session 2; PPP address, control, IPv4.
+        let mut l2tp = vec![0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0xff, 0x03, 0x00, 0x21];
+        l2tp.extend_from_slice(&inner);
+        // PIMv2 Register: version/type 0x21, reserved, checksum; flags word.
+        let mut pim = vec![0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+        pim.extend_from_slice(&inner);
+        // MPLS: label 100, bottom of stack, TTL 64.
+        let mut mpls = vec![0x00, 0x06, 0x41, 0x40];
+        mpls.extend_from_slice(&inner);
+        let cases = [
+            (ipv4(17, &udp(1701, 1701, &l2tp)), TunnelKind::L2tp),
+            (ipv4(103, &pim), TunnelKind::PimRegister),
+            (ipv4(17, &udp(50000, 6635, &mpls)), TunnelKind::MplsUdp),
+        ];
+        for (frame, kind) in cases {
+            let info = decode(LinkType::RAW, &frame);
+            assert_eq!(info.ports, Some(udp_ports(1234, 53)), "{kind:?}");
+            assert_eq!(info.outer.map(|o| o.tunnel), Some(kind));
+        }
+    }
+
     /// Every frame fixture with the ports it must report; the truncation loop below cuts each.
     fn fixtures() -> Vec<(&'static str, Vec<u8>, Ports, Option<Ports>)> {
         let dns = udp_ports(1234, 53);
