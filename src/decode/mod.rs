@@ -241,7 +241,9 @@ impl fmt::Display for DecodeError {
 pub enum NoPortsReason {
     /// The link type is not one portnote decodes.
     UnsupportedLinkType(LinkType),
-    /// The link layer carries something other than IP (ARP, LLDP, ...): the EtherType.
+    /// The link layer carries something other than IP (ARP, LLDP, ...): the EtherType; for
+    /// PPP the PPP protocol number, for BSD loopback the address family, for 802.3 frames
+    /// without a SNAP EtherType 0.
     NotIp(u16),
     /// ICMP or ICMPv6 (including errors, whose quotation is in `icmp_quote`).
     Icmp,
