@@ -228,6 +228,10 @@ fn gtp_u_payload(flags: u8, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
         let inner = data.get(GTP_MANDATORY_LEN..).ok_or(truncated)?;
         return Ok(Network::ByVersion(inner));
     }
+    if length < GTP_OPTIONAL_LEN {
+        // The length cannot even cover the optional fields the flags announce.
+        return Err(NoPortsReason::Malformed(Layer::Tunnel));
+    }
     // Any of E, S, PN set: sequence, N-PDU and next-extension-type fields are all present.
     let mut next_type = *data
         .get(GTP_MANDATORY_LEN + GTP_OPTIONAL_LEN - 1)
