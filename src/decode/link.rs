@@ -1,0 +1,535 @@
+//! Link layers: from a frame's first byte to the start of its IP header.
+//!
+//! Takes the link type and the frame bytes, returns which network header follows and the bytes
+//! it starts at ([`Network`]), or the reason there is none. Handles Ethernet with 802.1Q /
+//! 802.1ad / QinQ tag stacks, LLC/SNAP and PPPoE sessions, Linux cooked captures (SLL, SLL2),
+//! raw IP, BSD NULL / OpenBSD LOOP and Cisco HDLC. Never allocates, never panics: every read
+//! goes through [`read_u16`] / [`read_u32`] or `get`.
+
+use super::{read_u16, read_u32, Layer, NoPortsReason};
+use crate::linktype::LinkType;
+
+/// The network layer a link (or tunnel) header announces, with the bytes it starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Network<'a> {
+    Ipv4(&'a [u8]),
+    Ipv6(&'a [u8]),
+    /// The link does not say: the IP header's version nibble decides (raw IP, MPLS payloads).
+    ByVersion(&'a [u8]),
+}
+
+/// EtherTypes (IEEE 802 numbers registry) the decoder acts on.
+pub(crate) mod ethertype {
+    pub const IPV4: u16 = 0x0800;
+    pub const IPV6: u16 = 0x86dd;
+    pub const VLAN: u16 = 0x8100;
+    pub const QINQ: u16 = 0x88a8;
+    /// Pre-standard QinQ outer tag used by older switches.
+    pub const QINQ_LEGACY: u16 = 0x9100;
+    pub const PPPOE_SESSION: u16 = 0x8864;
+    pub const MPLS_UNICAST: u16 = 0x8847;
+    pub const MPLS_MULTICAST: u16 = 0x8848;
+    /// Transparent Ethernet bridging (GRE, Geneve): an Ethernet frame follows.
+    pub const TRANSPARENT_ETHERNET: u16 = 0x6558;
+    /// PPP inside GRE (PPTP's enhanced GRE, RFC 2637).
+    pub const PPP: u16 = 0x880b;
+    pub const ERSPAN_II: u16 = 0x88be;
+    pub const ERSPAN_III: u16 = 0x22eb;
+}
+
+/// Ethernet II header: destination (6), source (6), EtherType (2).
+const ETHERNET_HEADER_LEN: usize = 14;
+/// 802.1Q tag after the TPID: TCI (2), inner EtherType (2).
+const VLAN_TAG_LEN: usize = 4;
+/// At most this many stacked tags are followed; more is treated as malformed.
+const MAX_VLAN_TAGS: usize = 8;
+/// Largest value of an 802.3 length field; from 0x0600 on the field is an EtherType.
+const MAX_8023_LENGTH: u16 = 1500;
+/// LLC (DSAP, SSAP, control) + SNAP (OUI 3, EtherType 2).
+const LLC_SNAP_LEN: usize = 8;
+/// PPPoE session header (RFC 2516 section 4): ver/type, code, session id (2), length (2).
+const PPPOE_HEADER_LEN: usize = 6;
+/// Linux cooked v1: packet type, ARPHRD, address length, address (8), protocol (2).
+const SLL_HEADER_LEN: usize = 16;
+/// Linux cooked v2: protocol (2), reserved (2), ifindex (4), ARPHRD (2), packet type,
+/// address length, address (8).
+const SLL2_HEADER_LEN: usize = 20;
+/// BSD NULL / LOOP: a 4-byte address family.
+const LOOPBACK_HEADER_LEN: usize = 4;
+/// Cisco HDLC: address, control, protocol (an EtherType).
+const CHDLC_HEADER_LEN: usize = 4;
+/// MPLS label stack entry: label (20 bits), traffic class (3), bottom of stack (1), TTL (8).
+const MPLS_LABEL_LEN: usize = 4;
+const MAX_MPLS_LABELS: usize = 16;
+
+/// BSD address families for IPv4 and IPv6 (IPv6 differs by OS: NetBSD/OpenBSD 24,
+/// FreeBSD 28, macOS 30).
+const AF_INET: u32 = 2;
+const AF_INET6: [u32; 3] = [24, 28, 30];
+
+/// PPP link types without a LinkType constant in [`crate::linktype`].
+const LINKTYPE_PPP: LinkType = LinkType(9);
+const LINKTYPE_PPP_HDLC: LinkType = LinkType(50);
+/// PPPoE without the Ethernet header: the PPPoE session header, then PPP.
+const LINKTYPE_PPP_ETHER: LinkType = LinkType(51);
+/// One direction byte (0 received, 1 sent), then a PPP frame.
+const LINKTYPE_PPP_WITH_DIR: LinkType = LinkType(204);
+/// Linux netfilter log: 4-byte header, then type-length-value records.
+const LINKTYPE_NFLOG: LinkType = LinkType(239);
+
+/// Link types tshark and tcpdump call "raw IP".
+fn is_raw(linktype: LinkType) -> bool {
+    matches!(
+        linktype,
+        LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14
+    )
+}
+
+/// The network layer of one frame of `linktype`.
+pub(crate) fn decode_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    match linktype {
+        LinkType::ETHERNET => ethernet(data),
+        LinkType::LINUX_SLL => {
+            let protocol = read_u16(data, 14).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let rest = data.get(SLL_HEADER_LEN..).unwrap_or_default();
+            after_ethertype(protocol, rest)
+        }
+        LinkType::LINUX_SLL2 => {
+            let protocol = read_u16(data, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let rest = data
+                .get(SLL2_HEADER_LEN..)
+                .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            after_ethertype(protocol, rest)
+        }
+        LinkType::IPV4 => Ok(Network::Ipv4(data)),
+        LinkType::IPV6 => Ok(Network::Ipv6(data)),
+        LinkType::NULL | LinkType::LOOP => loopback(linktype, data),
+        LinkType::C_HDLC => {
+            let protocol = read_u16(data, 2).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let rest = data.get(CHDLC_HEADER_LEN..).unwrap_or_default();
+            after_ethertype(protocol, rest)
+        }
+        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp_hdlc(data),
+        LINKTYPE_PPP_WITH_DIR => {
+            ppp_hdlc(data.get(1..).ok_or(NoPortsReason::Truncated(Layer::Link))?)
+        }
+        LINKTYPE_PPP_ETHER => pppoe_session(data),
+        LINKTYPE_NFLOG => nflog(data),
+        _ if is_raw(linktype) => Ok(Network::ByVersion(data)),
+        _ => Err(NoPortsReason::UnsupportedLinkType(linktype)),
+    }
+}
+
+/// An Ethernet II (or 802.3) frame starting at its destination address.
+pub(crate) fn ethernet(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let type_or_length = read_u16(data, 12).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    let rest = data.get(ETHERNET_HEADER_LEN..).unwrap_or_default();
+    after_ethertype(type_or_length, rest)
+}
+
+/// The payload of a header whose next-protocol field is an EtherType (Ethernet, SLL, C_HDLC,
+/// GRE, Geneve): follows VLAN tags, LLC/SNAP, PPPoE and MPLS down to IP.
+pub(crate) fn after_ethertype(
+    ethertype: u16,
+    payload: &[u8],
+) -> Result<Network<'_>, NoPortsReason> {
+    let mut ethertype = ethertype;
+    let mut rest = payload;
+    let mut tags = 0;
+    loop {
+        match ethertype {
+            ethertype::IPV4 => return Ok(Network::Ipv4(rest)),
+            ethertype::IPV6 => return Ok(Network::Ipv6(rest)),
+            ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_LEGACY => {
+                tags += 1;
+                if tags > MAX_VLAN_TAGS {
+                    return Err(NoPortsReason::Malformed(Layer::Vlan));
+                }
+                ethertype = read_u16(rest, 2).ok_or(NoPortsReason::Truncated(Layer::Vlan))?;
+                rest = rest.get(VLAN_TAG_LEN..).unwrap_or_default();
+            }
+            ethertype::PPPOE_SESSION => return pppoe_session(rest),
+            ethertype::MPLS_UNICAST | ethertype::MPLS_MULTICAST => return mpls(rest),
+            length if length <= MAX_8023_LENGTH => return llc_snap(rest),
+            other => return Err(NoPortsReason::NotIp(other)),
+        }
+    }
+}
+
+/// An 802.3 frame: only LLC/SNAP with an EtherType can carry IP; anything else (STP, CDP's
+/// Cisco OUI is still SNAP, NetBIOS over LLC) is not IP and is reported as EtherType 0.
+fn llc_snap(llc: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let snap = llc.get(..LLC_SNAP_LEN);
+    match snap {
+        // DSAP 0xAA, SSAP 0xAA, control 0x03 (UI), OUI 00-00-00 (EtherType follows).
+        Some([0xaa, 0xaa, 0x03, 0, 0, 0, hi, lo]) => {
+            let ethertype = u16::from_be_bytes([*hi, *lo]);
+            match ethertype {
+                ethertype::IPV4 | ethertype::IPV6 => {
+                    after_ethertype(ethertype, llc.get(LLC_SNAP_LEN..).unwrap_or_default())
+                }
+                other => Err(NoPortsReason::NotIp(other)),
+            }
+        }
+        _ => Err(NoPortsReason::NotIp(0)),
+    }
+}
+
+/// PPPoE session stage (RFC 2516): the PPPoE header, then a PPP protocol field.
+fn pppoe_session(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let ppp = data
+        .get(PPPOE_HEADER_LEN..)
+        .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    ppp_protocol(ppp)
+}
+
+/// PPP protocol numbers for IPv4 and IPv6 (RFC 1332, RFC 5072).
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+
+/// A PPP frame starting at its protocol field, which may be compressed to one byte (protocol
+/// field compression, RFC 1661 section 6.5: an odd first byte means a one-byte field).
+pub(crate) fn ppp_protocol(ppp: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let first = *ppp.first().ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    let (protocol, header_len) = if first & 1 == 1 {
+        (u16::from(first), 1)
+    } else {
+        (
+            read_u16(ppp, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?,
+            2,
+        )
+    };
+    let rest = ppp.get(header_len..).unwrap_or_default();
+    match protocol {
+        PPP_IPV4 => Ok(Network::Ipv4(rest)),
+        PPP_IPV6 => Ok(Network::Ipv6(rest)),
+        other => Err(NoPortsReason::NotIp(other)),
+    }
+}
+
+/// A PPP frame in HDLC-like framing (RFC 1662): address 0xFF and control 0x03 unless address
+/// and control field compression removed them.
+pub(crate) fn ppp_hdlc(ppp: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    match ppp {
+        [0xff, 0x03, rest @ ..] => ppp_protocol(rest),
+        _ => ppp_protocol(ppp),
+    }
+}
+
+/// An MPLS label stack (RFC 3032): labels up to the bottom-of-stack bit, then the payload's
+/// first nibble says IPv4 or IPv6 (as tshark guesses); anything else is not IP.
+pub(crate) fn mpls(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let mut rest = data;
+    for _ in 0..MAX_MPLS_LABELS {
+        let entry = read_u32(rest, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+        rest = rest.get(MPLS_LABEL_LEN..).unwrap_or_default();
+        // Bit 8 of the entry (counting from the least significant) is bottom-of-stack.
+        if entry & 0x100 != 0 {
+            return match rest.first().map(|b| b >> 4) {
+                Some(4) => Ok(Network::Ipv4(rest)),
+                Some(6) => Ok(Network::Ipv6(rest)),
+                Some(_) => Err(NoPortsReason::NotIp(ethertype::MPLS_UNICAST)),
+                None => Err(NoPortsReason::Truncated(Layer::Link)),
+            };
+        }
+    }
+    Err(NoPortsReason::Malformed(Layer::Link))
+}
+
+/// NFLOG header: address family (1), version (1), resource id (2).
+const NFLOG_HEADER_LEN: usize = 4;
+/// Each TLV: length (2, including this header), type (2), both in the capturing host's byte
+/// order; values are padded to 4 bytes.
+const NFLOG_TLV_HEADER_LEN: usize = 4;
+/// TLV type carrying the logged packet, starting at its network header.
+const NFULA_PAYLOAD: u16 = 9;
+/// Linux address families in the NFLOG header.
+const LINUX_AF_INET: u8 = 2;
+const LINUX_AF_INET6: u8 = 10;
+
+/// Linux NFLOG (LINKTYPE_NFLOG): find the payload TLV; the header's family says IPv4 or IPv6.
+fn nflog(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let truncated = NoPortsReason::Truncated(Layer::Link);
+    let family = *data.first().ok_or(truncated)?;
+    let mut rest = data.get(NFLOG_HEADER_LEN..).ok_or(truncated)?;
+    while !rest.is_empty() {
+        let (len_bytes, type_bytes) = match rest {
+            [l0, l1, t0, t1, ..] => ([*l0, *l1], [*t0, *t1]),
+            _ => return Err(truncated),
+        };
+        // Captures come from little-endian hosts almost always; a length that cannot be right
+        // that way round is read big-endian.
+        let little = usize::from(u16::from_le_bytes(len_bytes));
+        let (tlv_len, tlv_type) = if (NFLOG_TLV_HEADER_LEN..=rest.len()).contains(&little) {
+            (little, u16::from_le_bytes(type_bytes))
+        } else {
+            (
+                usize::from(u16::from_be_bytes(len_bytes)),
+                u16::from_be_bytes(type_bytes),
+            )
+        };
+        if tlv_len < NFLOG_TLV_HEADER_LEN {
+            return Err(NoPortsReason::Malformed(Layer::Link));
+        }
+        if tlv_type == NFULA_PAYLOAD {
+            let end = tlv_len.min(rest.len());
+            let packet = rest.get(NFLOG_TLV_HEADER_LEN..end).unwrap_or_default();
+            return match family {
+                LINUX_AF_INET => Ok(Network::Ipv4(packet)),
+                LINUX_AF_INET6 => Ok(Network::Ipv6(packet)),
+                _ => Ok(Network::ByVersion(packet)),
+            };
+        }
+        let padded = tlv_len.div_ceil(4).saturating_mul(4);
+        rest = rest.get(padded..).unwrap_or_default();
+    }
+    // No payload record: the log entry carries metadata only.
+    Err(truncated)
+}
+
+/// BSD NULL (family in the writer's byte order) and LOOP (network byte order).
+fn loopback(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    // Some systems write PPP (address 0xFF, control 0x03) or Cisco HDLC (address 0x0F unicast
+    // or 0x8F broadcast, control 0) frames under the NULL link type; tshark recognises both.
+    if linktype == LinkType::NULL {
+        match data {
+            [0xff, 0x03, ..] => return ppp_hdlc(data),
+            [0x0f | 0x8f, 0x00, ..] => {
+                let protocol = read_u16(data, 2).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+                return after_ethertype(protocol, data.get(CHDLC_HEADER_LEN..).unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    let big_endian = read_u32(data, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    let family = if linktype == LinkType::NULL && big_endian > 0xffff {
+        // Families are small numbers: a value above 0xffff was written little-endian.
+        big_endian.swap_bytes()
+    } else {
+        big_endian
+    };
+    let rest = data.get(LOOPBACK_HEADER_LEN..).unwrap_or_default();
+    if family == AF_INET {
+        Ok(Network::Ipv4(rest))
+    } else if AF_INET6.contains(&family) {
+        Ok(Network::Ipv6(rest))
+    } else {
+        // Not an EtherType, but the family is what tells the reader what was there.
+        Err(NoPortsReason::NotIp(
+            u16::try_from(family).unwrap_or(u16::MAX),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ethernet II: dst 00:11:22:33:44:55, src 66:77:88:99:aa:bb.
+    const MACS: [u8; 12] = [
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+    ];
+
+    fn frame(after_macs: &[u8]) -> Vec<u8> {
+        let mut v = MACS.to_vec();
+        v.extend_from_slice(after_macs);
+        v
+    }
+
+    #[test]
+    fn ethernet_ipv4() {
+        let f = frame(&[0x08, 0x00, 0x45]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn qinq_stack_of_three_tags() {
+        let f = frame(&[
+            0x88, 0xa8, // 802.1ad outer tag
+            0x00, 0x64, 0x91, 0x00, // TCI vlan 100, next TPID 0x9100
+            0x00, 0xc8, 0x81, 0x00, // TCI vlan 200, next TPID 0x8100
+            0x01, 0x2c, 0x86, 0xdd, // TCI vlan 300, EtherType IPv6
+            0x60,
+        ]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+    }
+
+    #[test]
+    fn arp_is_not_ip() {
+        let f = frame(&[0x08, 0x06, 0, 1]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Err(NoPortsReason::NotIp(0x0806))
+        );
+    }
+
+    #[test]
+    fn llc_snap_carries_ipv4() {
+        let f = frame(&[
+            0x00, 0x30, // 802.3 length 48
+            0xaa, 0xaa, 0x03, // LLC: SNAP SAPs, UI
+            0x00, 0x00, 0x00, 0x08, 0x00, // SNAP: OUI 0, EtherType IPv4
+            0x45,
+        ]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn pppoe_session_ipv6() {
+        let f = frame(&[
+            0x88, 0x64, // PPPoE session
+            0x11, 0x00, 0x00, 0x01, 0x00, 0x10, // ver/type 1/1, code 0, session 1, length 16
+            0x00, 0x57, // PPP IPv6
+            0x60,
+        ]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+    }
+
+    #[test]
+    fn mpls_bottom_of_stack_then_ipv4() {
+        let f = frame(&[
+            0x88, 0x47, // MPLS unicast
+            0x00, 0x01, 0x00, 0x40, // label 16, not bottom
+            0x00, 0x02, 0x01, 0x40, // label 32, bottom of stack
+            0x45,
+        ]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn sll_and_sll2() {
+        let sll = [
+            0x00, 0x00, // packet type: to us
+            0x00, 0x01, // ARPHRD_ETHER
+            0x00, 0x06, // address length
+            1, 2, 3, 4, 5, 6, 0, 0, // address, padded to 8
+            0x08, 0x00, // protocol IPv4
+            0x45,
+        ];
+        assert_eq!(
+            decode_link(LinkType::LINUX_SLL, &sll),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        let sll2 = [
+            0x86, 0xdd, // protocol IPv6
+            0x00, 0x00, // reserved
+            0x00, 0x00, 0x00, 0x02, // interface index
+            0x00, 0x01, // ARPHRD_ETHER
+            0x04, // packet type: outgoing
+            0x06, // address length
+            1, 2, 3, 4, 5, 6, 0, 0, // address
+            0x60,
+        ];
+        assert_eq!(
+            decode_link(LinkType::LINUX_SLL2, &sll2),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+    }
+
+    #[test]
+    fn null_family_in_either_byte_order_and_loop_big_endian() {
+        assert_eq!(
+            decode_link(LinkType::NULL, &[2, 0, 0, 0, 0x45]),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        assert_eq!(
+            decode_link(LinkType::NULL, &[0, 0, 0, 30, 0x60]),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType::NULL, &[24, 0, 0, 0, 0x60]),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType::LOOP, &[0, 0, 0, 28, 0x60]),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType::NULL, &[7, 0, 0, 0]),
+            Err(NoPortsReason::NotIp(7))
+        );
+        // Cisco HDLC header (unicast, control 0, EtherType IPv4) under the NULL link type.
+        assert_eq!(
+            decode_link(LinkType::NULL, &[0x0f, 0x00, 0x08, 0x00, 0x45]),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn chdlc_and_raw_and_unsupported() {
+        assert_eq!(
+            decode_link(LinkType::C_HDLC, &[0x0f, 0x00, 0x08, 0x00, 0x45]),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        assert_eq!(
+            decode_link(LinkType::RAW_14, &[0x60]),
+            Ok(Network::ByVersion(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType(147), &[0x60]),
+            Err(NoPortsReason::UnsupportedLinkType(LinkType(147)))
+        );
+    }
+
+    #[test]
+    fn ppp_link_types() {
+        let hdlc = [0xff, 0x03, 0x00, 0x21, 0x45]; // address, control, protocol IPv4
+        assert_eq!(decode_link(LinkType(9), &hdlc), Ok(Network::Ipv4(&[0x45])));
+        let compressed = [0x57, 0x60]; // ACFC and PFC: one-byte protocol IPv6
+        assert_eq!(
+            decode_link(LinkType(9), &compressed),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        let with_dir = [0x01, 0x00, 0x21, 0x45]; // sent, protocol IPv4
+        assert_eq!(
+            decode_link(LinkType(204), &with_dir),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn nflog_payload_tlv() {
+        let nflog = [
+            0x02, 0x00, 0x00, 0x00, // AF_INET, version 0, resource id 0
+            0x08, 0x00, 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, // TLV len 8 type 1 (hw protocol)
+            0x05, 0x00, 0x09, 0x00, 0x45, 0x00, 0x00,
+            0x00, // TLV len 5 type 9 (payload) + pad
+        ];
+        assert_eq!(
+            decode_link(LinkType(239), &nflog),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn truncated_at_every_length() {
+        let f = frame(&[0x81, 0x00, 0x00, 0x05, 0x08, 0x00, 0x45]);
+        for len in 0..f.len() {
+            let got = decode_link(LinkType::ETHERNET, f.get(..len).unwrap_or_default());
+            match got {
+                Err(NoPortsReason::Truncated(_)) => {}
+                Ok(Network::Ipv4(rest)) => assert!(len >= 18 && rest.len() == len - 18),
+                other => panic!("prefix {len}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+}
