@@ -87,8 +87,7 @@ pub struct Outer {
     pub ports: Option<Ports>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TunnelKind {
     Gre,
     Erspan,
@@ -103,6 +102,30 @@ pub enum TunnelKind {
     MplsUdp,
     /// PIM Register messages (RFC 7761 section 4.9) encapsulating a multicast packet.
     PimRegister,
+}
+
+impl TunnelKind {
+    /// The name reports use (JSON `outer.tunnel`, the text format's `via NAME`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TunnelKind::Gre => "gre",
+            TunnelKind::Erspan => "erspan",
+            TunnelKind::IpInIp => "ipip",
+            TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Geneve => "geneve",
+            TunnelKind::GtpU => "gtp-u",
+            TunnelKind::Teredo => "teredo",
+            TunnelKind::L2tp => "l2tp",
+            TunnelKind::MplsUdp => "mpls-udp",
+            TunnelKind::PimRegister => "pim-register",
+        }
+    }
+}
+
+impl Serialize for TunnelKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A transport header quoted in an ICMP or ICMPv6 error message.

@@ -159,8 +159,8 @@ pub fn write_csv(
         .outer
         .as_ref()
         .map(|o| match (o.transport, o.src_port, o.dst_port) {
-            (Some(t), Some(s), Some(d)) => format!("{}:{t}/{s}/{d}", tunnel_name(o.tunnel)),
-            _ => tunnel_name(o.tunnel).to_string(),
+            (Some(t), Some(s), Some(d)) => format!("{}:{t}/{s}/{d}", o.tunnel.as_str()),
+            _ => o.tunnel.as_str().to_string(),
         });
     let quote = j.icmp_quote.as_ref().map(|q| {
         format!(
@@ -193,19 +193,6 @@ pub fn write_csv(
         opt(j.flow),
         j.server.unwrap_or_default().to_string(),
     ])
-}
-
-fn tunnel_name(kind: crate::decode::TunnelKind) -> &'static str {
-    use crate::decode::TunnelKind::*;
-    match kind {
-        Gre => "gre",
-        Erspan => "erspan",
-        IpInIp => "ipip",
-        Vxlan => "vxlan",
-        Geneve => "geneve",
-        GtpU => "gtp-u",
-        Teredo => "teredo",
-    }
 }
 
 fn endpoint(addr: Option<IpAddr>, port: Option<u16>) -> String {
@@ -253,7 +240,7 @@ pub fn write_text(out: &mut dyn Write, record: &PacketRecord<'_>) -> io::Result<
         write!(out, " inherited")?;
     }
     if let Some(o) = info.outer {
-        write!(out, " via {}", tunnel_name(o.tunnel))?;
+        write!(out, " via {}", o.tunnel.as_str())?;
         if let Some(p) = o.ports {
             write!(out, "({}/{}>{})", p.transport, p.src_port, p.dst_port)?;
         }
