@@ -25,18 +25,13 @@ pub(crate) struct ChunkBuffer {
 
 impl ChunkBuffer {
     pub(crate) fn new(source: Box<dyn Read + Send>) -> ChunkBuffer {
-        ChunkBuffer::with_pending(source, Vec::new())
-    }
-
-    /// A buffer whose first bytes are `pending` (already read from `source` by someone else).
-    pub(crate) fn with_pending(source: Box<dyn Read + Send>, mut pending: Vec<u8>) -> ChunkBuffer {
-        let end = pending.len();
-        pending.resize(CHUNK_LEN.max(end), 0);
         ChunkBuffer {
             source,
-            buf: pending,
+            // A fresh zeroed allocation comes from calloc (lazily zeroed pages), so opening many
+            // small inputs does not pay for clearing 256 KiB each time.
+            buf: vec![0; CHUNK_LEN],
             start: 0,
-            end,
+            end: 0,
             offset: 0,
             eof: false,
         }
