@@ -347,3 +347,81 @@ fn bad_trailing_length_and_bad_section_header_are_errors_at_their_offsets() {
         CaptureErrorKind::BadByteOrderMagic { .. }
     ));
 }
+
+/// Reads `bytes` to the end; checks what holds for any input whatsoever.
+fn read_anything(bytes: Vec<u8>) {
+    let len = bytes.len() as u64;
+    let mut reader = match CaptureReader::from_reader("any", Box::new(io::Cursor::new(bytes))) {
+        Ok(reader) => reader,
+        Err(error) => {
+            assert!(error.offset <= len);
+            return;
+        }
+    };
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => assert!(frame.data.len() as u64 <= len),
+            Ok(None) => break,
+            Err(error) => {
+                assert!(error.offset < len, "{error}");
+                assert!(reader.next_frame().unwrap().is_none());
+                break;
+            }
+        }
+    }
+    assert!(reader.offset() <= len);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MAGICS: [[u8; 4]; 5] = [
+        [0xd4, 0xc3, 0xb2, 0xa1], // pcap, little-endian microseconds
+        [0xa1, 0xb2, 0xc3, 0xd4], // pcap, big-endian microseconds
+        [0x4d, 0x3c, 0xb2, 0xa1], // pcap, little-endian nanoseconds
+        [0x0a, 0x0d, 0x0d, 0x0a], // pcapng section header
+        [0x1f, 0x8b, 0x08, 0x00], // gzip
+    ];
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_after_a_magic_never_panic(
+            magic in 0..MAGICS.len(),
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let mut bytes = MAGICS[magic].to_vec();
+            bytes.extend(body);
+            read_anything(bytes);
+        }
+
+        #[test]
+        fn corrupted_valid_captures_never_panic(
+            pcapng in any::<bool>(),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        ) {
+            let mut bytes = if pcapng {
+                let options = [
+                    0x09, 0x00, 0x01, 0x00, 0x89, 0x00, 0x00, 0x00, // if_tsresol 2^-9
+                    0x00, 0x00, 0x00, 0x00, // opt_endofopt
+                ];
+                let mut file = pcapng_start(&options);
+                for ticks in [0, 1 << 40, u64::MAX] {
+                    file.extend(epb(ticks));
+                }
+                file
+            } else {
+                let mut file = pcap_header(96);
+                for len in [0u8, 1, 7, 96] {
+                    file.extend(pcap_record(u32::from(len), 1500, &vec![len; usize::from(len)]));
+                }
+                file
+            };
+            for (at, value) in flips {
+                let index = at % bytes.len();
+                bytes[index] = value;
+            }
+            read_anything(bytes);
+        }
+    }
+}

@@ -4,6 +4,12 @@
 //! A program is compiled per link type, once, when the first frame of that link type is seen
 //! (pcapng files may mix link types). The expression is checked against Ethernet when the filter
 //! is built, so a syntax error is reported before any input is read.
+//!
+//! One difference from `tcpdump -r` has to be bridged by hand: for BSD loopback frames (NULL,
+//! LOOP) libpcap only matches the address-family values of *every* BSD flavour when compiling
+//! for a savefile; compiled for a "dead" handle it expects this host's `AF_INET6` (and, for
+//! NULL, this host's byte order). So a loopback frame's family word is rewritten to this host's
+//! convention before it is filtered (a macOS `AF_INET6` of 30 becomes Linux's 10, say).
 
 use super::Frame;
 use crate::linktype::LinkType;
@@ -24,6 +30,8 @@ pub struct FilterError {
 pub struct BpfFilter {
     expr: String,
     programs: HashMap<LinkType, BpfProgram>,
+    /// A loopback frame with its family word rewritten (reused between frames).
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for BpfFilter {
@@ -41,6 +49,7 @@ impl BpfFilter {
         let mut filter = BpfFilter {
             expr: expr.to_owned(),
             programs: HashMap::new(),
+            scratch: Vec::new(),
         };
         let program = filter.compile(LinkType::ETHERNET)?;
         filter.programs.insert(LinkType::ETHERNET, program);
@@ -59,13 +68,24 @@ impl BpfFilter {
     /// `pcap` crate's `BpfProgram::filter`), so `len`/`greater`/`less` compare the captured
     /// length; every other primitive sees exactly what tcpdump sees.
     pub fn matches(&mut self, frame: &Frame<'_>) -> Result<bool, FilterError> {
-        if let Some(program) = self.programs.get(&frame.linktype) {
-            return Ok(program.filter(frame.data));
+        if !self.programs.contains_key(&frame.linktype) {
+            let program = self.compile(frame.linktype)?;
+            self.programs.insert(frame.linktype, program);
         }
-        let program = self.compile(frame.linktype)?;
-        let verdict = program.filter(frame.data);
-        self.programs.insert(frame.linktype, program);
-        Ok(verdict)
+        let data = match host_loopback_family(frame.linktype, frame.data) {
+            Some(family) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&family);
+                self.scratch
+                    .extend_from_slice(frame.data.get(4..).unwrap_or_default());
+                &self.scratch[..]
+            }
+            None => frame.data,
+        };
+        Ok(self
+            .programs
+            .get(&frame.linktype)
+            .is_some_and(|program| program.filter(data)))
     }
 
     fn compile(&self, linktype: LinkType) -> Result<BpfProgram, FilterError> {
@@ -80,6 +100,52 @@ impl BpfFilter {
         dead.compile(&self.expr, true)
             .map_err(|e| error(e.to_string()))
     }
+}
+
+/// This host's `AF_INET6`, the value libpcap's compiler uses for a non-savefile handle.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+const HOST_AF_INET6: u32 = 30;
+#[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+const HOST_AF_INET6: u32 = 28;
+#[cfg(any(target_os = "openbsd", target_os = "netbsd"))]
+const HOST_AF_INET6: u32 = 24;
+#[cfg(windows)]
+const HOST_AF_INET6: u32 = 23;
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    windows
+)))]
+const HOST_AF_INET6: u32 = 10;
+const AF_INET: u32 = 2;
+/// `AF_INET6` as the BSDs (24), FreeBSD (28), Darwin (30) and Linux (10) write it.
+const ANY_AF_INET6: [u32; 4] = [24, 28, 30, 10];
+
+/// For a loopback frame whose 4-byte address family is not in this host's convention, the
+/// family word libpcap's dead-handle program expects; `None` to filter the frame as it is.
+/// NULL stores the family in the writer's byte order, LOOP in network byte order.
+fn host_loopback_family(linktype: LinkType, data: &[u8]) -> Option<[u8; 4]> {
+    let word: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let (little, big) = (u32::from_le_bytes(word), u32::from_be_bytes(word));
+    // Families are small numbers: whichever reading is small is the writer's byte order.
+    let family = if little < 256 { little } else { big };
+    let host_family = if family == AF_INET {
+        AF_INET
+    } else if ANY_AF_INET6.contains(&family) {
+        HOST_AF_INET6
+    } else {
+        return None;
+    };
+    let rewritten = match linktype {
+        LinkType::NULL => host_family.to_ne_bytes(),
+        LinkType::LOOP => host_family.to_be_bytes(),
+        _ => return None,
+    };
+    (rewritten != word).then_some(rewritten)
 }
 
 /// The DLT_ value libpcap's filter compiler expects for a LINKTYPE_ value from a file.
@@ -136,6 +202,39 @@ mod tests {
         let mut tcp = IPV4_UDP;
         tcp[9] = 6; // protocol TCP
         assert!(!filter.matches(&frame(LinkType::RAW, &tcp)).unwrap());
+    }
+
+    #[test]
+    fn loopback_frames_from_other_systems_match_like_tcpdump_r() {
+        let mut filter = BpfFilter::new("ip6 and udp").unwrap();
+        let mut ipv6_udp = vec![
+            0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+            0x00, 0x08, 0x11, 0x40, // payload length 8, next header 17 (UDP), hop limit 64
+        ];
+        ipv6_udp.extend_from_slice(&[0; 15]); // source ::1
+        ipv6_udp.push(1);
+        ipv6_udp.extend_from_slice(&[0; 15]); // destination ::1
+        ipv6_udp.push(1);
+        ipv6_udp.extend_from_slice(&[0x01, 0xbb, 0xc5, 0xce, 0x00, 0x08, 0x00, 0x00]); // UDP
+        for family in [
+            [30, 0, 0, 0], // NULL as macOS (little-endian) writes AF_INET6
+            [0, 0, 0, 24], // NULL as a big-endian BSD writes AF_INET6
+            [10, 0, 0, 0], // NULL as Linux writes AF_INET6
+        ] {
+            let frame_bytes = [&family[..], &ipv6_udp].concat();
+            assert!(
+                filter
+                    .matches(&frame(LinkType::NULL, &frame_bytes))
+                    .unwrap(),
+                "{family:?}"
+            );
+        }
+        let loop_frame = [&[0, 0, 0, 24][..], &ipv6_udp].concat(); // LOOP: OpenBSD AF_INET6
+        assert!(filter.matches(&frame(LinkType::LOOP, &loop_frame)).unwrap());
+        let unknown_family = [&[99, 0, 0, 0][..], &ipv6_udp].concat();
+        assert!(!filter
+            .matches(&frame(LinkType::NULL, &unknown_family))
+            .unwrap());
     }
 
     #[test]
