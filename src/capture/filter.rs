@@ -5,12 +5,17 @@
 //! (pcapng files may mix link types). The expression is checked against Ethernet when the filter
 //! is built, so a syntax error is reported before any input is read.
 //!
-//! One difference from `tcpdump -r` has to be bridged by hand: for BSD loopback frames (NULL,
+//! Programs that test the wire length (`len`, `greater`, `less`) run in portnote's own
+//! interpreter ([`super::bpf`]) instead of `BpfProgram::filter`, which can only pass the captured
+//! length as the wire length and so would misjudge every truncated frame.
+//!
+//! One more difference from `tcpdump -r` has to be bridged by hand: for BSD loopback frames (NULL,
 //! LOOP) libpcap only matches the address-family values of *every* BSD flavour when compiling
 //! for a savefile; compiled for a "dead" handle it expects this host's `AF_INET6` (and, for
 //! NULL, this host's byte order). So a loopback frame's family word is rewritten to this host's
 //! convention before it is filtered (a macOS `AF_INET6` of 30 becomes Linux's 10, say).
 
+use super::bpf::{self, Instruction};
 use super::Frame;
 use crate::linktype::LinkType;
 use pcap::{BpfProgram, Capture, Linktype};
@@ -26,10 +31,18 @@ pub struct FilterError {
     pub message: String,
 }
 
+/// A program compiled for one link type, and who runs it.
+enum Compiled {
+    /// libpcap's `pcap_offline_filter`.
+    Libpcap(BpfProgram),
+    /// Our interpreter, because the program reads the wire length.
+    WireLength(Vec<Instruction>),
+}
+
 /// A compiled capture filter.
 pub struct BpfFilter {
     expr: String,
-    programs: HashMap<LinkType, BpfProgram>,
+    programs: HashMap<LinkType, Compiled>,
     /// A loopback frame with its family word rewritten (reused between frames).
     scratch: Vec<u8>,
 }
@@ -82,13 +95,14 @@ impl BpfFilter {
             }
             None => frame.data,
         };
-        Ok(self
-            .programs
-            .get(&frame.linktype)
-            .is_some_and(|program| program.filter(data)))
+        Ok(match self.programs.get(&frame.linktype) {
+            Some(Compiled::Libpcap(program)) => program.filter(data),
+            Some(Compiled::WireLength(program)) => bpf::run(program, data, frame.len) != 0,
+            None => false,
+        })
     }
 
-    fn compile(&self, linktype: LinkType) -> Result<BpfProgram, FilterError> {
+    fn compile(&self, linktype: LinkType) -> Result<Compiled, FilterError> {
         let error = |message: String| FilterError {
             expr: self.expr.clone(),
             linktype,
@@ -97,8 +111,21 @@ impl BpfFilter {
         let dlt = i32::try_from(dlt_of(linktype))
             .map_err(|_| error("link type out of libpcap's range".to_owned()))?;
         let dead = Capture::dead(Linktype(dlt)).map_err(|e| error(e.to_string()))?;
-        dead.compile(&self.expr, true)
-            .map_err(|e| error(e.to_string()))
+        let program = dead
+            .compile(&self.expr, true)
+            .map_err(|e| error(e.to_string()))?;
+        let instructions: Option<Vec<Instruction>> = program
+            .get_instructions()
+            .iter()
+            .map(|insn| Instruction::from_display(&insn.to_string()))
+            .collect();
+        let instructions =
+            instructions.ok_or_else(|| error("unreadable compiled program".to_owned()))?;
+        if instructions.iter().any(Instruction::reads_wire_length) {
+            Ok(Compiled::WireLength(instructions))
+        } else {
+            Ok(Compiled::Libpcap(program))
+        }
     }
 }
 
@@ -235,6 +262,79 @@ mod tests {
         assert!(!filter
             .matches(&frame(LinkType::NULL, &unknown_family))
             .unwrap());
+    }
+
+    #[test]
+    fn length_primitives_see_the_wire_length_of_truncated_frames() {
+        let mut filter = BpfFilter::new("greater 1000 and udp").unwrap();
+        let mut snapshot = frame(LinkType::RAW, &IPV4_UDP);
+        assert!(!filter.matches(&snapshot).unwrap());
+        snapshot.len = 1400; // 28 of 1400 bytes captured
+        assert!(filter.matches(&snapshot).unwrap());
+    }
+
+    /// One expression compiled once, run by libpcap and by our interpreter.
+    type BothPrograms = (BpfProgram, Vec<Instruction>);
+
+    fn compile_both(linktype: LinkType, expr: &str) -> Option<BothPrograms> {
+        let dead = Capture::dead(Linktype(dlt_of(linktype) as i32)).ok()?;
+        let program = dead.compile(expr, true).ok()?;
+        let instructions = program
+            .get_instructions()
+            .iter()
+            .map(|i| Instruction::from_display(&i.to_string()).unwrap())
+            .collect();
+        Some((program, instructions))
+    }
+
+    /// Our interpreter against libpcap's, on every frame of the shared corpus, for programs
+    /// that exercise loads, indexed loads (IPv4 header length), ALU and jumps.
+    #[test]
+    fn interpreter_agrees_with_libpcap_on_the_corpus() {
+        let dir = std::path::Path::new("../shared/captures/public");
+        if !dir.is_dir() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "../shared missing"
+            );
+            eprintln!("notice: ../shared not found; interpreter comparison skipped");
+            return;
+        }
+        let expressions = [
+            "udp",
+            "tcp port 80 or tcp port 443",
+            "ip6 and udp dst port 53",
+            "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+            "ip[6:2] & 0x1fff != 0 or ip[2:2] > 100",
+            "vlan and (udp or sctp)",
+            "ip proto 132 or ip6 proto 33",
+            "(ip[0] & 0xf) * 4 + 8 < 40 and ip",
+        ];
+        let mut compared = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if name.ends_with(".tsv") || name.ends_with(".txt") || name.ends_with(".md") {
+                continue;
+            }
+            let mut reader = crate::capture::CaptureReader::open(&path).unwrap();
+            let mut compiled: HashMap<(LinkType, usize), Option<BothPrograms>> = HashMap::new();
+            while let Some(frame) = reader.next_frame().unwrap() {
+                for (index, expr) in expressions.iter().enumerate() {
+                    let entry = compiled
+                        .entry((frame.linktype, index))
+                        .or_insert_with(|| compile_both(frame.linktype, expr));
+                    // None: not expressible for this link type.
+                    let Some((program, instructions)) = entry else {
+                        continue;
+                    };
+                    let ours = bpf::run(instructions, frame.data, frame.data.len() as u32) != 0;
+                    assert_eq!(ours, program.filter(frame.data), "{name} {expr}");
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 40_000, "{compared}");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! interface's snapshot length, and never more than [`MAX_RECORD_LEN`] (256 MiB), which also
 //! bounds a pcapng block. Either way, the buffer grows only as bytes actually arrive.
 
+mod bpf;
 mod buffer;
 mod endian;
 mod error;
