@@ -5,8 +5,8 @@
 //! ends the stream with a [`CaptureError`] naming the file and byte offset, after every frame
 //! before it was yielded. Never panics, never allocates what a header merely claims.
 //!
-//! The readers are our own rather than libpcap's offline reader (which was measured 1.5x
-//! slower; mmap was slower too): [`CaptureReader`] reads 256 KiB chunks and walks records in
+//! The readers are our own rather than libpcap's offline reader (which was measured slower;
+//! mmap was slower too): [`CaptureReader`] reads 256 KiB chunks and walks records in
 //! place. libpcap is used only to compile `-f` filter expressions ([`BpfFilter`]).
 //!
 //! ## Limits on captured lengths
@@ -85,6 +85,17 @@ impl fmt::Display for CaptureFormat {
             CaptureFormat::Pcapng => f.write_str("pcapng"),
         }
     }
+}
+
+/// A packet located in the reader's buffer (or, from the pcapng parser, in its block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PacketRef {
+    pub(crate) ts: Timestamp,
+    pub(crate) len: u32,
+    pub(crate) linktype: LinkType,
+    /// Where the captured bytes start.
+    pub(crate) data_at: usize,
+    pub(crate) caplen: usize,
 }
 
 enum Parser {
@@ -286,7 +297,7 @@ impl CaptureReader {
         }
         let data_at = self.input.position() + pcap::RECORD_HEADER_LEN;
         self.input.consume(total);
-        self.frame_of(pcapng::Packet {
+        self.frame_of(PacketRef {
             ts: pcap::timestamp(&header, &record),
             len: record.orig_len,
             linktype: header.linktype,
@@ -297,7 +308,7 @@ impl CaptureReader {
 
     /// Reads one pcapng block; returns its packet with `data_at` made absolute in the buffer.
     /// `Ok(None)` for a block that is not a packet, and at the end (then `done` is set).
-    fn next_pcapng_block(&mut self) -> Result<Option<pcapng::Packet>, CaptureError> {
+    fn next_pcapng_block(&mut self) -> Result<Option<PacketRef>, CaptureError> {
         let at = self.input.offset();
         let present = self.fill(at, pcapng::MIN_BLOCK_LEN)?;
         if present == 0 {
@@ -342,15 +353,17 @@ impl CaptureReader {
         };
         let block_at = self.input.position();
         self.input.consume(total);
-        Ok(packet.map(|p| pcapng::Packet {
+        Ok(packet.map(|p| PacketRef {
             data_at: block_at + p.data_at,
             ..p
         }))
     }
 
     /// The frame whose bytes sit at `packet.data_at` in the buffer (just consumed).
-    fn frame_of(&mut self, packet: pcapng::Packet) -> Result<Option<Frame<'_>>, CaptureError> {
+    fn frame_of(&mut self, packet: PacketRef) -> Result<Option<Frame<'_>>, CaptureError> {
         self.records += 1;
+        // The record was checked to lie within the filled buffer before it was consumed, and
+        // nothing refills the buffer before this borrow ends, so the range is always present.
         let data = self
             .input
             .get(packet.data_at, packet.caplen)
@@ -438,6 +451,21 @@ pub struct Frame<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_and_filters_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<CaptureReader>();
+        assert_send::<BpfFilter>();
+    }
+
+    #[test]
+    fn caplen_limit_is_256_kib_or_the_snaplen_up_to_256_mib() {
+        assert_eq!(caplen_limit(0), 262_144);
+        assert_eq!(caplen_limit(70), 262_144);
+        assert_eq!(caplen_limit(524_288), 524_288);
+        assert_eq!(caplen_limit(u32::MAX), (MAX_RECORD_LEN - 64) as u32);
+    }
 
     #[test]
     fn timestamp_formats_rfc3339_at_source_precision() {

@@ -9,7 +9,7 @@
 
 use super::endian::Endian;
 use super::error::CaptureErrorKind;
-use super::{caplen_limit, Timestamp, MAX_RECORD_LEN};
+use super::{caplen_limit, PacketRef, Timestamp, MAX_RECORD_LEN};
 use crate::linktype::LinkType;
 
 const SECTION_HEADER: u32 = 0x0A0D_0D0A;
@@ -65,16 +65,6 @@ impl Interface {
     }
 }
 
-/// A packet found in a block: where its bytes are, relative to the block's start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Packet {
-    pub(crate) ts: Timestamp,
-    pub(crate) len: u32,
-    pub(crate) linktype: LinkType,
-    pub(crate) data_at: usize,
-    pub(crate) caplen: usize,
-}
-
 /// The state of the section being read: its byte order and its interfaces so far.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Section {
@@ -118,7 +108,10 @@ impl Section {
 
     /// Takes one whole block (its length already checked by [`Self::block_len`]) and returns
     /// the packet it holds, updating the section and interface state on the way.
-    pub(crate) fn read_block(&mut self, block: &[u8]) -> Result<Option<Packet>, CaptureErrorKind> {
+    pub(crate) fn read_block(
+        &mut self,
+        block: &[u8],
+    ) -> Result<Option<PacketRef>, CaptureErrorKind> {
         let is_section_header = block.get(..4) == Some(&SECTION_HEADER_BYTES[..]);
         let endian = if is_section_header {
             section_byte_order(block)?
@@ -190,7 +183,7 @@ impl Section {
                     });
                 }
                 let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
-                Ok(Some(Packet {
+                Ok(Some(PacketRef {
                     ts: interface.timestamp(ticks),
                     len,
                     linktype: interface.linktype,
@@ -208,7 +201,7 @@ impl Section {
                 if interface.snaplen != 0 {
                     caplen = caplen.min(interface.snaplen as usize);
                 }
-                Ok(Some(Packet {
+                Ok(Some(PacketRef {
                     ts: Timestamp {
                         secs: 0,
                         nanos: 0,
