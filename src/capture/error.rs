@@ -30,7 +30,7 @@ pub enum CaptureErrorKind {
     Empty,
     #[error("not a pcap or pcapng file: {len} byte(s) are too few to hold a file header")]
     TooShort { len: usize },
-    #[error("not a pcap or pcapng file (first bytes {magic:02x?})")]
+    #[error("not a pcap or pcapng file (first bytes {magic:02x?}){}", magic_hint(*magic))]
     UnknownMagic { magic: [u8; 4] },
     #[error("unsupported {format} version {major}.{minor}")]
     UnsupportedVersion {
@@ -64,6 +64,26 @@ pub enum CaptureErrorKind {
     },
 }
 
+/// What a file that is not pcap or pcapng seems to be, when its first bytes say so.
+fn magic_hint(magic: [u8; 4]) -> &'static str {
+    match magic {
+        [0xa1, 0xb2, 0xcd, 0x34] | [0x34, 0xcd, 0xb2, 0xa1] => {
+            ": the modified (Kuznetzov) pcap format, which portnote does not read"
+        }
+        [0x28, 0xb5, 0x2f, 0xfd] => ": zstd-compressed; only gzip is unpacked",
+        [0xfd, 0x37, 0x7a, 0x58] => ": xz-compressed; only gzip is unpacked",
+        [b'B', b'Z', b'h', _] => ": bzip2-compressed; only gzip is unpacked",
+        [b'P', b'K', 0x03, 0x04] => ": a zip archive; unpack it first",
+        _ if magic
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) =>
+        {
+            ": it looks like text"
+        }
+        _ => "",
+    }
+}
+
 impl CaptureError {
     pub(crate) fn new(file: &str, offset: u64, kind: CaptureErrorKind) -> CaptureError {
         CaptureError {
@@ -71,5 +91,27 @@ impl CaptureError {
             offset,
             kind,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_magic_says_what_the_file_looks_like() {
+        let message = |magic| CaptureErrorKind::UnknownMagic { magic }.to_string();
+        assert_eq!(
+            message(*b"GET "),
+            "not a pcap or pcapng file (first bytes [47, 45, 54, 20]): it looks like text"
+        );
+        assert!(
+            message([0x28, 0xb5, 0x2f, 0xfd]).ends_with("zstd-compressed; only gzip is unpacked")
+        );
+        assert!(message([0x34, 0xcd, 0xb2, 0xa1]).contains("Kuznetzov"));
+        assert_eq!(
+            message([0x00, 0xff, 0x10, 0x80]),
+            "not a pcap or pcapng file (first bytes [00, ff, 10, 80])"
+        );
     }
 }

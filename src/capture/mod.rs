@@ -17,6 +17,7 @@
 //! of 256 KiB (libpcap's and Wireshark's largest standard snapshot length) and the file's or
 //! interface's snapshot length, and never more than [`MAX_RECORD_LEN`] (256 MiB), which also
 //! bounds a pcapng block. Either way, the buffer grows only as bytes actually arrive.
+//! A captured length above the wire length is passed on as stored.
 
 mod bpf;
 mod buffer;
