@@ -1,0 +1,613 @@
+//! The pcapng format (draft-ietf-opsawg-pcapng): a stream of blocks, each
+//! `type(4) total_length(4) body total_length(4)`, grouped into sections that each start with a
+//! Section Header Block fixing the byte order and restarting interface numbering.
+//!
+//! [`Section`] is fed one whole block at a time (the reader in the parent module finds its
+//! length with [`Section::block_len`] first) and answers with the packet it holds, if any.
+//! Packets come from Enhanced (6), Simple (3) and obsolete Packet (2) Blocks; every other block
+//! type, custom blocks included, is read past. Never panics: every field read is bounds-checked.
+
+use super::endian::Endian;
+use super::error::CaptureErrorKind;
+use super::{caplen_limit, PacketRef, Timestamp, MAX_RECORD_LEN};
+use crate::linktype::LinkType;
+
+const SECTION_HEADER: u32 = 0x0A0D_0D0A;
+/// The Section Header Block type, as it appears in either byte order (it is a palindrome).
+pub(crate) const SECTION_HEADER_BYTES: [u8; 4] = [0x0A, 0x0D, 0x0D, 0x0A];
+const INTERFACE_DESCRIPTION: u32 = 1;
+const OBSOLETE_PACKET: u32 = 2;
+const SIMPLE_PACKET: u32 = 3;
+const ENHANCED_PACKET: u32 = 6;
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+
+/// type(4) total_length(4), then at least the trailing total_length(4).
+pub(crate) const MIN_BLOCK_LEN: usize = 12;
+/// type, length, byte-order magic(4) version(2+2) section_length(8), trailing length.
+const MIN_SECTION_HEADER_LEN: usize = 28;
+/// Offset of a block's body: after type and total_length.
+const BODY_AT: usize = 8;
+
+const OPT_END_OF_OPT: u16 = 0;
+const OPT_IF_TSRESOL: u16 = 9;
+const OPT_IF_TSOFFSET: u16 = 14;
+
+/// One Interface Description Block, as packets need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Interface {
+    pub(crate) linktype: LinkType,
+    /// 0 means "no limit".
+    pub(crate) snaplen: u32,
+    /// Timestamp ticks per second (`if_tsresol`, default 10^6).
+    pub(crate) ticks_per_second: u64,
+    /// Decimal digits needed to show one tick.
+    pub(crate) digits: u8,
+    /// `if_tsoffset`: seconds added to every timestamp.
+    pub(crate) offset_secs: i64,
+}
+
+impl Interface {
+    fn timestamp(&self, ticks: u64) -> Timestamp {
+        let per_second = self.ticks_per_second.max(1);
+        let whole = i64::try_from(ticks / per_second).unwrap_or(i64::MAX);
+        let fraction = u128::from(ticks % per_second) * 1_000_000_000 / u128::from(per_second);
+        Timestamp {
+            secs: whole.saturating_add(self.offset_secs),
+            // fraction < 10^9 because (ticks % per_second) < per_second.
+            nanos: u32::try_from(fraction).unwrap_or(0),
+            digits: self.digits,
+        }
+    }
+
+    /// Captured length permitted by this interface (see [`caplen_limit`]).
+    fn caplen_limit(&self) -> u32 {
+        caplen_limit(self.snaplen)
+    }
+}
+
+/// The state of the section being read: its byte order and its interfaces so far.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Section {
+    endian: Option<Endian>,
+    interfaces: Vec<Interface>,
+}
+
+impl Section {
+    /// Total length of the block starting `head` (at least [`MIN_BLOCK_LEN`] bytes of it),
+    /// checked against the format's rules and [`MAX_RECORD_LEN`].
+    pub(crate) fn block_len(&self, head: &[u8]) -> Result<usize, CaptureErrorKind> {
+        let (endian, minimum) = if head.get(..4) == Some(&SECTION_HEADER_BYTES[..]) {
+            (section_byte_order(head)?, MIN_SECTION_HEADER_LEN)
+        } else {
+            (self.endian.unwrap_or(Endian::Little), MIN_BLOCK_LEN)
+        };
+        let length = endian.u32(head, 4).ok_or(CaptureErrorKind::Truncated {
+            what: "pcapng block header",
+            needed: MIN_BLOCK_LEN as u64,
+            available: head.len() as u64,
+        })?;
+        let bad = |reason| CaptureErrorKind::BadBlockLength {
+            length: u64::from(length),
+            reason,
+        };
+        if (length as usize) < minimum {
+            return Err(bad(if minimum == MIN_BLOCK_LEN {
+                "shorter than the 12-byte minimum"
+            } else {
+                "shorter than the 28-byte section header minimum"
+            }));
+        }
+        if length % 4 != 0 {
+            return Err(bad("not a multiple of 4"));
+        }
+        if length as usize > MAX_RECORD_LEN {
+            return Err(bad("beyond the 256 MiB limit on a block"));
+        }
+        Ok(length as usize)
+    }
+
+    /// Takes one whole block (its length already checked by [`Self::block_len`]) and returns
+    /// the packet it holds, updating the section and interface state on the way.
+    pub(crate) fn read_block(
+        &mut self,
+        block: &[u8],
+    ) -> Result<Option<PacketRef>, CaptureErrorKind> {
+        let is_section_header = block.get(..4) == Some(&SECTION_HEADER_BYTES[..]);
+        let endian = if is_section_header {
+            section_byte_order(block)?
+        } else {
+            self.endian.unwrap_or(Endian::Little)
+        };
+        let total = block.len();
+        let too_short = || CaptureErrorKind::BadBlockLength {
+            length: total as u64,
+            reason: "too short for its block type",
+        };
+        let leading = endian.u32(block, 4).ok_or_else(too_short)?;
+        let trailing = endian
+            .u32(block, total.saturating_sub(4))
+            .ok_or_else(too_short)?;
+        if leading != trailing {
+            return Err(CaptureErrorKind::BlockLengthMismatch { leading, trailing });
+        }
+        let body = block
+            .get(BODY_AT..total.saturating_sub(4))
+            .ok_or_else(too_short)?;
+        let block_type = endian.u32(block, 0).ok_or_else(too_short)?;
+        match block_type {
+            SECTION_HEADER => {
+                let major = endian.u16(body, 4).ok_or_else(too_short)?;
+                let minor = endian.u16(body, 6).ok_or_else(too_short)?;
+                if major != 1 {
+                    return Err(CaptureErrorKind::UnsupportedVersion {
+                        format: "pcapng",
+                        major,
+                        minor,
+                    });
+                }
+                self.endian = Some(endian);
+                self.interfaces.clear();
+                Ok(None)
+            }
+            INTERFACE_DESCRIPTION => {
+                // linktype(2) reserved(2) snaplen(4) options...
+                let linktype = LinkType(u32::from(endian.u16(body, 0).ok_or_else(too_short)?));
+                let snaplen = endian.u32(body, 4).ok_or_else(too_short)?;
+                let options = body.get(8..).ok_or_else(too_short)?;
+                let interface = parse_interface_options(options, endian, linktype, snaplen)?;
+                self.interfaces.push(interface);
+                Ok(None)
+            }
+            ENHANCED_PACKET | OBSOLETE_PACKET => {
+                // EPB: interface_id(4) ts_high(4) ts_low(4) caplen(4) orig_len(4) data options
+                // PB:  interface_id(2) drops_count(2), then the same as EPB.
+                let interface_id = if block_type == ENHANCED_PACKET {
+                    endian.u32(body, 0)
+                } else {
+                    endian.u16(body, 0).map(u32::from)
+                }
+                .ok_or_else(too_short)?;
+                let ts_high = endian.u32(body, 4).ok_or_else(too_short)?;
+                let ts_low = endian.u32(body, 8).ok_or_else(too_short)?;
+                let caplen = endian.u32(body, 12).ok_or_else(too_short)?;
+                let len = endian.u32(body, 16).ok_or_else(too_short)?;
+                let room = body.len().saturating_sub(20);
+                if caplen as usize > room {
+                    return Err(CaptureErrorKind::CaplenBeyondBlock { caplen, room });
+                }
+                let interface = self.interface(interface_id)?;
+                if caplen > interface.caplen_limit() {
+                    return Err(CaptureErrorKind::CaplenTooLarge {
+                        caplen: u64::from(caplen),
+                        limit: u64::from(interface.caplen_limit()),
+                    });
+                }
+                let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
+                Ok(Some(PacketRef {
+                    ts: interface.timestamp(ticks),
+                    len,
+                    linktype: interface.linktype,
+                    data_at: BODY_AT + 20,
+                    caplen: caplen as usize,
+                }))
+            }
+            SIMPLE_PACKET => {
+                // orig_len(4) data: no interface id (always the section's first interface),
+                // no timestamp, no captured length: it is what the block and snaplen allow.
+                let len = endian.u32(body, 0).ok_or_else(too_short)?;
+                let interface = self.interface(0)?;
+                let room = body.len().saturating_sub(4);
+                let mut caplen = (len as usize).min(room);
+                if interface.snaplen != 0 {
+                    caplen = caplen.min(interface.snaplen as usize);
+                }
+                Ok(Some(PacketRef {
+                    ts: Timestamp {
+                        secs: 0,
+                        nanos: 0,
+                        digits: interface.digits,
+                    },
+                    len,
+                    linktype: interface.linktype,
+                    data_at: BODY_AT + 4,
+                    caplen,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn interface(&self, id: u32) -> Result<Interface, CaptureErrorKind> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|index| self.interfaces.get(index))
+            .copied()
+            .ok_or(CaptureErrorKind::UndefinedInterface {
+                interface: id,
+                defined: self.interfaces.len(),
+            })
+    }
+}
+
+/// The byte order a Section Header Block's byte-order magic (bytes 8..12) announces.
+fn section_byte_order(head: &[u8]) -> Result<Endian, CaptureErrorKind> {
+    let magic = Endian::Big
+        .u32(head, 8)
+        .ok_or(CaptureErrorKind::Truncated {
+            what: "pcapng section header",
+            needed: MIN_BLOCK_LEN as u64,
+            available: head.len() as u64,
+        })?;
+    if magic == BYTE_ORDER_MAGIC {
+        Ok(Endian::Big)
+    } else if magic.swap_bytes() == BYTE_ORDER_MAGIC {
+        Ok(Endian::Little)
+    } else {
+        Err(CaptureErrorKind::BadByteOrderMagic { magic })
+    }
+}
+
+/// Walks an Interface Description Block's options (code(2) length(2) value, padded to 4) for
+/// the two that change timestamps.
+fn parse_interface_options(
+    mut options: &[u8],
+    endian: Endian,
+    linktype: LinkType,
+    snaplen: u32,
+) -> Result<Interface, CaptureErrorKind> {
+    let mut interface = Interface {
+        linktype,
+        snaplen,
+        ticks_per_second: 1_000_000,
+        digits: 6,
+        offset_secs: 0,
+    };
+    // Fewer than 4 bytes left cannot hold an option header: the list ended without
+    // opt_endofopt, which the format allows.
+    while let (Some(code), Some(value_len)) = (endian.u16(options, 0), endian.u16(options, 2)) {
+        if code == OPT_END_OF_OPT {
+            break;
+        }
+        let bad = |reason| CaptureErrorKind::BadOption {
+            block: "interface description block",
+            code,
+            reason,
+        };
+        let value_len = usize::from(value_len);
+        let value = options
+            .get(4..4 + value_len)
+            .ok_or_else(|| bad("value runs past the end of the block"))?;
+        match code {
+            OPT_IF_TSRESOL => {
+                let [resolution] = value else {
+                    return Err(bad("if_tsresol must be 1 byte"));
+                };
+                let (ticks, digits) = tsresol(*resolution)
+                    .ok_or_else(|| bad("if_tsresol finer than a 64-bit tick count allows"))?;
+                interface.ticks_per_second = ticks;
+                interface.digits = digits;
+            }
+            OPT_IF_TSOFFSET => {
+                let seconds = endian
+                    .u64(value, 0)
+                    .filter(|_| value_len == 8)
+                    .ok_or_else(|| bad("if_tsoffset must be 8 bytes"))?;
+                // The field is a signed 64-bit count of seconds stored in two's complement.
+                interface.offset_secs = i64::from_ne_bytes(seconds.to_ne_bytes());
+            }
+            _ => {}
+        }
+        // Values are padded to a 32-bit boundary; the padding may be missing on the last one.
+        let padded = (4 + value_len).next_multiple_of(4);
+        options = options.get(padded..).unwrap_or_default();
+    }
+    Ok(interface)
+}
+
+/// Ticks per second and display digits for an `if_tsresol` byte: with the high bit clear the
+/// tick is 10^-v s, with it set 2^-v s. `None` if a tick count in u64 cannot express it.
+pub(crate) fn tsresol(resolution: u8) -> Option<(u64, u8)> {
+    let exponent = u32::from(resolution & 0x7F);
+    if resolution & 0x80 == 0 {
+        let ticks = 10u64.checked_pow(exponent)?;
+        Some((ticks, exponent.min(9) as u8))
+    } else {
+        let ticks = 1u64.checked_shl(exponent).filter(|_| exponent < 64)?;
+        // Enough decimal digits that one tick is visible: the smallest d with 10^d >= 2^v.
+        let digits = (0u8..9)
+            .find(|&d| 10u64.pow(u32::from(d)) >= ticks)
+            .unwrap_or(9);
+        Some((ticks, digits))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn le(words: &[&[u8]]) -> Vec<u8> {
+        words.concat()
+    }
+
+    /// A little-endian Section Header Block with no options (28 bytes).
+    const SHB_LE: [u8; 28] = [
+        0x0a, 0x0d, 0x0d, 0x0a, // block type: section header
+        0x1c, 0x00, 0x00, 0x00, // total length 28
+        0x4d, 0x3c, 0x2b, 0x1a, // byte-order magic 1a2b3c4d, little-endian
+        0x01, 0x00, 0x00, 0x00, // version 1.0
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // section length -1 (unknown)
+        0x1c, 0x00, 0x00, 0x00, // total length 28
+    ];
+
+    /// A little-endian IDB: Ethernet, snaplen 0, if_tsresol 9 (nanoseconds), if_tsoffset 100 s.
+    fn idb_le_nanos_offset() -> Vec<u8> {
+        le(&[
+            &[0x01, 0x00, 0x00, 0x00],    // block type 1: interface description
+            &[0x2c, 0x00, 0x00, 0x00],    // total length 44
+            &[0x01, 0x00, 0x00, 0x00],    // linktype 1, reserved 0
+            &[0x00, 0x00, 0x00, 0x00],    // snaplen 0 (unlimited)
+            &[0x09, 0x00, 0x01, 0x00],    // option if_tsresol, length 1
+            &[0x09, 0x00, 0x00, 0x00],    // value 9 (10^-9 s), 3 bytes padding
+            &[0x0e, 0x00, 0x08, 0x00],    // option if_tsoffset, length 8
+            &[0x64, 0, 0, 0, 0, 0, 0, 0], // value 100 seconds
+            &[0x00, 0x00, 0x00, 0x00],    // opt_endofopt
+            &[0x2c, 0x00, 0x00, 0x00],    // total length 44
+        ])
+    }
+
+    /// A little-endian EPB on interface 0 with 4 captured bytes of an original 60.
+    fn epb_le(interface: u8, ticks: u64, caplen: u8) -> Vec<u8> {
+        let high = ((ticks >> 32) as u32).to_le_bytes();
+        let low = (ticks as u32).to_le_bytes();
+        le(&[
+            &[0x06, 0x00, 0x00, 0x00],      // block type 6: enhanced packet
+            &[0x24, 0x00, 0x00, 0x00],      // total length 36
+            &[interface, 0x00, 0x00, 0x00], // interface id
+            &high,                          // timestamp, high 32 bits
+            &low,                           // timestamp, low 32 bits
+            &[caplen, 0x00, 0x00, 0x00],    // captured length
+            &[0x3c, 0x00, 0x00, 0x00],      // original length 60
+            &[0xde, 0xad, 0xbe, 0xef],      // packet data (4 bytes, no padding needed)
+            &[0x24, 0x00, 0x00, 0x00],      // total length 36
+        ])
+    }
+
+    fn section_with_idb() -> Section {
+        let mut section = Section::default();
+        assert_eq!(section.read_block(&SHB_LE).unwrap(), None);
+        assert_eq!(section.read_block(&idb_le_nanos_offset()).unwrap(), None);
+        section
+    }
+
+    #[test]
+    fn enhanced_packet_uses_its_interface_resolution_and_offset() {
+        let mut section = section_with_idb();
+        let block = epb_le(0, 1_500_000_001, 4);
+        let packet = section.read_block(&block).unwrap().unwrap();
+        assert_eq!(packet.len, 60);
+        assert_eq!(packet.caplen, 4);
+        assert_eq!(packet.linktype, LinkType::ETHERNET);
+        assert_eq!(
+            &block[packet.data_at..packet.data_at + 4],
+            &[0xde, 0xad, 0xbe, 0xef]
+        );
+        assert_eq!(
+            (packet.ts.secs, packet.ts.nanos, packet.ts.digits),
+            (101, 500_000_001, 9)
+        );
+    }
+
+    #[test]
+    fn enhanced_packet_on_undefined_interface_is_an_error() {
+        let mut section = section_with_idb();
+        assert!(matches!(
+            section.read_block(&epb_le(1, 0, 4)),
+            Err(CaptureErrorKind::UndefinedInterface {
+                interface: 1,
+                defined: 1
+            })
+        ));
+    }
+
+    #[test]
+    fn caplen_beyond_the_block_is_an_error() {
+        let mut section = section_with_idb();
+        assert!(matches!(
+            section.read_block(&epb_le(0, 0, 5)),
+            Err(CaptureErrorKind::CaplenBeyondBlock { caplen: 5, room: 4 })
+        ));
+    }
+
+    #[test]
+    fn new_section_forgets_the_interfaces() {
+        let mut section = section_with_idb();
+        section.read_block(&SHB_LE).unwrap();
+        assert!(matches!(
+            section.read_block(&epb_le(0, 0, 4)),
+            Err(CaptureErrorKind::UndefinedInterface {
+                interface: 0,
+                defined: 0
+            })
+        ));
+    }
+
+    #[test]
+    fn big_endian_section_sets_the_byte_order_for_its_blocks() {
+        let shb_be = [
+            0x0a, 0x0d, 0x0d, 0x0a, // block type: section header (a palindrome)
+            0x00, 0x00, 0x00, 0x1c, // total length 28, big-endian
+            0x1a, 0x2b, 0x3c, 0x4d, // byte-order magic, big-endian
+            0x00, 0x01, 0x00, 0x00, // version 1.0
+            0, 0, 0, 0, 0, 0, 0, 0, // section length 0
+            0x00, 0x00, 0x00, 0x1c, // total length 28
+        ];
+        let idb_be = [
+            0x00, 0x00, 0x00, 0x01, // block type 1
+            0x00, 0x00, 0x00, 0x14, // total length 20
+            0x00, 0x00, 0x00, 0x00, // linktype 0 (NULL), reserved
+            0x00, 0x00, 0x00, 0x60, // snaplen 96
+            0x00, 0x00, 0x00, 0x14, // total length 20
+        ];
+        let spb_be = [
+            0x00, 0x00, 0x00, 0x03, // block type 3: simple packet
+            0x00, 0x00, 0x00, 0x14, // total length 20
+            0x00, 0x00, 0x00, 0x64, // original length 100
+            0x01, 0x02, 0x03, 0x04, // 4 data bytes: all the block has room for
+            0x00, 0x00, 0x00, 0x14, // total length 20
+        ];
+        let mut section = Section::default();
+        assert_eq!(section.block_len(&shb_be).unwrap(), 28);
+        section.read_block(&shb_be).unwrap();
+        assert_eq!(section.block_len(&idb_be).unwrap(), 20);
+        section.read_block(&idb_be).unwrap();
+        let packet = section.read_block(&spb_be).unwrap().unwrap();
+        assert_eq!((packet.len, packet.caplen, packet.data_at), (100, 4, 12));
+        assert_eq!(packet.linktype, LinkType::NULL);
+    }
+
+    #[test]
+    fn simple_packet_caplen_is_bounded_by_original_length_and_snaplen() {
+        let mut section = Section::default();
+        section.read_block(&SHB_LE).unwrap();
+        let idb = [
+            0x01, 0x00, 0x00, 0x00, // block type 1
+            0x14, 0x00, 0x00, 0x00, // total length 20
+            0x01, 0x00, 0x00, 0x00, // linktype 1
+            0x03, 0x00, 0x00, 0x00, // snaplen 3
+            0x14, 0x00, 0x00, 0x00, // total length 20
+        ];
+        section.read_block(&idb).unwrap();
+        let spb = |orig_len: u8| {
+            [
+                0x03, 0x00, 0x00, 0x00, // block type 3
+                0x18, 0x00, 0x00, 0x00, // total length 24
+                orig_len, 0x00, 0x00, 0x00, // original length
+                0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x00, // data, padded
+                0x18, 0x00, 0x00, 0x00, // total length 24
+            ]
+        };
+        assert_eq!(section.read_block(&spb(2)).unwrap().unwrap().caplen, 2);
+        assert_eq!(section.read_block(&spb(6)).unwrap().unwrap().caplen, 3);
+    }
+
+    #[test]
+    fn obsolete_packet_block_has_a_16_bit_interface_id() {
+        let mut section = section_with_idb();
+        let pb = [
+            0x02, 0x00, 0x00, 0x00, // block type 2: packet (obsolete)
+            0x24, 0x00, 0x00, 0x00, // total length 36
+            0x00, 0x00, 0x07, 0x00, // interface id 0, drops count 7
+            0x00, 0x00, 0x00, 0x00, // timestamp high
+            0x05, 0x00, 0x00, 0x00, // timestamp low: 5 ns
+            0x02, 0x00, 0x00, 0x00, // captured length 2
+            0x02, 0x00, 0x00, 0x00, // original length 2
+            0x11, 0x22, 0x00, 0x00, // data + 2 bytes padding
+            0x24, 0x00, 0x00, 0x00, // total length 36
+        ];
+        let packet = section.read_block(&pb).unwrap().unwrap();
+        assert_eq!(
+            (packet.caplen, packet.len, packet.ts.nanos, packet.ts.secs),
+            (2, 2, 5, 100)
+        );
+    }
+
+    #[test]
+    fn other_blocks_are_read_past_and_are_not_packets() {
+        let mut section = section_with_idb();
+        let custom = [
+            0xad, 0x0b, 0x00, 0x00, // block type 0xbad: custom block
+            0x10, 0x00, 0x00, 0x00, // total length 16
+            0x7b, 0x00, 0x00, 0x00, // private enterprise number 123
+            0x10, 0x00, 0x00, 0x00, // total length 16
+        ];
+        assert_eq!(section.read_block(&custom).unwrap(), None);
+    }
+
+    #[test]
+    fn block_lengths_are_checked() {
+        let section = section_with_idb();
+        let head = |len: u32| {
+            let mut bytes = vec![0x06, 0x00, 0x00, 0x00];
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&[0; 4]);
+            bytes
+        };
+        assert_eq!(section.block_len(&head(12)).unwrap(), 12);
+        for bad in [0, 8, 13, 0xFFFF_FFFC] {
+            assert!(
+                matches!(
+                    section.block_len(&head(bad)),
+                    Err(CaptureErrorKind::BadBlockLength { .. })
+                ),
+                "length {bad}"
+            );
+        }
+        let mut shb = SHB_LE;
+        shb[4] = 0x18; // total length 24: below the section header minimum
+        assert!(section.block_len(&shb).is_err());
+        shb[8] = 0x00; // byte-order magic damaged
+        assert!(matches!(
+            section.block_len(&shb),
+            Err(CaptureErrorKind::BadByteOrderMagic { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_length_must_match() {
+        let mut section = section_with_idb();
+        let mut block = epb_le(0, 0, 4);
+        let last = block.len() - 4;
+        block[last] = 0x28; // trailing copy says 40
+        assert!(matches!(
+            section.read_block(&block),
+            Err(CaptureErrorKind::BlockLengthMismatch {
+                leading: 36,
+                trailing: 40
+            })
+        ));
+    }
+
+    #[test]
+    fn option_running_past_the_block_is_an_error() {
+        let mut section = Section::default();
+        section.read_block(&SHB_LE).unwrap();
+        let idb = [
+            0x01, 0x00, 0x00, 0x00, // block type 1
+            0x18, 0x00, 0x00, 0x00, // total length 24
+            0x01, 0x00, 0x00, 0x00, // linktype 1
+            0x00, 0x00, 0x00, 0x00, // snaplen 0
+            0x02, 0x00, 0x10, 0x00, // option if_name, length 16: only 0 bytes follow
+            0x18, 0x00, 0x00, 0x00, // total length 24
+        ];
+        assert!(matches!(
+            section.read_block(&idb),
+            Err(CaptureErrorKind::BadOption { code: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn tsresol_powers_of_ten_and_two() {
+        assert_eq!(tsresol(6), Some((1_000_000, 6)));
+        assert_eq!(tsresol(0), Some((1, 0)));
+        assert_eq!(tsresol(19), Some((10_000_000_000_000_000_000, 9)));
+        assert_eq!(tsresol(20), None);
+        assert_eq!(tsresol(0x80 | 10), Some((1024, 4))); // 2^-10 s: 4 digits show 1/1024
+        assert_eq!(tsresol(0x80 | 30), Some((1 << 30, 9)));
+        assert_eq!(tsresol(0x80 | 63), Some((1 << 63, 9)));
+        assert_eq!(tsresol(0x80 | 64), None);
+    }
+
+    #[test]
+    fn power_of_two_ticks_convert_to_nanoseconds() {
+        let interface = Interface {
+            linktype: LinkType::ETHERNET,
+            snaplen: 0,
+            ticks_per_second: 1024,
+            digits: 4,
+            offset_secs: -10,
+        };
+        // 3 s + 512/1024 s
+        let ts = interface.timestamp(3 * 1024 + 512);
+        assert_eq!((ts.secs, ts.nanos, ts.digits), (-7, 500_000_000, 4));
+    }
+}
