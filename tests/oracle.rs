@@ -17,11 +17,27 @@ struct Expected {
 fn oracle(path: &std::path::Path) -> HashMap<u64, Expected> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut rows = HashMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert!(cols.len() >= 16, "{}: short oracle row {line:?}", path.display());
-        let Ok(pkt) = cols[15].parse::<u64>() else { continue }; // `-`: a non-packet block
-        rows.insert(pkt, Expected { transport: cols[3].into(), sport: cols[4].into(), dport: cols[5].into() });
+        assert!(
+            cols.len() >= 16,
+            "{}: short oracle row {line:?}",
+            path.display()
+        );
+        let Ok(pkt) = cols[15].parse::<u64>() else {
+            continue;
+        }; // `-`: a non-packet block
+        rows.insert(
+            pkt,
+            Expected {
+                transport: cols[3].into(),
+                sport: cols[4].into(),
+                dport: cols[5].into(),
+            },
+        );
     }
     rows
 }
@@ -47,7 +63,9 @@ fn ours(record: &serde_json::Value) -> Expected {
 
 #[test]
 fn annotate_agrees_with_tshark_on_every_shared_capture() {
-    let Some(shared) = common::shared_dir("the oracle comparison") else { return };
+    let Some(shared) = common::shared_dir("the oracle comparison") else {
+        return;
+    };
     let mut total = 0usize;
     let mut agree = 0usize;
     let mut inherited_only = 0usize;
@@ -58,7 +76,11 @@ fn annotate_agrees_with_tshark_on_every_shared_capture() {
         let expected = oracle(&file.with_file_name(format!("{name}.oracle.tsv")));
         let (code, records, stderr) = common::annotate_records(&file);
         assert!(code == 0 || code == 2, "{name}: exit {code}: {stderr}");
-        assert_eq!(records.len(), expected.len(), "{name}: packet records vs oracle rows ({stderr})");
+        assert_eq!(
+            records.len(),
+            expected.len(),
+            "{name}: packet records vs oracle rows ({stderr})"
+        );
         let mut file_agree = 0;
         for record in &records {
             let frame = record["frame"].as_u64().unwrap();
@@ -74,10 +96,16 @@ fn annotate_agrees_with_tshark_on_every_shared_capture() {
                 agree += 1;
                 file_agree += 1;
             } else {
-                disagreements.push(format!("{name} frame {frame}: ours {got:?}, tshark {want:?}"));
+                disagreements.push(format!(
+                    "{name} frame {frame}: ours {got:?}, tshark {want:?}"
+                ));
             }
         }
-        report.push_str(&format!("{:>7.2}%  {file_agree:>5}/{:<5} {name}\n", 100.0 * file_agree as f64 / records.len().max(1) as f64, records.len()));
+        report.push_str(&format!(
+            "{:>7.2}%  {file_agree:>5}/{:<5} {name}\n",
+            100.0 * file_agree as f64 / records.len().max(1) as f64,
+            records.len()
+        ));
     }
     let pct = 100.0 * agree as f64 / total.max(1) as f64;
     eprintln!("{report}");
@@ -85,6 +113,9 @@ fn annotate_agrees_with_tshark_on_every_shared_capture() {
     for d in &disagreements {
         eprintln!("DISAGREE {d}");
     }
-    assert!(total > 6000, "expected the whole public set, read {total} records");
+    assert!(
+        total > 6000,
+        "expected the whole public set, read {total} records"
+    );
     assert!(pct >= 99.9, "agreement {pct:.3}% is below 99.9%");
 }

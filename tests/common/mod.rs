@@ -48,7 +48,8 @@ pub fn portnote(args: &[&str]) -> (i32, String, String) {
 
 /// `annotate --format ndjson` of one file, parsed.
 pub fn annotate_records(file: &std::path::Path) -> (i32, Vec<serde_json::Value>, String) {
-    let (code, stdout, stderr) = portnote(&["annotate", "--format", "ndjson", file.to_str().unwrap()]);
+    let (code, stdout, stderr) =
+        portnote(&["annotate", "--format", "ndjson", file.to_str().unwrap()]);
     let records = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad ndjson line {l:?}: {e}")))

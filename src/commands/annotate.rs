@@ -1,0 +1,90 @@
+//! `portnote annotate`: one record per packet record of each file.
+
+use super::input::{filter_of, read_input};
+use super::pipeline::Pipeline;
+use crate::cli::{AnnotateArgs, AnnotateFormat};
+use crate::decode::DecodeOptions;
+use crate::registry::Registry;
+use crate::report::annotate::{write_csv, write_ndjson, write_text, PacketRecord, CSV_HEADER};
+use crate::{Error, Outcome};
+use std::io::Write;
+
+/// Flows kept by annotate's flow table (it needs flow ids and service decisions, not memory).
+const ANNOTATE_MAX_FLOWS: usize = 500_000;
+
+/// Where records go, in the chosen format.
+enum Sink<'w> {
+    Text(&'w mut dyn Write),
+    Ndjson(&'w mut dyn Write),
+    Csv(csv::Writer<&'w mut dyn Write>),
+}
+
+impl Sink<'_> {
+    fn write(&mut self, record: &PacketRecord<'_>) -> Result<(), Error> {
+        match self {
+            Sink::Text(out) => write_text(*out, record).map_err(Error::Output),
+            Sink::Ndjson(out) => write_ndjson(*out, record).map_err(Error::Output),
+            Sink::Csv(w) => write_csv(w, record).map_err(csv_error),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::Text(out) | Sink::Ndjson(out) => out.flush().map_err(Error::Output),
+            Sink::Csv(w) => w.flush().map_err(Error::Output),
+        }
+    }
+}
+
+pub fn run(
+    args: &AnnotateArgs,
+    registry: &Registry,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let mut filter = filter_of(&args.input)?;
+    let options = DecodeOptions {
+        no_decap: args.input.no_decap,
+    };
+    let several = args.input.files.len() > 1;
+    let mut pipeline = Pipeline::new(registry, options, ANNOTATE_MAX_FLOWS);
+    let mut sink = match args.format {
+        AnnotateFormat::Text => Sink::Text(out),
+        AnnotateFormat::Ndjson => Sink::Ndjson(out),
+        AnnotateFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
+            Sink::Csv(w)
+        }
+    };
+    let mut errors = false;
+    for path in &args.input.files {
+        let name = path.display().to_string();
+        let input = read_input(path, &mut filter, |frame_number, frame| {
+            let processed = pipeline.process(frame);
+            sink.write(&PacketRecord {
+                file: several.then_some(name.as_str()),
+                frame: frame_number,
+                ts: frame.ts,
+                len: frame.len,
+                caplen: u32::try_from(frame.data.len()).unwrap_or(u32::MAX),
+                linktype: frame.linktype,
+                info: &processed.info,
+                attribution: processed.attribution,
+            })
+        })?;
+        errors |= input.error.is_some();
+    }
+    sink.flush()?;
+    Ok(if errors {
+        Outcome::InputErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Output(io),
+        other => Error::Output(std::io::Error::other(format!("{other:?}"))),
+    }
+}

@@ -1,0 +1,176 @@
+//! `portnote summary`: traffic by service over one or more captures.
+
+use super::input::{filter_of, read_input};
+use super::pipeline::Pipeline;
+use crate::aggregate::{Aggregator, Section};
+use crate::cli::{FailOn, SummaryArgs, TableFormat};
+use crate::decode::DecodeOptions;
+use crate::flow::FlowStats;
+use crate::registry::{Registry, Status};
+use crate::report::summary::{
+    write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
+};
+use crate::transport::Transport;
+use crate::{Error, Outcome};
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+
+/// Parse `--allow 8443/tcp`.
+pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
+    let bad = || {
+        Error::Usage(format!(
+            "--allow {spec:?}: expected PORT/TRANSPORT, e.g. 8443/tcp"
+        ))
+    };
+    let (port, transport) = spec.split_once('/').ok_or_else(bad)?;
+    let port = port.trim().parse::<u16>().map_err(|_| bad())?;
+    let transport = transport
+        .parse::<Transport>()
+        .map_err(|e| Error::Usage(format!("--allow {spec:?}: {e}")))?;
+    Ok((transport, port))
+}
+
+/// Whether a row is traffic of a `--fail-on` category that `--allow` does not accept.
+pub fn row_fails(row: &RowReport, fail_on: &[FailOn], allow: &HashSet<(Transport, u16)>) -> bool {
+    if row
+        .ports
+        .iter()
+        .all(|p| allow.contains(&(row.transport, *p)))
+    {
+        return false;
+    }
+    fail_on.iter().any(|category| match category {
+        FailOn::Unassigned => {
+            row.section == Section::Unassigned && row.status == Status::Unassigned
+        }
+        FailOn::Reserved => row.section == Section::Unassigned && row.status == Status::Reserved,
+        FailOn::Dynamic => row.section == Section::Dynamic,
+    })
+}
+
+pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let allow = args
+        .allow
+        .iter()
+        .map(|s| parse_allow(s))
+        .collect::<Result<HashSet<_>, _>>()?;
+    let mut filter = filter_of(&args.input)?;
+    let options = DecodeOptions {
+        no_decap: args.input.no_decap,
+    };
+
+    let mut reports = Vec::new();
+    if args.per_file {
+        for path in &args.input.files {
+            let mut pipeline = Pipeline::new(registry, options, args.max_flows);
+            let input = read_input(path, &mut filter, |_, frame| {
+                pipeline.process(frame);
+                Ok(())
+            })?;
+            let (aggregator, stats) = pipeline.finish();
+            reports.push(build(&aggregator, stats, vec![input], args));
+        }
+    } else {
+        let mut pipeline = Pipeline::new(registry, options, args.max_flows);
+        let mut inputs = Vec::new();
+        for path in &args.input.files {
+            inputs.push(read_input(path, &mut filter, |_, frame| {
+                pipeline.process(frame);
+                Ok(())
+            })?);
+        }
+        let (aggregator, stats) = pipeline.finish();
+        reports.push(build(&aggregator, stats, inputs, args));
+    }
+
+    write_reports(out, &reports, args).map_err(Error::Output)?;
+
+    let failing: Vec<&RowReport> = reports
+        .iter()
+        .flat_map(|r| r.rows.iter())
+        .filter(|row| row_fails(row, &args.fail_on, &allow))
+        .collect();
+    for row in &failing {
+        eprintln!(
+            "portnote: --fail-on: {} traffic on {}/{} ({} packets)",
+            row.status.as_str(),
+            row.ports.first().copied().unwrap_or(0),
+            row.transport,
+            row.packets
+        );
+    }
+    let input_errors = reports.iter().any(|r| r.totals.capture_errors > 0);
+    Ok(if input_errors {
+        Outcome::InputErrors
+    } else if !failing.is_empty() {
+        Outcome::ConditionMet
+    } else {
+        Outcome::Success
+    })
+}
+
+fn build(
+    aggregator: &Aggregator,
+    stats: FlowStats,
+    inputs: Vec<InputReport>,
+    args: &SummaryArgs,
+) -> SummaryReport {
+    SummaryReport::build(aggregator, stats, inputs, args.sort)
+}
+
+fn write_reports(
+    out: &mut dyn Write,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+) -> std::io::Result<()> {
+    match args.format {
+        TableFormat::Json => match reports {
+            [one] if !args.per_file => write_json(out, one),
+            many => {
+                serde_json::to_writer_pretty(&mut *out, many).map_err(std::io::Error::from)?;
+                out.write_all(b"\n")
+            }
+        },
+        TableFormat::Csv => {
+            for report in reports {
+                write_csv(out, report)?;
+            }
+            Ok(())
+        }
+        TableFormat::Table => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            for (i, report) in reports.iter().enumerate() {
+                if args.per_file {
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    let name = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+                    writeln!(out, "== {name}")?;
+                }
+                write_table(
+                    out,
+                    report,
+                    TableStyle {
+                        color,
+                        top: args.top,
+                    },
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_parses_port_slash_transport() {
+        assert_eq!(parse_allow("8443/tcp").unwrap(), (Transport::Tcp, 8443));
+        assert_eq!(parse_allow("53/UDP").unwrap(), (Transport::Udp, 53));
+        assert!(parse_allow("8443").is_err());
+        assert!(parse_allow("99999/tcp").is_err());
+        assert!(parse_allow("80/icmp").is_err());
+    }
+}
