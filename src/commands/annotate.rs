@@ -16,7 +16,7 @@ const ANNOTATE_MAX_FLOWS: usize = 500_000;
 enum Sink<'w> {
     Text(&'w mut dyn Write),
     Ndjson(&'w mut dyn Write),
-    Csv(csv::Writer<&'w mut dyn Write>),
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
 }
 
 impl Sink<'_> {
@@ -53,7 +53,7 @@ pub fn run(
         AnnotateFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
     };
     let mut errors = false;
