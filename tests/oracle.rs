@@ -2,6 +2,12 @@
 //! `portnote annotate` reports for each packet record agree with tshark's oracle (columns 4-6,
 //! joined on column 16). The only difference allowed by design is a later IP fragment to which
 //! portnote gives the ports of its first fragment (`inherited: true`) where tshark shows none.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 
 mod common;
 

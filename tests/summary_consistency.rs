@@ -1,6 +1,12 @@
 //! Issue 4's accounting check on every shared capture: `summary` counts every packet that
 //! `annotate` reports, in exactly one row or one no-ports reason, and each row holds exactly the
 //! annotate records attributed to its service.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 
 mod common;
 
