@@ -6,7 +6,7 @@ use crate::capture::Timestamp;
 use crate::cli::SortKey;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
-use crate::report::units::{human_bytes, human_count, share_percent};
+use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
 use crate::transport::Transport;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -405,12 +405,12 @@ pub fn write_table(
     };
     writeln!(
         out,
-        "{} {} packets, {}, {} flows, {:.1} s{span}",
+        "{} {} packets, {}, {} flows, {}{span}",
         paint.heading("portnote summary:"),
         human_count(t.packets),
         human_bytes(t.bytes),
         human_count(t.flows),
-        t.duration_seconds,
+        human_duration(t.duration_seconds),
     )?;
 
     let header = [

@@ -36,9 +36,36 @@ pub fn share_percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
+/// A duration for people: `12.3 s`, `4 min 5 s`, `3 h 12 min`, `1648 d 3 h`.
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 60.0 {
+        return format!("{:.1} s", seconds.max(0.0));
+    }
+    let whole = seconds as u64;
+    let (d, h, m, s) = (
+        whole / 86_400,
+        whole % 86_400 / 3600,
+        whole % 3600 / 60,
+        whole % 60,
+    );
+    match (d, h) {
+        (0, 0) => format!("{m} min {s} s"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_pick_two_units() {
+        assert_eq!(human_duration(12.34), "12.3 s");
+        assert_eq!(human_duration(245.0), "4 min 5 s");
+        assert_eq!(human_duration(3.0 * 3600.0 + 720.0), "3 h 12 min");
+        assert_eq!(human_duration(142_449_835.0), "1648 d 17 h");
+    }
 
     #[test]
     fn counts_get_thousands_separators() {
