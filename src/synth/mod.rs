@@ -11,6 +11,7 @@
 //! engine picks which active flow sends next. Frames are built in one reused buffer, so the hot
 //! loop does not allocate and the mix kind generates millions of packets quickly.
 
+pub mod args;
 mod build;
 pub mod rng;
 
