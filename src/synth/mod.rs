@@ -118,7 +118,7 @@ impl Tunnel {
     }
 }
 
-/// Link names accepted by [`parse_link`], in the order the link-types kind writes them.
+/// Link names (for [`lookup`] and `--link`), in the order the link-types kind writes them.
 pub const LINKS: [(&str, Link); 10] = [
     ("ethernet", Link::Ethernet),
     ("vlan", Link::Vlan(100)),
