@@ -186,9 +186,10 @@ pub struct SynthSummary {
 pub fn write_capture(cfg: &SynthConfig, out: impl Write) -> io::Result<SynthSummary> {
     let mut engine = Engine::new(cfg);
     let specs = engine.script();
+    // The mix draws its flows as it goes, all on the configured link.
     let first_link = specs
         .first()
-        .map_or(Link::Ethernet, |spec| spec.encap.link())
+        .map_or(engine.base_link(), |spec| spec.encap.link())
         .linktype();
     if cfg.format == Format::Pcap
         && specs
@@ -662,18 +663,20 @@ impl Engine {
                 u16::try_from(self.rng.range(2, 4000)).unwrap_or(2),
             ));
         }
-        if !spec.encap.link().carries(if spec.app == App::Arp {
-            build::ETHERTYPE_ARP
-        } else if spec.v6 {
-            build::ETHERTYPE_IPV6
-        } else {
-            build::ETHERTYPE_IPV4
-        }) {
-            // A link that cannot carry this flow (ARP on raw IP, IPv6 on LINKTYPE_IPV4 ...):
-            // fall back to HTTPS over the IP version the link carries.
+        // Links that carry one IP version, or no ARP, take the flow in a form they can carry.
+        let link = spec.encap.link();
+        if spec.app == App::Arp && !link.carries(build::ETHERTYPE_ARP) {
             spec.app = tls;
             spec.server_port = 443;
-            spec.v6 = spec.encap.link() == Link::Ipv6;
+        }
+        if link == Link::Ipv6 {
+            if spec.app == App::UdpFragmented {
+                // The generator fragments IPv4 only.
+                spec.app = App::Dns;
+            }
+            spec.v6 = true;
+        } else if link == Link::Ipv4 {
+            spec.v6 = false;
         }
         spec
     }
@@ -1699,6 +1702,22 @@ mod tests {
             "dccp",
         ] {
             assert!(seen.contains(ingredient), "mix lacks {ingredient}");
+        }
+    }
+
+    #[test]
+    fn mix_on_every_link_writes_that_link_type() {
+        for (name, link) in LINKS {
+            let cfg = SynthConfig {
+                packets: 300,
+                link: Some(link),
+                ..SynthConfig::default()
+            };
+            let (bytes, summary) = generate(&cfg);
+            let (linktype, records) = pcap_records(&bytes);
+            assert_eq!(linktype, link.linktype().0, "{name}");
+            assert_eq!(records.len(), 300, "{name}");
+            assert_eq!(summary.packets, 300, "{name}");
         }
     }
 
