@@ -109,6 +109,12 @@ fn tcpdump(path: &Path) -> HashMap<usize, String> {
         .collect()
 }
 
+/// The text between `open` and the next `close` in `line`.
+fn between<'a>(line: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let rest = line.split_once(open)?.1;
+    Some(rest.split_once(close)?.0)
+}
+
 /// How many "(N) [" chunk markers a tcpdump SCTP line holds (N a chunk number).
 fn numbered_chunks(line: &str) -> usize {
     line.split('(')
@@ -186,6 +192,7 @@ fn dccp_views_agree_with_tshark_and_tcpdump() {
         "tcpdump--dccp_options-oobr.pcap",
     ];
     let (mut checked, mut truncated, mut requests, mut responses) = (0, 0, 0, 0);
+    let (mut services, mut acks) = (0, 0);
     for name in files {
         let (linktype, frames) = read_pcap_le(&dir.join(name));
         let oracle = oracle(&dir.join(format!("{name}.oracle.tsv")));
@@ -244,11 +251,28 @@ fn dccp_views_agree_with_tshark_and_tcpdump() {
                 _ => None,
             };
             assert_eq!(dccp::handshake(bytes), expected, "{name} frame {number}");
+            // tcpdump prints "(service=N)" for Request and Response, "(ack=N)" where present.
+            if let Some(service) = between(line, "(service=", ")") {
+                assert_eq!(
+                    packet.service_code().map(|s| s.to_string()),
+                    Some(service.into())
+                );
+                services += 1;
+            }
+            if let Some(ack) = between(line, "(ack=", ")") {
+                assert_eq!(packet.ack_number().map(|a| a.to_string()), Some(ack.into()));
+                acks += 1;
+            }
             checked += 1;
         }
     }
     eprintln!(
-        "dccp: {checked} packets, {truncated} truncated, {requests} Request, {responses} Response"
+        "dccp: {checked} packets, {truncated} truncated, {requests} Request, {responses} Response, \
+         {services} service codes, {acks} acks"
     );
     assert!(checked >= 25 && requests >= 3 && responses >= 3);
+    assert!(
+        services >= 6 && acks >= 20,
+        "{services} service codes, {acks} acks"
+    );
 }

@@ -175,6 +175,62 @@ impl<'a> DccpPacket<'a> {
             .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
     }
 
+    /// Length of the generic header: 16 bytes when X is set, else 12 (RFC 4340 section 5.1).
+    pub fn generic_header_len(&self) -> usize {
+        if self.extended_seq() {
+            HEADER_LEN_EXTENDED
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// Length of the Acknowledgement Number subheader this packet type carries: none for
+    /// Request and Data, else 8 bytes with X set and 4 without (RFC 4340 section 5.1).
+    fn ack_subheader_len(&self) -> usize {
+        match self.packet_type() {
+            PacketType::REQUEST | PacketType::DATA => 0,
+            _ if self.extended_seq() => 8,
+            _ => 4,
+        }
+    }
+
+    /// Acknowledgement Number, 48 or 24 bits (RFC 4340 section 5.1); `None` for Request and
+    /// Data, or when Data Offset leaves no room for it.
+    pub fn ack_number(&self) -> Option<u64> {
+        let len = self.ack_subheader_len();
+        let start = self.generic_header_len();
+        let end = start.checked_add(len)?;
+        if len == 0 || end > self.header_len() {
+            return None;
+        }
+        // The subheader starts with reserved bits: 16 of them with X set, 8 without.
+        let reserved = if self.extended_seq() { 2 } else { 1 };
+        let bytes = self.bytes.get(start.checked_add(reserved)?..end)?;
+        Some(bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    }
+
+    /// Service Code of a Request or Response (RFC 4340 sections 5.2 and 5.3, section 8.1.2);
+    /// `None` for other types or when Data Offset leaves no room for it.
+    pub fn service_code(&self) -> Option<u32> {
+        if !matches!(
+            self.packet_type(),
+            PacketType::REQUEST | PacketType::RESPONSE
+        ) {
+            return None;
+        }
+        let start = self
+            .generic_header_len()
+            .checked_add(self.ack_subheader_len())?;
+        let end = start.checked_add(4)?;
+        if end > self.header_len() {
+            return None;
+        }
+        match self.bytes.get(start..end)? {
+            &[a, b, c, d] => Some(u32::from_be_bytes([a, b, c, d])),
+            _ => None,
+        }
+    }
+
     /// The bytes after Data Offset: the application data.
     pub fn payload(&self) -> &'a [u8] {
         self.bytes.get(self.header_len()..).unwrap_or_default()
@@ -240,7 +296,58 @@ mod tests {
         assert!(packet.extended_seq());
         assert_eq!(packet.seq_number(), 0x0102_0304);
         assert!(packet.payload().is_empty());
+        assert_eq!(packet.service_code(), Some(42));
+        assert_eq!(packet.ack_number(), None, "a Request acknowledges nothing");
         assert_eq!(handshake(&REQUEST), Some(Handshake::Request));
+    }
+
+    /// DCCP-Response, X = 1: generic header, acknowledgement subheader, service code.
+    const RESPONSE: [u8; 28] = [
+        0x13, 0x8c, // src_port 5004
+        0xc3, 0x50, // dst_port 50000
+        0x07, // data offset 7 words = 28 bytes (16 generic + 8 ack + 4 service code)
+        0x00, // CCVal 0, CsCov 0
+        0x00, 0x00, // checksum
+        0x03, // res 000, type 0001 (Response), X 1
+        0x00, // reserved
+        0x00, 0x00, 0x00, 0x00, 0x10, 0x00, // sequence number 0x1000
+        0x00, 0x00, // reserved (acknowledgement subheader)
+        0x00, 0x00, 0x01, 0x02, 0x03, 0x04, // acknowledgement number 0x01020304
+        0x52, 0x54, 0x50, 0x41, // service code "RTPA"
+    ];
+
+    #[test]
+    fn reads_response_ack_and_service_code() {
+        let packet = DccpPacket::new_checked(&RESPONSE).unwrap();
+        assert_eq!(packet.packet_type(), PacketType::RESPONSE);
+        assert_eq!(packet.seq_number(), 0x1000);
+        assert_eq!(packet.ack_number(), Some(0x0102_0304));
+        assert_eq!(packet.service_code(), Some(u32::from_be_bytes(*b"RTPA")));
+        assert_eq!(handshake(&RESPONSE), Some(Handshake::Response));
+        // A Data Offset that stops before the service code: the getter says so, no panic.
+        let mut short = RESPONSE;
+        short[4] = 6;
+        let packet = DccpPacket::new_checked(&short).unwrap();
+        assert_eq!(packet.ack_number(), Some(0x0102_0304));
+        assert_eq!(packet.service_code(), None);
+    }
+
+    #[test]
+    fn short_sequence_numbers_have_a_24_bit_ack() {
+        // DCCP-Ack with X = 0: 12-byte generic header, then 1 reserved + 3 ack bytes.
+        let ack: [u8; 16] = [
+            0x13, 0x8c, 0xc3, 0x50, // ports 5004 -> 50000
+            0x04, 0x00, 0x00, 0x00, // data offset 4 words, CCVal/CsCov 0, checksum
+            0x06, // type 0011 (Ack), X 0
+            0x00, 0x00, 0x09, // sequence number 9
+            0x00, // reserved
+            0xab, 0xcd, 0xef, // acknowledgement number 0xabcdef
+        ];
+        let packet = DccpPacket::new_checked(&ack).unwrap();
+        assert_eq!(packet.packet_type(), PacketType::ACK);
+        assert_eq!(packet.generic_header_len(), 12);
+        assert_eq!(packet.ack_number(), Some(0xab_cdef));
+        assert_eq!(packet.service_code(), None);
     }
 
     #[test]
@@ -354,6 +461,7 @@ mod tests {
             if let Ok(packet) = DccpPacket::new_checked(&bytes) {
                 prop_assert!(packet.header_len() <= bytes.len());
                 let _ = (packet.seq_number(), packet.payload(), packet.packet_type().name());
+                let _ = (packet.ack_number(), packet.service_code());
             }
         }
     }

@@ -492,5 +492,15 @@ mod tests {
         assert_eq!(packet.header_len(), 20, "16 generic + 4 service code");
         assert_eq!(packet.seq_number(), 7);
         assert_eq!(packet.dst_port(), 5004);
+        assert_eq!(packet.service_code(), Some(42));
+        // A Response carries the acknowledgement subheader before the service code.
+        let mut buf = Vec::new();
+        begin_dccp(&mut buf, 5004, 50000, 1, 8, 7, 42);
+        let packet = crate::decode::dccp::DccpPacket::new_checked(&buf).unwrap();
+        assert_eq!(packet.header_len(), 28);
+        assert_eq!(
+            (packet.ack_number(), packet.service_code()),
+            (Some(7), Some(42))
+        );
     }
 }
