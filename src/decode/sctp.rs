@@ -8,6 +8,10 @@
 //! getter reads bytes already proven present, so no getter can panic (and none indexes: all reads
 //! go through `get`). Chunk lengths are read from the wire and checked by the iterator, which
 //! yields a [`DecodeError`] for the first bad chunk and then stops.
+//!
+//! The bytes must end where the IP payload ends (IPv4 total length, IPv6 payload length), not
+//! where the frame ends: Ethernet pads short frames with zeros, which would read as a chunk of
+//! length 0.
 
 use super::{DecodeError, Handshake, Layer};
 
