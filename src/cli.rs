@@ -215,6 +215,21 @@ pub struct SummaryArgs {
     /// Flows kept in memory at once; the idlest are folded into the totals beyond this
     #[arg(long, value_name = "N", default_value_t = 500_000)]
     pub max_flows: usize,
+
+    /// Threads: 1 reads and counts in one thread; N > 1 runs a reader that decodes and N - 1
+    /// workers that each own a shard of the flows [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
+impl SummaryArgs {
+    /// `--threads`, or the number of cores the process may use.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

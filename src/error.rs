@@ -37,6 +37,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A bug: a worker thread ended abnormally.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

@@ -73,7 +73,7 @@ pub struct Row {
     pub to_client: Counter,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
-    /// Server addresses (at most [`MAX_SERVERS_PER_ROW`]).
+    /// Server addresses: the lowest [`MAX_SERVERS_PER_ROW`] seen.
     pub servers: BTreeSet<IpAddr>,
     /// Whether servers beyond the kept ones were seen.
     pub servers_truncated: bool,
@@ -101,10 +101,11 @@ impl Row {
         self.to_server.bytes.saturating_add(self.to_client.bytes)
     }
 
+    /// Keeps the lowest [`MAX_SERVERS_PER_ROW`] addresses: which ones are kept does not depend
+    /// on the order flows are folded in (it varies with hashing and with `--threads`).
     fn add_server(&mut self, addr: IpAddr) {
-        if self.servers.len() < MAX_SERVERS_PER_ROW || self.servers.contains(&addr) {
-            self.servers.insert(addr);
-        } else {
+        if self.servers.insert(addr) && self.servers.len() > MAX_SERVERS_PER_ROW {
+            self.servers.pop_last();
             self.servers_truncated = true;
         }
     }
@@ -403,6 +404,36 @@ mod tests {
         assert_eq!(one.accounted_packets(), 8);
         assert_eq!(one.totals().first_seen, Some(ts(1)));
         assert_eq!(one.totals().last_seen, Some(ts(2)));
+    }
+
+    #[test]
+    fn servers_kept_are_the_lowest_whatever_the_fold_order() {
+        let registry = Registry::default();
+        // 70 flows to unassigned port 4, one server each (10.0.1.1 ..= 10.0.1.70).
+        let octets: Vec<u8> = (1..=70).collect();
+        let fold_all = |order: &mut dyn Iterator<Item = &u8>| {
+            let mut agg = Aggregator::default();
+            for &octet in order {
+                let (key, state) = flow(4, octet, 1);
+                agg.fold(&registry, &key, &state);
+            }
+            agg
+        };
+        let forward = fold_all(&mut octets.iter());
+        let backward = fold_all(&mut octets.iter().rev());
+        let kept = |agg: &Aggregator| {
+            let row = agg.rows().next().unwrap().clone();
+            (row.servers, row.servers_truncated)
+        };
+        let expected: BTreeSet<IpAddr> = (1..=64)
+            .map(|o| IpAddr::V4(Ipv4Addr::new(10, 0, 1, o)))
+            .collect();
+        assert_eq!(kept(&forward), (expected.clone(), true));
+        assert_eq!(kept(&backward), (expected, true));
+        // Merging two halves keeps the same lowest 64 as folding everything into one.
+        let mut low = fold_all(&mut octets.iter().take(35));
+        low.merge(fold_all(&mut octets.iter().skip(35)));
+        assert_eq!(kept(&low), kept(&forward));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod input;
 pub mod pipeline;
+pub mod shard;
 pub mod summary;
 
 use crate::cli::{Cli, Command};

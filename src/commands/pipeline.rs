@@ -10,9 +10,9 @@ use crate::flow::{Attribution, FlowStats, FlowTable, IdleTimeouts};
 use crate::registry::Registry;
 
 /// Datagrams whose first fragment is remembered at once.
-const FRAGMENT_CAPACITY: usize = 4096;
+pub(crate) const FRAGMENT_CAPACITY: usize = 4096;
 /// How long a first fragment's ports are remembered (IPv4 reassembly timeouts are 15-60 s).
-const FRAGMENT_TIMEOUT_NANOS: i128 = 60 * 1_000_000_000;
+pub(crate) const FRAGMENT_TIMEOUT_NANOS: i128 = 60 * 1_000_000_000;
 
 /// What the pipeline says of one packet.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,9 @@
 
 use super::input::{filter_of, read_input};
 use super::pipeline::Pipeline;
+use super::shard::ShardedPipeline;
 use crate::aggregate::{Aggregator, Section};
+use crate::capture::BpfFilter;
 use crate::cli::{FailOn, SummaryArgs, TableFormat};
 use crate::decode::DecodeOptions;
 use crate::flow::FlowStats;
@@ -14,6 +16,7 @@ use crate::transport::Transport;
 use crate::{Error, Outcome};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 /// Parse `--allow 8443/tcp`.
 pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
@@ -59,27 +62,29 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         no_decap: args.input.no_decap,
     };
 
+    let threads = args.threads();
     let mut reports = Vec::new();
     if args.per_file {
         for path in &args.input.files {
-            let mut pipeline = Pipeline::new(registry, options, args.max_flows);
-            let input = read_input(path, &mut filter, |_, frame| {
-                pipeline.process(frame);
-                Ok(())
-            })?;
-            let (aggregator, stats) = pipeline.finish();
-            reports.push(build(&aggregator, stats, vec![input], args));
+            let (aggregator, stats, inputs) = count(
+                std::slice::from_ref(path),
+                &mut filter,
+                registry,
+                options,
+                args.max_flows,
+                threads,
+            )?;
+            reports.push(build(&aggregator, stats, inputs, args));
         }
     } else {
-        let mut pipeline = Pipeline::new(registry, options, args.max_flows);
-        let mut inputs = Vec::new();
-        for path in &args.input.files {
-            inputs.push(read_input(path, &mut filter, |_, frame| {
-                pipeline.process(frame);
-                Ok(())
-            })?);
-        }
-        let (aggregator, stats) = pipeline.finish();
+        let (aggregator, stats, inputs) = count(
+            &args.input.files,
+            &mut filter,
+            registry,
+            options,
+            args.max_flows,
+            threads,
+        )?;
         reports.push(build(&aggregator, stats, inputs, args));
     }
 
@@ -106,6 +111,41 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         Outcome::ConditionMet
     } else {
         Outcome::Success
+    })
+}
+
+/// Read and count `paths` as one input, in one thread (`threads` 1) or in a reader and
+/// `threads - 1` flow shards: the same counts either way.
+fn count(
+    paths: &[PathBuf],
+    filter: &mut Option<BpfFilter>,
+    registry: &Registry,
+    options: DecodeOptions,
+    max_flows: usize,
+    threads: usize,
+) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
+    let mut inputs = Vec::with_capacity(paths.len());
+    if threads <= 1 {
+        let mut pipeline = Pipeline::new(registry, options, max_flows);
+        for path in paths {
+            inputs.push(read_input(path, filter, |_, frame| {
+                pipeline.process(frame);
+                Ok(())
+            })?);
+        }
+        let (aggregator, stats) = pipeline.finish();
+        return Ok((aggregator, stats, inputs));
+    }
+    std::thread::scope(|scope| {
+        let mut pipeline = ShardedPipeline::new(scope, registry, options, max_flows, threads - 1);
+        for path in paths {
+            inputs.push(read_input(path, filter, |_, frame| {
+                pipeline.process(frame);
+                Ok(())
+            })?);
+        }
+        let (aggregator, stats) = pipeline.finish()?;
+        Ok((aggregator, stats, inputs))
     })
 }
 

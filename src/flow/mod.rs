@@ -6,6 +6,15 @@
 //! into an [`Aggregator`] when the flow ends: idle timeout, capacity eviction, a revised service
 //! decision, or the end of input. Nothing is lost: every packet given to [`FlowTable::observe`] is
 //! in exactly one fold. No I/O.
+//!
+//! ## Cost per packet
+//!
+//! One hash of the [`FlowKey`] (foldhash, seeded per process so crafted traffic cannot aim at
+//! collisions), one probe of the table, two registry slot reads. Idle flows are found through a
+//! min-heap of expiry deadlines instead of a scan of the whole table every capture second: a
+//! sweep costs the flows that are due, not the flows that are live. The heap may hold stale
+//! deadlines (a flow seen again since); those are checked against the flow and pushed back at
+//! its real deadline, so the heap never makes a flow expire early or late.
 
 pub mod service_port;
 
@@ -15,8 +24,12 @@ use crate::decode::{Handshake, Ports};
 use crate::registry::{PortInfo, Registry};
 use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::IpAddr;
+
+/// The flow table's hasher: fast, and randomly seeded per process.
+type FlowHasher = foldhash::fast::RandomState;
 
 /// One end of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,6 +105,13 @@ pub struct FlowState {
     pub tcp_flags: u8,
 }
 
+/// A table slot: the flow and the deadline (ns) of its live entry in the expiry heap.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    state: FlowState,
+    scheduled: i128,
+}
+
 impl FlowState {
     pub fn server<'k>(&self, key: &'k FlowKey) -> &'k Endpoint {
         if self.server_is_a {
@@ -151,6 +171,59 @@ const TCP_RST: u8 = 0x04;
 /// How often, in capture time, idle flows are swept out.
 const SWEEP_INTERVAL: i128 = SECOND;
 
+/// When idle flows are swept: at the first packet with ports, then at the first packet at
+/// least [`SWEEP_INTERVAL`] after the last sweep (or earlier than it: time went backwards).
+///
+/// A [`FlowTable`] keeps its own clock. Sharded tables (`summary --threads`) are swept by one
+/// clock run over the whole packet sequence, so every shard sweeps at the same point of the
+/// capture as a single table would: the results do not depend on the number of shards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepClock {
+    last: Option<i128>,
+}
+
+impl SweepClock {
+    /// Whether a packet with ports at `now` (ns) sweeps first; if so the sweep is recorded.
+    pub fn due(&mut self, now: i128) -> bool {
+        let due = self
+            .last
+            .is_none_or(|last| now - last >= SWEEP_INTERVAL || now < last);
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
+}
+
+/// A flow's place in the expiry heap: it ends when a sweep at a time after `deadline` finds it
+/// unchanged. Ordered by deadline only.
+#[derive(Debug, Clone, Copy)]
+struct Expiry {
+    deadline: i128,
+    id: u64,
+    key: FlowKey,
+}
+
+impl PartialEq for Expiry {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+
+impl Eq for Expiry {}
+
+impl PartialOrd for Expiry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Expiry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.deadline.cmp(&other.deadline)
+    }
+}
+
 /// What [`FlowTable::observe`] says of one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribution<'r> {
@@ -180,22 +253,27 @@ pub struct FlowStats {
 /// The table of live flows, bounded by `max_flows`.
 #[derive(Debug)]
 pub struct FlowTable {
-    flows: HashMap<FlowKey, FlowState>,
+    flows: HashMap<FlowKey, Slot, FlowHasher>,
+    /// Every live flow has one entry whose deadline equals its `scheduled`, at or before its
+    /// real deadline; entries of ended or rescheduled flows are stale and dropped when popped.
+    expiries: BinaryHeap<Reverse<Expiry>>,
     max_flows: usize,
     timeouts: IdleTimeouts,
     next_id: u64,
-    last_sweep: Option<i128>,
+    clock: SweepClock,
     stats: FlowStats,
 }
 
 impl FlowTable {
     pub fn new(max_flows: usize, timeouts: IdleTimeouts) -> Self {
+        let capacity = max_flows.min(1 << 16);
         FlowTable {
-            flows: HashMap::with_capacity(max_flows.min(1 << 16)),
+            flows: HashMap::with_capacity_and_hasher(capacity, FlowHasher::default()),
+            expiries: BinaryHeap::with_capacity(capacity),
             max_flows: max_flows.max(1),
             timeouts,
             next_id: 1,
-            last_sweep: None,
+            clock: SweepClock::default(),
             stats: FlowStats::default(),
         }
     }
@@ -227,14 +305,35 @@ impl FlowTable {
         wire_len: u32,
     ) -> Attribution<'r> {
         let now = ts.as_nanos();
-        if self
-            .last_sweep
-            .is_none_or(|last| now - last >= SWEEP_INTERVAL || now < last)
-        {
+        if self.clock.due(now) {
             self.sweep_idle(registry, aggregator, now);
-            self.last_sweep = Some(now);
         }
+        self.observe_unswept(
+            registry, aggregator, ts, src, dst, ports, handshake, tcp_flags, wire_len,
+        )
+    }
 
+    /// Sweep idle flows at `now` (ns), for a table whose sweeps are timed by a [`SweepClock`]
+    /// outside it (a shard); use with [`observe_unswept`](Self::observe_unswept).
+    pub fn sweep(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i128) {
+        self.sweep_idle(registry, aggregator, now);
+    }
+
+    /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe_unswept<'r>(
+        &mut self,
+        registry: &'r Registry,
+        aggregator: &mut Aggregator,
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        ports: Ports,
+        handshake: Option<Handshake>,
+        tcp_flags: Option<u8>,
+        wire_len: u32,
+    ) -> Attribution<'r> {
+        let now = ts.as_nanos();
         let src_ep = Endpoint {
             addr: src,
             port: ports.src_port,
@@ -254,16 +353,19 @@ impl FlowTable {
         // The service side expressed as "is the server endpoint a?".
         let server_is_a = (side == ServiceSide::Src) == src_is_a;
 
-        if !self.flows.contains_key(&key) && self.flows.len() >= self.max_flows {
+        // Only a full table pays for the second probe.
+        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
             self.make_room(registry, aggregator, now);
         }
         let next_id = &mut self.next_id;
         let stats = &mut self.stats;
-        let state = self.flows.entry(key).or_insert_with(|| {
+        let expiries = &mut self.expiries;
+        let timeouts = self.timeouts;
+        let slot = self.flows.entry(key).or_insert_with(|| {
             let id = *next_id;
             *next_id += 1;
             stats.flows += 1;
-            FlowState {
+            let state = FlowState {
                 id,
                 server_is_a,
                 evidence,
@@ -272,8 +374,16 @@ impl FlowTable {
                 to_server: Counter::default(),
                 to_client: Counter::default(),
                 tcp_flags: 0,
-            }
+            };
+            let scheduled = now.saturating_add(timeouts.of(&key, &state));
+            expiries.push(Reverse(Expiry {
+                deadline: scheduled,
+                id,
+                key,
+            }));
+            Slot { state, scheduled }
         });
+        let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
         if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
             if state.packets() > 0 {
@@ -299,6 +409,20 @@ impl FlowTable {
         if ts > state.last_seen {
             state.last_seen = ts;
         }
+        // A first FIN or RST shortens the timeout: the heap entry must not come due later than
+        // the flow does. (A later last_seen only moves the real deadline away: nothing to do.)
+        let deadline = state
+            .last_seen
+            .as_nanos()
+            .saturating_add(timeouts.of(&key, state));
+        if deadline < slot.scheduled {
+            slot.scheduled = deadline;
+            self.expiries.push(Reverse(Expiry {
+                deadline,
+                id: state.id,
+                key,
+            }));
+        }
         let flow_id = state.id;
         self.stats.peak = self.stats.peak.max(self.flows.len() as u64);
 
@@ -319,21 +443,53 @@ impl FlowTable {
         }
     }
 
-    /// Fold every flow idle past its timeout at `now` into the aggregator.
+    /// Fold every flow idle past its timeout at `now` into the aggregator: those with
+    /// `now - last_seen > timeout`, found through the expiry heap.
     fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i128) {
         let timeouts = self.timeouts;
-        let mut expired = 0;
-        self.flows.retain(|key, state| {
-            let idle = now - state.last_seen.as_nanos();
-            if idle > timeouts.of(key, state) {
-                aggregator.fold(registry, key, state);
-                expired += 1;
-                false
-            } else {
-                true
+        while let Some(Reverse(due)) = self.expiries.peek().copied() {
+            if due.deadline >= now {
+                break;
             }
+            self.expiries.pop();
+            let Some(slot) = self.flows.get_mut(&due.key) else {
+                continue; // the flow ended another way
+            };
+            let state = &slot.state;
+            if state.id != due.id || slot.scheduled != due.deadline {
+                continue; // a newer flow on the same key, or a newer entry of this flow
+            }
+            let deadline = state
+                .last_seen
+                .as_nanos()
+                .saturating_add(timeouts.of(&due.key, state));
+            if deadline < now {
+                aggregator.fold(registry, &due.key, state);
+                self.flows.remove(&due.key);
+                self.stats.expired += 1;
+            } else {
+                // Seen since the entry was pushed: come back at the real deadline.
+                slot.scheduled = deadline;
+                self.expiries.push(Reverse(Expiry { deadline, ..due }));
+            }
+        }
+        // Evictions and revisions leave stale entries behind; keep the heap near the table's
+        // size so memory stays bounded by `max_flows`.
+        if self.expiries.len() > self.flows.len().saturating_mul(2).max(1024) {
+            self.rebuild_expiries();
+        }
+    }
+
+    /// One entry per live flow, at its scheduled deadline.
+    fn rebuild_expiries(&mut self) {
+        let live = self.flows.iter().map(|(key, slot)| {
+            Reverse(Expiry {
+                deadline: slot.scheduled,
+                id: slot.state.id,
+                key: *key,
+            })
         });
-        self.stats.expired += expired;
+        self.expiries = live.collect();
     }
 
     /// The table is full: sweep idle flows, and when none were idle, evict the least recently
@@ -343,15 +499,16 @@ impl FlowTable {
         if self.flows.len() < self.max_flows {
             return;
         }
-        let mut last_seen: Vec<Timestamp> = self.flows.values().map(|s| s.last_seen).collect();
+        let mut last_seen: Vec<Timestamp> =
+            self.flows.values().map(|s| s.state.last_seen).collect();
         let cut = (last_seen.len() / 16).max(1) - 1;
         let (_, &mut threshold, _) = last_seen.select_nth_unstable(cut);
         let mut to_evict = cut + 1;
         let mut evicted = 0;
-        self.flows.retain(|key, state| {
-            if to_evict > 0 && state.last_seen <= threshold {
+        self.flows.retain(|key, slot| {
+            if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
-                aggregator.fold(registry, key, state);
+                aggregator.fold(registry, key, &slot.state);
                 evicted += 1;
                 false
             } else {
@@ -363,9 +520,10 @@ impl FlowTable {
 
     /// End of input: fold every remaining flow.
     pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
-        for (key, state) in self.flows.drain() {
-            aggregator.fold(registry, &key, &state);
+        for (key, slot) in self.flows.drain() {
+            aggregator.fold(registry, &key, &slot.state);
         }
+        self.expiries.clear();
     }
 }
 
@@ -546,6 +704,136 @@ mod tests {
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
         assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn fin_shortens_a_scheduled_flow_to_the_closed_timeout() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let https = tcp(51000, 443);
+        // Established at 0 s (due at 300 s), FIN+ACK at 1 s: now due at 11 s.
+        table.observe(
+            &r,
+            &mut agg,
+            ts(0),
+            CLIENT,
+            SERVER,
+            https,
+            None,
+            Some(0x10),
+            60,
+        );
+        table.observe(
+            &r,
+            &mut agg,
+            ts(1),
+            CLIENT,
+            SERVER,
+            https,
+            None,
+            Some(0x11),
+            60,
+        );
+        // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
+        table.observe(
+            &r,
+            &mut agg,
+            ts(12),
+            CLIENT,
+            SERVER,
+            tcp(51001, 443),
+            None,
+            None,
+            60,
+        );
+        assert_eq!(table.stats().expired, 1);
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn flow_seen_again_outlives_its_first_deadline_then_expires() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let other = |port| tcp(port, 443);
+        let https = tcp(51000, 443);
+        table.observe(&r, &mut agg, ts(0), CLIENT, SERVER, https, None, None, 60);
+        table.observe(&r, &mut agg, ts(200), CLIENT, SERVER, https, None, None, 60);
+        // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
+        table.observe(
+            &r,
+            &mut agg,
+            ts(400),
+            CLIENT,
+            SERVER,
+            other(1),
+            None,
+            None,
+            60,
+        );
+        assert_eq!(table.stats().expired, 0);
+        // Exactly 300 s idle is not past the timeout; 301 s is.
+        table.observe(
+            &r,
+            &mut agg,
+            ts(500),
+            CLIENT,
+            SERVER,
+            other(2),
+            None,
+            None,
+            60,
+        );
+        assert_eq!(table.stats().expired, 0);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(501),
+            CLIENT,
+            SERVER,
+            other(3),
+            None,
+            None,
+            60,
+        );
+        assert_eq!(table.stats().expired, 1);
+        // The ended flow's two packets are in one fold, before the end of input.
+        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn a_flow_reborn_on_its_key_is_not_ended_by_the_old_flows_deadline() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let dns = Ports {
+            transport: Transport::Udp,
+            src_port: 40000,
+            dst_port: 53,
+        };
+        let other = tcp(51000, 443);
+        table.observe(&r, &mut agg, ts(0), CLIENT, SERVER, dns, None, None, 60);
+        // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
+        table.observe(&r, &mut agg, ts(121), CLIENT, SERVER, other, None, None, 60);
+        let reborn = table.observe(&r, &mut agg, ts(122), CLIENT, SERVER, dns, None, None, 60);
+        assert_eq!(table.stats().expired, 1);
+        // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
+        table.observe(&r, &mut agg, ts(200), CLIENT, SERVER, other, None, None, 60);
+        assert_eq!(table.stats().expired, 1);
+        let later = table.observe(&r, &mut agg, ts(201), CLIENT, SERVER, dns, None, None, 60);
+        assert_eq!(later.flow_id, reborn.flow_id);
+    }
+
+    #[test]
+    fn sweep_clock_fires_each_second_of_capture_time_and_when_time_goes_back() {
+        let mut clock = SweepClock::default();
+        let at = |secs: i128| secs * SECOND;
+        assert!(clock.due(at(10)), "first packet");
+        assert!(!clock.due(at(10) + SECOND - 1));
+        assert!(clock.due(at(11)));
+        assert!(clock.due(at(5)), "time went backwards");
+        assert!(!clock.due(at(5)));
     }
 
     #[test]

@@ -1,0 +1,248 @@
+//! `summary --threads N`: the per-packet path of [`super::pipeline::Pipeline`] split over
+//! threads, with the same results as one thread.
+//!
+//! The calling thread is the reader: it reads frames, decodes them, applies fragment port
+//! inheritance (which needs every fragment of a datagram in capture order, so it stays here) and
+//! counts totals and packets without ports. Each packet with ports goes, by a hash of its
+//! direction-free [`FlowKey`], to one of `N - 1` workers; a worker owns its shard of the flows
+//! (its own [`FlowTable`] and [`Aggregator`]), so nothing on the per-packet path takes a lock.
+//! Packets travel in batches over bounded channels, and the emptied batches travel back, so the
+//! steady state allocates nothing. At the end the aggregators are merged.
+//!
+//! Why the results equal one thread's: a flow's packets all reach one worker, in capture order;
+//! the idle sweeps are timed by one [`SweepClock`] run by the reader over the whole packet
+//! sequence and sent to every worker in sequence, so each flow is swept at the same point as in a
+//! single table; the rows are order-independent sums (the servers kept per row are the lowest
+//! addresses, not the first folded). The one exception is `--max-flows`: each worker holds at
+//! most its share, so a capture that fills the table evicts differently.
+
+use crate::aggregate::Aggregator;
+use crate::capture::{Frame, Timestamp};
+use crate::decode::{
+    decode_frame, DecodeOptions, FragmentTracker, Handshake, Layer, NoPortsReason, Ports,
+};
+use crate::flow::{Endpoint, FlowKey, FlowStats, FlowTable, IdleTimeouts, SweepClock};
+use crate::registry::Registry;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use super::pipeline::{FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS};
+
+/// Events per batch: large enough that a channel operation is rare per packet, small enough
+/// that a worker starts before the reader has read much.
+const BATCH_LEN: usize = 2048;
+/// Batches in flight per worker (bounds memory when the workers fall behind).
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// A packet with ports, as a worker needs it.
+#[derive(Debug, Clone, Copy)]
+struct FlowPacket {
+    ts: Timestamp,
+    src: IpAddr,
+    dst: IpAddr,
+    ports: Ports,
+    handshake: Option<Handshake>,
+    tcp_flags: Option<u8>,
+    wire_len: u32,
+}
+
+/// What the reader sends a worker.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// Sweep idle flows at this capture time (ns), before the packets that follow.
+    Sweep(i128),
+    Packet(FlowPacket),
+}
+
+/// The reader's end of one worker.
+struct WorkerLink<'scope> {
+    batch: Vec<Event>,
+    full: SyncSender<Vec<Event>>,
+    empty: Receiver<Vec<Event>>,
+    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats)>,
+}
+
+impl WorkerLink<'_> {
+    fn push(&mut self, event: Event) {
+        self.batch.push(event);
+        if self.batch.len() >= BATCH_LEN {
+            self.send();
+        }
+    }
+
+    /// Hand the batch over and take an emptied one back (or a new one while the pool fills).
+    fn send(&mut self) {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH_LEN));
+        let batch = std::mem::replace(&mut self.batch, next);
+        // A worker only stops receiving when it panicked; join() below reports that.
+        let _ = self.full.send(batch);
+    }
+}
+
+/// The reader half: decode, fragments, totals; routes packets with ports to the workers.
+pub struct ShardedPipeline<'scope> {
+    options: DecodeOptions,
+    fragments: FragmentTracker,
+    clock: SweepClock,
+    aggregator: Aggregator,
+    workers: Vec<WorkerLink<'scope>>,
+    /// Fixed seed: which worker a flow goes to is the same in every run.
+    shard_hasher: foldhash::fast::FixedState,
+}
+
+impl<'scope> ShardedPipeline<'scope> {
+    /// A reader with `workers` flow shards (at least one) spawned in `scope`; each shard holds
+    /// at most its share of `max_flows`.
+    pub fn new<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        registry: &'env Registry,
+        options: DecodeOptions,
+        max_flows: usize,
+        workers: usize,
+    ) -> Self {
+        let workers = workers.max(1);
+        let per_shard = max_flows.div_ceil(workers);
+        let links = (0..workers)
+            .map(|_| {
+                let (full_tx, full_rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
+                let (empty_tx, empty_rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 2);
+                let handle =
+                    scope.spawn(move || run_worker(registry, per_shard, &full_rx, &empty_tx));
+                WorkerLink {
+                    batch: Vec::with_capacity(BATCH_LEN),
+                    full: full_tx,
+                    empty: empty_rx,
+                    handle,
+                }
+            })
+            .collect();
+        ShardedPipeline {
+            options,
+            fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
+            clock: SweepClock::default(),
+            aggregator: Aggregator::default(),
+            workers: links,
+            shard_hasher: foldhash::fast::FixedState::with_seed(0x706f_7274_6e6f_7465),
+        }
+    }
+
+    /// Count one frame (as [`super::pipeline::Pipeline::process`] does, less the attribution,
+    /// which happens later in a worker).
+    pub fn process(&mut self, frame: &Frame<'_>) {
+        let mut info = decode_frame(frame.linktype, frame.data, &self.options);
+        let now = frame.ts.as_nanos();
+        self.fragments.apply(now, &mut info);
+        self.aggregator.count_packet(frame.ts, frame.len);
+        let (Some(ports), Some(src), Some(dst)) = (info.ports, info.src, info.dst) else {
+            let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
+            self.aggregator.count_no_ports(reason, frame.len);
+            return;
+        };
+        if self.clock.due(now) {
+            for worker in &mut self.workers {
+                worker.push(Event::Sweep(now));
+            }
+        }
+        let (key, _) = FlowKey::of_packet(
+            ports.transport,
+            Endpoint {
+                addr: src,
+                port: ports.src_port,
+            },
+            Endpoint {
+                addr: dst,
+                port: ports.dst_port,
+            },
+        );
+        let hash = self.shard_hasher.hash_one(key);
+        // Reduce the 64-bit hash to 0..workers by multiply-shift (no division per packet).
+        let shard = ((u128::from(hash) * self.workers.len() as u128) >> 64) as usize;
+        let packet = FlowPacket {
+            ts: frame.ts,
+            src,
+            dst,
+            ports,
+            handshake: info.handshake,
+            tcp_flags: info.tcp_flags,
+            wire_len: frame.len,
+        };
+        if let Some(worker) = self.workers.get_mut(shard) {
+            worker.push(Event::Packet(packet));
+        }
+    }
+
+    /// End of input: flush the batches, let the workers fold their flows, merge everything.
+    /// A worker that panicked is an error (it cannot happen without a bug: no input panics).
+    pub fn finish(self) -> Result<(Aggregator, FlowStats), crate::Error> {
+        let mut aggregator = self.aggregator;
+        let mut stats = FlowStats::default();
+        let mut handles = Vec::with_capacity(self.workers.len());
+        for mut worker in self.workers {
+            if !worker.batch.is_empty() {
+                worker.send();
+            }
+            // Dropping the sender ends the worker's loop.
+            drop(worker.full);
+            handles.push(worker.handle);
+        }
+        for handle in handles {
+            let (shard, shard_stats) = handle.join().map_err(|_| {
+                crate::Error::Internal("a summary worker thread panicked".to_string())
+            })?;
+            aggregator.merge(shard);
+            stats = merge_stats(stats, shard_stats);
+        }
+        Ok((aggregator, stats))
+    }
+}
+
+/// One worker: a flow table and an aggregator over its shard.
+fn run_worker(
+    registry: &Registry,
+    max_flows: usize,
+    full: &Receiver<Vec<Event>>,
+    empty: &SyncSender<Vec<Event>>,
+) -> (Aggregator, FlowStats) {
+    let mut flows = FlowTable::new(max_flows, IdleTimeouts::default());
+    let mut aggregator = Aggregator::default();
+    while let Ok(mut batch) = full.recv() {
+        for event in batch.drain(..) {
+            match event {
+                Event::Sweep(now) => flows.sweep(registry, &mut aggregator, now),
+                Event::Packet(p) => {
+                    flows.observe_unswept(
+                        registry,
+                        &mut aggregator,
+                        p.ts,
+                        p.src,
+                        p.dst,
+                        p.ports,
+                        p.handshake,
+                        p.tcp_flags,
+                        p.wire_len,
+                    );
+                }
+            }
+        }
+        // The reader may have stopped taking batches back (it finished): then drop this one.
+        let _ = empty.try_send(batch);
+    }
+    flows.finish(registry, &mut aggregator);
+    (aggregator, flows.stats())
+}
+
+/// Shard statistics added up; `peak` becomes the sum of the shards' peaks (an upper bound).
+fn merge_stats(a: FlowStats, b: FlowStats) -> FlowStats {
+    FlowStats {
+        flows: a.flows.saturating_add(b.flows),
+        expired: a.expired.saturating_add(b.expired),
+        evicted: a.evicted.saturating_add(b.evicted),
+        revised: a.revised.saturating_add(b.revised),
+        peak: a.peak.saturating_add(b.peak),
+    }
+}

@@ -1,0 +1,97 @@
+//! Issue 6: `summary --threads N` splits the flows over worker shards, and the summary must not
+//! depend on N. Each capture is summarised with 1, 2 and 3 threads (3 = a reader and two
+//! shards, so flows really are split) and the parsed JSON compared whole: rows, totals, reasons.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+mod common;
+
+use portnote::synth::{self, args::parse_args};
+use std::path::{Path, PathBuf};
+
+fn summary_json(file: &Path, threads: &str) -> serde_json::Value {
+    let (code, stdout, stderr) = common::portnote(&[
+        "summary",
+        "--format",
+        "json",
+        "--threads",
+        threads,
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        code == 0 || code == 2,
+        "{}: --threads {threads}: exit {code}: {stderr}",
+        file.display()
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn assert_same_for_any_thread_count(file: &Path) -> u64 {
+    let one = summary_json(file, "1");
+    for threads in ["2", "3"] {
+        let many = summary_json(file, threads);
+        assert_eq!(
+            one["totals"],
+            many["totals"],
+            "{}: totals, --threads 1 vs {threads}",
+            file.display()
+        );
+        assert_eq!(one, many, "{}: --threads 1 vs {threads}", file.display());
+    }
+    one["totals"]["packets"].as_u64().unwrap()
+}
+
+#[test]
+fn bundled_captures_summarise_the_same_with_any_thread_count() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("captures")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{} bundled captures", files.len());
+    for file in &files {
+        assert_same_for_any_thread_count(file);
+    }
+}
+
+#[test]
+fn shared_captures_summarise_the_same_with_any_thread_count() {
+    let Some(shared) = common::shared_dir("the --threads equivalence check") else {
+        return;
+    };
+    let files = common::public_captures(&shared);
+    assert!(!files.is_empty());
+    for file in &files {
+        assert_same_for_any_thread_count(file);
+    }
+}
+
+/// Many flows over ten minutes of capture time: flows expire in sweeps, TCP flows close, rows
+/// collect more servers than they keep. The regime where shard-local sweeps would diverge.
+#[test]
+fn synthetic_mix_with_expiring_flows_summarises_the_same_with_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mix.pcap");
+    let args = ["--out", path.to_str().unwrap(), "--packets", "60000"];
+    let parsed = parse_args(args).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    synth::write_capture(&parsed.cfg, std::io::BufWriter::new(file)).unwrap();
+    assert_eq!(assert_same_for_any_thread_count(&path), 60_000);
+    let one = summary_json(&path, "1");
+    assert!(
+        one["totals"]["flows_expired"].as_u64().unwrap() > 100,
+        "the mix should make flows expire: {}",
+        one["totals"]
+    );
+    let truncated = one["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| row["servers_truncated"] == true);
+    assert!(truncated, "some row should keep only the lowest servers");
+}
