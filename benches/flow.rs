@@ -1,0 +1,80 @@
+//! Flow table updates: `FlowTable::observe` over the decoded packets of a synthetic mix
+//! (thousands of concurrent flows, both directions, sweeps every capture second).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // bench code
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use portnote::aggregate::Aggregator;
+use portnote::capture::CaptureReader;
+use portnote::decode::{decode_frame, DecodeOptions, Handshake, Ports};
+use portnote::flow::{FlowTable, IdleTimeouts};
+use portnote::registry::Registry;
+use std::hint::black_box;
+use std::io::Cursor;
+use std::net::IpAddr;
+
+type Observed = (
+    portnote::capture::Timestamp,
+    IpAddr,
+    IpAddr,
+    Ports,
+    Option<Handshake>,
+    Option<u8>,
+    u32,
+);
+
+fn decoded(capture: Vec<u8>) -> Vec<Observed> {
+    let mut reader = CaptureReader::from_reader("bench", Box::new(Cursor::new(capture))).unwrap();
+    let options = DecodeOptions::default();
+    let mut out = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let info = decode_frame(frame.linktype, frame.data, &options);
+        if let (Some(ports), Some(src), Some(dst)) = (info.ports, info.src, info.dst) {
+            out.push((
+                frame.ts,
+                src,
+                dst,
+                ports,
+                info.handshake,
+                info.tcp_flags,
+                frame.len,
+            ));
+        }
+    }
+    out
+}
+
+fn flow_update(c: &mut Criterion) {
+    let registry = Registry::from_services_text("https 443/tcp\ndomain 53/udp\nhttp 80/tcp\n");
+    let packets = decoded(common::capture(&[
+        "--packets",
+        "200000",
+        "--snaplen",
+        "128",
+    ]));
+    let mut group = c.benchmark_group("flow");
+    group.throughput(Throughput::Elements(packets.len() as u64));
+    group.bench_function("observe_mix_200k", |b| {
+        b.iter_batched_ref(
+            || {
+                (
+                    FlowTable::new(500_000, IdleTimeouts::default()),
+                    Aggregator::default(),
+                )
+            },
+            |(table, aggregator)| {
+                for &(ts, src, dst, ports, handshake, flags, len) in &packets {
+                    black_box(table.observe(
+                        &registry, aggregator, ts, src, dst, ports, handshake, flags, len,
+                    ));
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, flow_update);
+criterion_main!(benches);
