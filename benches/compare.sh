@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# End-to-end comparison on one generated capture: portnote summary (1 thread and default
+# threads) against tshark, tcpdump and ndpiReader, run in alternation for several rounds.
+# Prints per tool the median wall time, packets per second, the ratio to
+# `portnote --threads 1`, and the largest peak RSS (/usr/bin/time %M).
+#
+# usage: benches/compare.sh [-n PACKETS] [-r ROUNDS] [-s SNAPLEN] [-d DIR] [-k]
+#   -n PACKETS  frames in the synthetic capture (default 1000000; mean frame 760 B)
+#   -r ROUNDS   rounds; each runs every tool once, in rotated order (default 5)
+#   -s SNAPLEN  cut frames to SNAPLEN bytes, e.g. 128 for a headers-only capture
+#   -d DIR      where the capture is written (default: a temporary directory)
+#   -k          keep the capture
+#
+# The page cache is warmed once before the first round, so every tool reads from memory:
+# this measures packet processing, not the disk.
+set -euo pipefail
+
+packets=1000000
+rounds=5
+snaplen=262144
+dir=""
+keep=0
+while getopts "n:r:s:d:kh" opt; do
+    case "$opt" in
+        n) packets=$OPTARG ;;
+        r) rounds=$OPTARG ;;
+        s) snaplen=$OPTARG ;;
+        d) dir=$OPTARG ;;
+        k) keep=1 ;;
+        *) sed -n '2,15p' "$0"; exit 2 ;;
+    esac
+done
+
+for tool in tshark tcpdump ndpiReader /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "compare.sh: $tool is not installed" >&2; exit 2; }
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+(cd "$root" && cargo build --release --quiet --bin portnote --example synth)
+portnote=$target/release/portnote
+synth=$target/release/examples/synth
+
+if [[ -z $dir ]]; then
+    dir=$(mktemp -d)
+    [[ $keep == 1 ]] || trap 'rm -rf "$dir"' EXIT
+fi
+capture=$dir/compare-$packets-$snaplen.pcap
+[[ -s $capture ]] || "$synth" --out "$capture" --packets "$packets" --snaplen "$snaplen" >&2
+cat "$capture" >/dev/null
+
+names=("portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
+command_of() {
+    case "$1" in
+        portnote-1t) cmd=("$portnote" summary --threads 1 --format json "$capture") ;;
+        portnote) cmd=("$portnote" summary --format json "$capture") ;;
+        tshark-conv) cmd=(tshark -q -z conv,tcp -r "$capture") ;;
+        tcpdump) cmd=(tcpdump -r "$capture" -w /dev/null) ;;
+        ndpiReader) cmd=(ndpiReader -q -i "$capture") ;;
+    esac
+}
+
+declare -A times rss
+for ((round = 0; round < rounds; round++)); do
+    for ((i = 0; i < ${#names[@]}; i++)); do
+        name=${names[$(((i + round) % ${#names[@]}))]}
+        command_of "$name"
+        start=$(date +%s%N)
+        /usr/bin/time -f %M -o "$dir/rss" "${cmd[@]}" >/dev/null 2>"$dir/stderr" || {
+            echo "compare.sh: $name failed: $(tail -n 3 "$dir/stderr")" >&2
+            exit 1
+        }
+        end=$(date +%s%N)
+        times[$name]+="$(((end - start) / 1000)) "
+        kib=$(tail -n 1 "$dir/rss")
+        if [[ -z ${rss[$name]:-} || $kib -gt ${rss[$name]} ]]; then rss[$name]=$kib; fi
+    done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "capture: $packets packets, snaplen $snaplen, $(stat -c %s "$capture") bytes; $rounds rounds"
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+base=$(echo "${times[portnote-1t]}" | median)
+printf '| %-12s | %10s | %8s | %22s | %13s |\n' tool "median s" Mpps "time / portnote -t1" "peak RSS MiB"
+printf '|%s|%s|%s|%s|%s|\n' -------------- ------------ ---------- ------------------------ ---------------
+for name in "${names[@]}"; do
+    us=$(echo "${times[$name]}" | median)
+    awk -v n="$name" -v us="$us" -v p="$packets" -v base="$base" -v kib="${rss[$name]}" \
+        'BEGIN { printf "| %-12s | %10.3f | %8.2f | %22.2f | %13.1f |\n", n, us / 1e6, p / us, us / base, kib / 1024 }'
+done
