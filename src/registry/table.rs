@@ -1,0 +1,380 @@
+//! The flat tables: per transport one 65536-slot array, built once from the rows.
+//!
+//! A slot is a small `Copy` value (row index of the deciding row, row index of the
+//! unauthorized-use note, status), so [`Registry::port`] is one bounds-free index: the port
+//! is a `u16` and every table has exactly 65536 slots.
+
+use super::{Class, Entry, PortInfo, Source, Status};
+use crate::transport::Transport;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Number of slots per transport: every u16 port.
+const PORTS: usize = 1 << 16;
+
+/// "No row" in a slot's row indices.
+const NO_ROW: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    /// The primary named row (assigned), the first `Reserved` row (reserved), or NO_ROW.
+    row: u32,
+    /// The first covering row with an unauthorized-use note, or NO_ROW.
+    note: u32,
+    status: Status,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        row: NO_ROW,
+        note: NO_ROW,
+        status: Status::Unassigned,
+    };
+}
+
+/// Slot counts of one transport, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub assigned: u32,
+    pub reserved: u32,
+    pub unassigned: u32,
+}
+
+impl Counts {
+    pub fn get(&self, status: Status) -> u32 {
+        match status {
+            Status::Assigned => self.assigned,
+            Status::Reserved => self.reserved,
+            Status::Unassigned => self.unassigned,
+        }
+    }
+}
+
+/// The loaded registry: its rows, the per-transport slot tables and a name index.
+#[derive(Debug)]
+pub struct Registry {
+    entries: Vec<Entry>,
+    /// Indexed by [`Transport::index`]; each has exactly [`PORTS`] slots.
+    tables: [Box<[Slot]>; 4],
+    /// Lower-cased name or alias -> indices of the rows carrying it, in file order.
+    by_name: HashMap<String, Vec<u32>>,
+    counts: [Counts; 4],
+    source: Source,
+    date: Option<String>,
+    overlays: Vec<PathBuf>,
+}
+
+impl Default for Registry {
+    /// An empty registry: every slot unassigned.
+    fn default() -> Self {
+        Registry::build(Vec::new(), Source::Embedded, None)
+    }
+}
+
+impl Registry {
+    /// Build the tables from rows in file order (see the module doc of [`crate::registry`]
+    /// for the slot semantics).
+    pub fn build(entries: Vec<Entry>, source: Source, date: Option<String>) -> Registry {
+        let mut registry = Registry {
+            entries,
+            tables: std::array::from_fn(|_| vec![Slot::EMPTY; PORTS].into_boxed_slice()),
+            by_name: HashMap::new(),
+            counts: [Counts::default(); 4],
+            source,
+            date,
+            overlays: Vec::new(),
+        };
+        registry.fill();
+        registry
+    }
+
+    /// Lay the rows of a `--services` file over the registry: their names become primary
+    /// for the slots they cover.
+    pub fn overlay(&mut self, entries: Vec<Entry>, path: PathBuf) {
+        self.entries.extend(entries.into_iter().map(|mut e| {
+            e.overlay = true;
+            e
+        }));
+        self.overlays.push(path);
+        self.fill();
+    }
+
+    fn fill(&mut self) {
+        for table in &mut self.tables {
+            table.fill(Slot::EMPTY);
+        }
+        self.by_name.clear();
+        for (index, entry) in self.entries.iter().enumerate() {
+            // More than u32::MAX rows cannot come from any real file; stop indexing there.
+            let Ok(row) = u32::try_from(index) else {
+                break;
+            };
+            for name in entry.names() {
+                self.by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(row);
+            }
+            let Some(ports) = entry.ports else {
+                continue;
+            };
+            let Some(transport) = entry.transport else {
+                // No transport: covers no slot, but an unauthorized-use report is about the
+                // port whatever the transport (IANA files port 100's this way).
+                if !entry.unauthorized.is_empty() {
+                    for table in &mut self.tables {
+                        let range = usize::from(ports.first)..=usize::from(ports.last);
+                        for slot in table.get_mut(range).into_iter().flatten() {
+                            if slot.note == NO_ROW {
+                                slot.note = row;
+                            }
+                        }
+                    }
+                }
+                continue;
+            };
+            let Some(table) = self.tables.get_mut(transport.index()) else {
+                continue;
+            };
+            let Some(slots) = table.get_mut(usize::from(ports.first)..=usize::from(ports.last))
+            else {
+                continue;
+            };
+            for slot in slots {
+                if entry.is_named() {
+                    // An overlay row displaces a registry row; otherwise the first name wins.
+                    let displaces = slot.status != Status::Assigned
+                        || (entry.overlay
+                            && !self
+                                .entries
+                                .get(slot.row as usize)
+                                .is_some_and(|primary| primary.overlay));
+                    if displaces {
+                        slot.status = Status::Assigned;
+                        slot.row = row;
+                    }
+                } else if entry.is_reserved() && slot.status == Status::Unassigned {
+                    slot.status = Status::Reserved;
+                    slot.row = row;
+                }
+                if !entry.unauthorized.is_empty() && slot.note == NO_ROW {
+                    slot.note = row;
+                }
+            }
+        }
+        for transport in Transport::ALL {
+            let mut counts = Counts::default();
+            for slot in self.table(transport) {
+                match slot.status {
+                    Status::Assigned => counts.assigned += 1,
+                    Status::Reserved => counts.reserved += 1,
+                    Status::Unassigned => counts.unassigned += 1,
+                }
+            }
+            if let Some(c) = self.counts.get_mut(transport.index()) {
+                *c = counts;
+            }
+        }
+    }
+
+    fn table(&self, transport: Transport) -> &[Slot] {
+        self.tables
+            .get(transport.index())
+            .map(|t| &**t)
+            .unwrap_or(&[])
+    }
+
+    fn slot(&self, transport: Transport, port: u16) -> Slot {
+        self.table(transport)
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or(Slot::EMPTY)
+    }
+
+    fn row(&self, row: u32) -> Option<&Entry> {
+        if row == NO_ROW {
+            return None;
+        }
+        self.entries.get(row as usize)
+    }
+
+    /// Constant-time lookup of one slot.
+    pub fn port(&self, transport: Transport, port: u16) -> PortInfo<'_> {
+        let slot = self.slot(transport, port);
+        let service = match slot.status {
+            Status::Assigned => self.row(slot.row).map(|e| e.name.as_str()),
+            _ => None,
+        };
+        PortInfo {
+            transport,
+            port,
+            status: slot.status,
+            class: Class::of(port),
+            service,
+            unauthorized: self.row(slot.note).map(|e| e.unauthorized.as_str()),
+        }
+    }
+
+    /// The row that decided the slot's status: the primary named row, or the `Reserved` row.
+    pub fn deciding_entry(&self, transport: Transport, port: u16) -> Option<&Entry> {
+        self.row(self.slot(transport, port).row)
+    }
+
+    /// Every row covering the slot, in file order (a scan: for lookups, not the hot path).
+    pub fn entries_covering(
+        &self,
+        transport: Transport,
+        port: u16,
+    ) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries
+            .iter()
+            .filter(move |e| e.covers(transport, port))
+    }
+
+    /// Rows carrying this name or alias (case-insensitive), in file order.
+    pub fn by_name(&self, name: &str) -> impl Iterator<Item = &Entry> + '_ {
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|&row| self.entries.get(row as usize))
+    }
+
+    /// All rows in file order (overlay rows last).
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn counts(&self, transport: Transport) -> Counts {
+        self.counts
+            .get(transport.index())
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The registry's own date, when known.
+    pub fn date(&self) -> Option<&str> {
+        self.date.as_deref()
+    }
+
+    /// `--services` files laid over the registry, in order.
+    pub fn overlays(&self) -> &[PathBuf] {
+        &self.overlays
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::PortRange;
+
+    fn row(name: &str, first: u16, last: u16, transport: Option<Transport>, desc: &str) -> Entry {
+        Entry {
+            name: name.to_string(),
+            ports: Some(PortRange { first, last }),
+            transport,
+            description: desc.to_string(),
+            ..Entry::default()
+        }
+    }
+
+    fn registry(rows: Vec<Entry>) -> Registry {
+        Registry::build(rows, Source::Embedded, None)
+    }
+
+    #[test]
+    fn named_row_beats_reserved_row_in_either_order() {
+        let tcp = Some(Transport::Tcp);
+        let r = registry(vec![
+            row("", 10, 20, tcp, "Reserved"),
+            row("late", 15, 15, tcp, "named after the reservation"),
+        ]);
+        assert_eq!(r.port(Transport::Tcp, 15).status, Status::Assigned);
+        assert_eq!(r.port(Transport::Tcp, 15).service, Some("late"));
+        assert_eq!(r.port(Transport::Tcp, 14).status, Status::Reserved);
+        assert_eq!(r.port(Transport::Tcp, 14).service, None);
+        assert_eq!(r.port(Transport::Tcp, 21).status, Status::Unassigned);
+        assert_eq!(r.port(Transport::Udp, 15).status, Status::Unassigned);
+    }
+
+    #[test]
+    fn first_named_row_is_primary_and_all_names_stay_reachable() {
+        let tcp = Some(Transport::Tcp);
+        let r = registry(vec![row("shilp", 2049, 2049, tcp, ""), row("nfs", 2049, 2049, tcp, "")]);
+        assert_eq!(r.port(Transport::Tcp, 2049).service, Some("shilp"));
+        let names: Vec<_> = r
+            .entries_covering(Transport::Tcp, 2049)
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(names, ["shilp", "nfs"]);
+        assert_eq!(r.by_name("NFS").count(), 1);
+    }
+
+    #[test]
+    fn rows_without_transport_cover_nothing_but_have_a_name() {
+        let r = registry(vec![
+            row("flex-lm", 27000, 27009, None, "FLEX LM"),
+            row("", 225, 241, None, "Reserved"),
+        ]);
+        for t in Transport::ALL {
+            assert_eq!(r.port(t, 27000).status, Status::Unassigned);
+            assert_eq!(r.port(t, 230).status, Status::Unassigned);
+        }
+        assert_eq!(r.by_name("flex-lm").count(), 1);
+    }
+
+    #[test]
+    fn unassigned_description_does_not_reserve() {
+        let r = registry(vec![row("", 4, 4, Some(Transport::Tcp), "Unassigned")]);
+        assert_eq!(r.port(Transport::Tcp, 4).status, Status::Unassigned);
+    }
+
+    #[test]
+    fn unauthorized_note_is_carried_from_any_covering_row() {
+        let mut noted = row("", 100, 100, Some(Transport::Udp), "Unassigned");
+        noted.unauthorized = "Known Unauthorized Use on 100".to_string();
+        let mut any_transport = row("", 200, 200, None, "Unassigned");
+        any_transport.unauthorized = "Known Unauthorized Use on 200".to_string();
+        let r = registry(vec![noted, any_transport]);
+        let info = r.port(Transport::Udp, 100);
+        assert_eq!(info.status, Status::Unassigned);
+        assert_eq!(info.unauthorized, Some("Known Unauthorized Use on 100"));
+        assert_eq!(r.port(Transport::Tcp, 100).unauthorized, None);
+        for t in Transport::ALL {
+            assert_eq!(r.port(t, 200).unauthorized, Some("Known Unauthorized Use on 200"));
+            assert_eq!(r.port(t, 200).status, Status::Unassigned);
+        }
+    }
+
+    #[test]
+    fn overlay_names_become_primary_and_counts_follow() {
+        let tcp = Some(Transport::Tcp);
+        let mut r = registry(vec![row("pcsync-https", 8443, 8443, tcp, "")]);
+        assert_eq!(r.counts(Transport::Tcp).assigned, 1);
+        r.overlay(
+            vec![row("myapp", 8443, 8443, tcp, ""), row("other", 8443, 8443, tcp, ""), row("x", 9, 9, tcp, "")],
+            PathBuf::from("mine"),
+        );
+        assert_eq!(r.port(Transport::Tcp, 8443).service, Some("myapp"));
+        assert_eq!(r.port(Transport::Tcp, 9).service, Some("x"));
+        let c = r.counts(Transport::Tcp);
+        assert_eq!((c.assigned, c.reserved, c.unassigned), (2, 0, 65534));
+        assert_eq!(r.overlays(), [PathBuf::from("mine")]);
+    }
+
+    #[test]
+    fn edge_ports_and_classes() {
+        let r = registry(vec![row("", 0, 0, Some(Transport::Dccp), "Reserved"), row("top", 65535, 65535, Some(Transport::Sctp), "")]);
+        assert_eq!(r.port(Transport::Dccp, 0).status, Status::Reserved);
+        assert_eq!(r.port(Transport::Sctp, 65535).service, Some("top"));
+        assert_eq!(r.port(Transport::Sctp, 65535).class, Class::Dynamic);
+        assert_eq!(r.port(Transport::Sctp, 1023).class, Class::System);
+        assert_eq!(r.port(Transport::Sctp, 1024).class, Class::User);
+        assert_eq!(r.port(Transport::Sctp, 49151).class, Class::User);
+        assert_eq!(r.port(Transport::Sctp, 49152).class, Class::Dynamic);
+    }
+}
