@@ -129,8 +129,8 @@ pub fn lookup(registry: &Registry, query: &Query) -> Result<Vec<Row>, Error> {
             if matching.is_empty() {
                 let on = transport.map_or(String::new(), |t| format!(" on {t}"));
                 return Err(Error::Usage(format!(
-                    "no service named {name:?}{on} in the registry ({})",
-                    registry.source()
+                    "no service named {name:?}{on} in the registry in use \
+                     (see `portnote registry info`)"
                 )));
             }
             let mut rows = Vec::new();
