@@ -1,6 +1,9 @@
 //! A malformed registry is an error, exit status 2, naming the file and the line (CSV,
 //! services, nmap) or the record (XML). Nothing is skipped silently.
 
+// The helpers below are test code too (clippy.toml only exempts #[test] functions).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use assert_cmd::Command;
 use std::io::Write;
 
@@ -51,15 +54,26 @@ fn csv_malformed_rows_name_the_line() {
 
 #[test]
 fn csv_unbalanced_quote_names_the_line() {
-    let text = format!("{CSV_HEADER}ok,1,tcp,fine,,,,,,,,\nbad,2,tcp,\"open,,,,,,,,\nok,3,tcp,x,,,,,,,,\n");
+    let text = format!(
+        "{CSV_HEADER}ok,1,tcp,fine,,,,,,,,\nbad,2,tcp,\"open,,,,,,,,\nok,3,tcp,x,,,,,,,,\n"
+    );
     let stderr = fails_with(&text, &[]);
-    assert!(stderr.contains("line 3") && stderr.contains("unbalanced quote"), "{stderr}");
+    assert!(
+        stderr.contains("line 3") && stderr.contains("unbalanced quote"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn csv_wrong_field_count_names_the_line() {
-    let stderr = fails_with(&format!("{CSV_HEADER}ok,1,tcp,fine,,,,,,,,\nshort,2,tcp\n"), &[]);
-    assert!(stderr.contains("line 3") && stderr.contains("expected 12 fields"), "{stderr}");
+    let stderr = fails_with(
+        &format!("{CSV_HEADER}ok,1,tcp,fine,,,,,,,,\nshort,2,tcp\n"),
+        &[],
+    );
+    assert!(
+        stderr.contains("line 3") && stderr.contains("expected 12 fields"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -85,7 +99,10 @@ fn xml_malformed_records_name_the_record() {
 
 #[test]
 fn xml_that_is_not_well_formed_names_the_offset() {
-    let stderr = fails_with("<?xml version='1.0'?><registry><record><name>a</record></registry>", &[]);
+    let stderr = fails_with(
+        "<?xml version='1.0'?><registry><record><name>a</record></registry>",
+        &[],
+    );
     assert!(stderr.contains("malformed XML at byte"), "{stderr}");
 }
 
@@ -124,16 +141,24 @@ fn empty_and_foreign_files_are_rejected() {
     let stderr = fails_with("", &[]);
     assert!(stderr.contains("empty"), "{stderr}");
     let stderr = fails_with("Hello, this is a letter.\nRegards\n", &[]);
-    assert!(stderr.contains("not an IANA CSV or XML registry"), "{stderr}");
+    assert!(
+        stderr.contains("not an IANA CSV or XML registry"),
+        "{stderr}"
+    );
     // Forcing the wrong format is strict too: a services file read as IANA CSV.
     let stderr = fails_with("http 80/tcp\n", &["--registry-format", "iana-csv"]);
-    assert!(stderr.contains("line 1") || stderr.contains("header"), "{stderr}");
+    assert!(
+        stderr.contains("line 1") || stderr.contains("header"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn malformed_services_overlay_is_an_error_too() {
     let mut overlay = tempfile::NamedTempFile::new().unwrap();
-    overlay.write_all(b"myapp 8443/tcp\nbroken 99999/tcp\n").unwrap();
+    overlay
+        .write_all(b"myapp 8443/tcp\nbroken 99999/tcp\n")
+        .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let output = Command::cargo_bin("portnote")
         .unwrap()
@@ -145,5 +170,8 @@ fn malformed_services_overlay_is_an_error_too() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr.contains("line 2") && stderr.contains("out of range"), "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("out of range"),
+        "{stderr}"
+    );
 }

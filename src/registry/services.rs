@@ -98,9 +98,20 @@ mod tests {
         let discard: Vec<_> = e[1..5].iter().map(|r| r.transport).collect();
         assert_eq!(
             discard,
-            [Some(Transport::Tcp), Some(Transport::Udp), Some(Transport::Sctp), Some(Transport::Dccp)]
+            [
+                Some(Transport::Tcp),
+                Some(Transport::Udp),
+                Some(Transport::Sctp),
+                Some(Transport::Dccp)
+            ]
         );
-        assert_eq!(e[5].ports, Some(PortRange { first: 6000, last: 6063 }));
+        assert_eq!(
+            e[5].ports,
+            Some(PortRange {
+                first: 6000,
+                last: 6063
+            })
+        );
         assert_eq!(e[6].transport, Some(Transport::Udp));
         assert_eq!(e[7].description, "");
         assert_eq!(parsed.date, None);
@@ -119,7 +130,11 @@ mod tests {
         ];
         for (row, want) in cases {
             let text = format!("# header\nok 1/tcp\n{row} # why\n");
-            assert_eq!(line_of(parse(&text, "s").unwrap_err()), (3, want), "{row:?}");
+            assert_eq!(
+                line_of(parse(&text, "s").unwrap_err()),
+                (3, want),
+                "{row:?}"
+            );
         }
     }
 }

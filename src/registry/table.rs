@@ -304,7 +304,10 @@ mod tests {
     #[test]
     fn first_named_row_is_primary_and_all_names_stay_reachable() {
         let tcp = Some(Transport::Tcp);
-        let r = registry(vec![row("shilp", 2049, 2049, tcp, ""), row("nfs", 2049, 2049, tcp, "")]);
+        let r = registry(vec![
+            row("shilp", 2049, 2049, tcp, ""),
+            row("nfs", 2049, 2049, tcp, ""),
+        ]);
         assert_eq!(r.port(Transport::Tcp, 2049).service, Some("shilp"));
         let names: Vec<_> = r
             .entries_covering(Transport::Tcp, 2049)
@@ -345,7 +348,10 @@ mod tests {
         assert_eq!(info.unauthorized, Some("Known Unauthorized Use on 100"));
         assert_eq!(r.port(Transport::Tcp, 100).unauthorized, None);
         for t in Transport::ALL {
-            assert_eq!(r.port(t, 200).unauthorized, Some("Known Unauthorized Use on 200"));
+            assert_eq!(
+                r.port(t, 200).unauthorized,
+                Some("Known Unauthorized Use on 200")
+            );
             assert_eq!(r.port(t, 200).status, Status::Unassigned);
         }
     }
@@ -356,7 +362,11 @@ mod tests {
         let mut r = registry(vec![row("pcsync-https", 8443, 8443, tcp, "")]);
         assert_eq!(r.counts(Transport::Tcp).assigned, 1);
         r.overlay(
-            vec![row("myapp", 8443, 8443, tcp, ""), row("other", 8443, 8443, tcp, ""), row("x", 9, 9, tcp, "")],
+            vec![
+                row("myapp", 8443, 8443, tcp, ""),
+                row("other", 8443, 8443, tcp, ""),
+                row("x", 9, 9, tcp, ""),
+            ],
             PathBuf::from("mine"),
         );
         assert_eq!(r.port(Transport::Tcp, 8443).service, Some("myapp"));
@@ -368,7 +378,10 @@ mod tests {
 
     #[test]
     fn edge_ports_and_classes() {
-        let r = registry(vec![row("", 0, 0, Some(Transport::Dccp), "Reserved"), row("top", 65535, 65535, Some(Transport::Sctp), "")]);
+        let r = registry(vec![
+            row("", 0, 0, Some(Transport::Dccp), "Reserved"),
+            row("top", 65535, 65535, Some(Transport::Sctp), ""),
+        ]);
         assert_eq!(r.port(Transport::Dccp, 0).status, Status::Reserved);
         assert_eq!(r.port(Transport::Sctp, 65535).service, Some("top"));
         assert_eq!(r.port(Transport::Sctp, 65535).class, Class::Dynamic);

@@ -169,14 +169,14 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
                 depth = depth.saturating_sub(1);
             }
             Event::Eof => break,
-            Event::Comment(_)
-            | Event::Decl(_)
-            | Event::PI(_)
-            | Event::DocType(_) => {}
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
     if depth != 0 {
-        return Err(xml_error(&reader, "unexpected end of file inside an element".to_string()));
+        return Err(xml_error(
+            &reader,
+            "unexpected end of file inside an element".to_string(),
+        ));
     }
     if !saw_registry {
         return Err(RegistryError::NotARegistry {
@@ -279,7 +279,13 @@ mod tests {
         assert_eq!(e[0].reference, "[rfc6335]");
         assert_eq!(e[0].modification_date, "2024-12-20");
         assert_eq!(e[1].name, "x11");
-        assert_eq!(e[1].ports, Some(PortRange { first: 6000, last: 6063 }));
+        assert_eq!(
+            e[1].ports,
+            Some(PortRange {
+                first: 6000,
+                last: 6063
+            })
+        );
         assert_eq!(e[1].assignee, "[Stuart_Cheshire]");
         assert_eq!(e[1].registration_date, "2001-01-01");
         assert_eq!(e[2].assignment_notes, "u=<username> A");
@@ -291,10 +297,22 @@ mod tests {
     #[test]
     fn malformed_records_are_named_by_index() {
         let cases = [
-            ("<number>65536</number><protocol>tcp</protocol>", RowError::PortOutOfRange("65536".into())),
-            ("<number>9-1</number><protocol>tcp</protocol>", RowError::ReversedRange("9-1".into())),
-            ("<number>x</number><protocol>tcp</protocol>", RowError::BadNumber("x".into())),
-            ("<number>9</number><protocol>ip</protocol>", RowError::UnknownTransport("ip".into())),
+            (
+                "<number>65536</number><protocol>tcp</protocol>",
+                RowError::PortOutOfRange("65536".into()),
+            ),
+            (
+                "<number>9-1</number><protocol>tcp</protocol>",
+                RowError::ReversedRange("9-1".into()),
+            ),
+            (
+                "<number>x</number><protocol>tcp</protocol>",
+                RowError::BadNumber("x".into()),
+            ),
+            (
+                "<number>9</number><protocol>ip</protocol>",
+                RowError::UnknownTransport("ip".into()),
+            ),
         ];
         for (fields, want) in cases {
             let text = doc(&format!(
@@ -302,7 +320,9 @@ mod tests {
                  <record><name>bad</name>{fields}</record>"
             ));
             match parse(&text, "t.xml") {
-                Err(RegistryError::Record { record, kind, .. }) => assert_eq!((record, kind), (2, want)),
+                Err(RegistryError::Record { record, kind, .. }) => {
+                    assert_eq!((record, kind), (2, want))
+                }
                 other => panic!("{fields}: {other:?}"),
             }
         }
