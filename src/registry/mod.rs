@@ -249,6 +249,8 @@ pub fn parse(
     path: &str,
     format: Option<RegistryFormat>,
 ) -> Result<Parsed, RegistryError> {
+    // Spreadsheet tools like to prepend a byte-order mark; it is not part of the first field.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(RegistryError::NotARegistry {
             path: path.to_string(),
@@ -352,9 +354,12 @@ pub(crate) fn parse_transport(cell: &str) -> Result<Option<Transport>, RowError>
     if cell.is_empty() {
         return Ok(None);
     }
-    cell.parse::<Transport>()
+    // Matched without allocating: this runs once per row of every registry loaded.
+    Transport::ALL
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(cell))
         .map(Some)
-        .map_err(|_| RowError::UnknownTransport(cell.to_string()))
+        .ok_or_else(|| RowError::UnknownTransport(cell.to_string()))
 }
 
 #[cfg(test)]
@@ -436,6 +441,41 @@ mod tests {
         );
         assert_eq!(detect_format("hello world\n"), None);
         assert_eq!(detect_format(""), None);
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf_are_accepted() {
+        let text = "\u{feff}Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\r\n\
+                    http,80,tcp,World Wide Web HTTP,,,,,,,,\r\n";
+        let parsed = parse(text, "f", None).unwrap();
+        assert_eq!(parsed.entries[0].name, "http");
+        assert_eq!(parsed.entries[0].assignment_notes, "");
+        let parsed = parse("http 80/tcp # web\r\n", "f", None).unwrap();
+        assert_eq!(parsed.entries[0].description, "web");
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, every loader returns rows or an error; none panics.
+        #[test]
+        fn loaders_never_panic(text in "(?s).{0,400}") {
+            for format in [RegistryFormat::IanaCsv, RegistryFormat::IanaXml, RegistryFormat::Services, RegistryFormat::Nmap] {
+                let _ = parse(&text, "fuzz", Some(format));
+            }
+            let _ = parse(&text, "fuzz", None);
+        }
+
+        /// Near-valid rows: a line of plausible tokens parses or fails with a line number.
+        #[test]
+        fn services_like_lines_fail_with_their_line(
+            name in "[a-z]{1,8}", port in "[0-9-]{0,8}", proto in "(tcp|udp|sctp|dccp|xtp|)",
+        ) {
+            let text = format!("ok 1/tcp\n{name} {port}/{proto}\n");
+            match parse(&text, "f", Some(RegistryFormat::Services)) {
+                Ok(parsed) => proptest::prop_assert!(parsed.entries.len() >= 2),
+                Err(RegistryError::Line { line, .. }) => proptest::prop_assert_eq!(line, 2),
+                Err(other) => proptest::prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
     }
 
     #[test]

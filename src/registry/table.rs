@@ -1,35 +1,63 @@
 //! The flat tables: per transport one 65536-slot array, built once from the rows.
 //!
-//! A slot is a small `Copy` value (row index of the deciding row, row index of the
-//! unauthorized-use note, status), so [`Registry::port`] is one bounds-free index: the port
-//! is a `u16` and every table has exactly 65536 slots.
+//! A slot is one packed `u32` (row index of the deciding row, status, unauthorized-use bit),
+//! so [`Registry::port`] is one bounds-free index: the port is a `u16` and every table has
+//! exactly 65536 slots. Four tables take 1 MiB. The unauthorized-use text lives in a side map
+//! consulted only for the few slots whose bit is set; the name index is built on first use,
+//! so a port lookup never pays for it.
 
 use super::{Class, Entry, PortInfo, Source, Status};
 use crate::transport::Transport;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Number of slots per transport: every u16 port.
 const PORTS: usize = 1 << 16;
 
-/// "No row" in a slot's row indices.
-const NO_ROW: u32 = u32::MAX;
+/// Slot layout: bits 0-28 row index, bits 29-30 status, bit 31 "unauthorized use reported".
+const ROW_MASK: u32 = (1 << 29) - 1;
+/// "No row": the all-ones row index. Registries have far fewer rows (IANA's has ~15,000).
+const NO_ROW: u32 = ROW_MASK;
+const STATUS_SHIFT: u32 = 29;
+const NOTE_BIT: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slot {
-    /// The primary named row (assigned), the first `Reserved` row (reserved), or NO_ROW.
-    row: u32,
-    /// The first covering row with an unauthorized-use note, or NO_ROW.
-    note: u32,
-    status: Status,
-}
+struct Slot(u32);
 
 impl Slot {
-    const EMPTY: Slot = Slot {
-        row: NO_ROW,
-        note: NO_ROW,
-        status: Status::Unassigned,
-    };
+    const EMPTY: Slot = Slot::new(NO_ROW, Status::Unassigned);
+
+    const fn new(row: u32, status: Status) -> Slot {
+        let status_bits = match status {
+            Status::Unassigned => 0,
+            Status::Reserved => 1,
+            Status::Assigned => 2,
+        };
+        Slot((row & ROW_MASK) | (status_bits << STATUS_SHIFT))
+    }
+
+    /// The primary named row (assigned), the first `Reserved` row (reserved), or NO_ROW.
+    const fn row(self) -> u32 {
+        self.0 & ROW_MASK
+    }
+
+    const fn status(self) -> Status {
+        match (self.0 >> STATUS_SHIFT) & 0b11 {
+            2 => Status::Assigned,
+            1 => Status::Reserved,
+            _ => Status::Unassigned,
+        }
+    }
+
+    const fn has_note(self) -> bool {
+        self.0 & NOTE_BIT != 0
+    }
+
+    /// Same slot with another deciding row and status; the note bit is kept.
+    fn decide(&mut self, row: u32, status: Status) {
+        self.0 = Slot::new(row, status).0 | (self.0 & NOTE_BIT);
+    }
 }
 
 /// Slot counts of one transport, by status.
@@ -56,8 +84,10 @@ pub struct Registry {
     entries: Vec<Entry>,
     /// Indexed by [`Transport::index`]; each has exactly [`PORTS`] slots.
     tables: [Box<[Slot]>; 4],
+    /// (transport index, port) -> row of the slot's unauthorized-use note.
+    notes: HashMap<(usize, u16), u32>,
     /// Lower-cased name or alias -> indices of the rows carrying it, in file order.
-    by_name: HashMap<String, Vec<u32>>,
+    by_name: OnceLock<HashMap<String, Vec<u32>>>,
     counts: [Counts; 4],
     source: Source,
     date: Option<String>,
@@ -78,7 +108,8 @@ impl Registry {
         let mut registry = Registry {
             entries,
             tables: std::array::from_fn(|_| vec![Slot::EMPTY; PORTS].into_boxed_slice()),
-            by_name: HashMap::new(),
+            notes: HashMap::new(),
+            by_name: OnceLock::new(),
             counts: [Counts::default(); 4],
             source,
             date,
@@ -96,76 +127,72 @@ impl Registry {
             e
         }));
         self.overlays.push(path);
-        self.fill();
-    }
-
-    fn fill(&mut self) {
         for table in &mut self.tables {
             table.fill(Slot::EMPTY);
         }
-        self.by_name.clear();
+        self.notes.clear();
+        self.by_name = OnceLock::new();
+        self.fill();
+    }
+
+    /// Lay every row over empty tables, in file order.
+    fn fill(&mut self) {
         for (index, entry) in self.entries.iter().enumerate() {
-            // More than u32::MAX rows cannot come from any real file; stop indexing there.
-            let Ok(row) = u32::try_from(index) else {
-                break;
+            // Beyond 2^29 - 1 rows the packed index cannot say more; no registry comes close.
+            let row = match u32::try_from(index) {
+                Ok(row) if row < NO_ROW => row,
+                _ => break,
             };
-            for name in entry.names() {
-                self.by_name
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(row);
-            }
             let Some(ports) = entry.ports else {
                 continue;
             };
+            let range = usize::from(ports.first)..=usize::from(ports.last);
+            let has_note = !entry.unauthorized.is_empty();
             let Some(transport) = entry.transport else {
                 // No transport: covers no slot, but an unauthorized-use report is about the
                 // port whatever the transport (IANA files port 100's this way).
-                if !entry.unauthorized.is_empty() {
-                    for table in &mut self.tables {
-                        let range = usize::from(ports.first)..=usize::from(ports.last);
-                        for slot in table.get_mut(range).into_iter().flatten() {
-                            if slot.note == NO_ROW {
-                                slot.note = row;
+                if has_note {
+                    for (t, table) in self.tables.iter_mut().enumerate() {
+                        let slots = table.get_mut(range.clone()).into_iter().flatten();
+                        for (port, slot) in (ports.first..=ports.last).zip(slots) {
+                            if !slot.has_note() {
+                                slot.0 |= NOTE_BIT;
+                                self.notes.insert((t, port), row);
                             }
                         }
                     }
                 }
                 continue;
             };
-            let Some(table) = self.tables.get_mut(transport.index()) else {
+            let t = transport.index();
+            let Some(slots) = self.tables.get_mut(t).and_then(|table| table.get_mut(range)) else {
                 continue;
             };
-            let Some(slots) = table.get_mut(usize::from(ports.first)..=usize::from(ports.last))
-            else {
-                continue;
-            };
-            for slot in slots {
+            for (port, slot) in (ports.first..=ports.last).zip(slots) {
                 if entry.is_named() {
                     // An overlay row displaces a registry row; otherwise the first name wins.
-                    let displaces = slot.status != Status::Assigned
+                    let displaces = slot.status() != Status::Assigned
                         || (entry.overlay
                             && !self
                                 .entries
-                                .get(slot.row as usize)
+                                .get(slot.row() as usize)
                                 .is_some_and(|primary| primary.overlay));
                     if displaces {
-                        slot.status = Status::Assigned;
-                        slot.row = row;
+                        slot.decide(row, Status::Assigned);
                     }
-                } else if entry.is_reserved() && slot.status == Status::Unassigned {
-                    slot.status = Status::Reserved;
-                    slot.row = row;
+                } else if entry.is_reserved() && slot.status() == Status::Unassigned {
+                    slot.decide(row, Status::Reserved);
                 }
-                if !entry.unauthorized.is_empty() && slot.note == NO_ROW {
-                    slot.note = row;
+                if has_note && !slot.has_note() {
+                    slot.0 |= NOTE_BIT;
+                    self.notes.insert((t, port), row);
                 }
             }
         }
         for transport in Transport::ALL {
             let mut counts = Counts::default();
             for slot in self.table(transport) {
-                match slot.status {
+                match slot.status() {
                     Status::Assigned => counts.assigned += 1,
                     Status::Reserved => counts.reserved += 1,
                     Status::Unassigned => counts.unassigned += 1,
@@ -175,6 +202,18 @@ impl Registry {
                 *c = counts;
             }
         }
+    }
+
+    fn name_index(&self) -> &HashMap<String, Vec<u32>> {
+        self.by_name.get_or_init(|| {
+            let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+            for (row, entry) in (0u32..).zip(&self.entries) {
+                for name in entry.names() {
+                    index.entry(name.to_ascii_lowercase()).or_default().push(row);
+                }
+            }
+            index
+        })
     }
 
     fn table(&self, transport: Transport) -> &[Slot] {
@@ -201,23 +240,31 @@ impl Registry {
     /// Constant-time lookup of one slot.
     pub fn port(&self, transport: Transport, port: u16) -> PortInfo<'_> {
         let slot = self.slot(transport, port);
-        let service = match slot.status {
-            Status::Assigned => self.row(slot.row).map(|e| e.name.as_str()),
+        let service = match slot.status() {
+            Status::Assigned => self.row(slot.row()).map(|e| e.name.as_str()),
             _ => None,
+        };
+        let unauthorized = if slot.has_note() {
+            self.notes
+                .get(&(transport.index(), port))
+                .and_then(|&row| self.row(row))
+                .map(|e| e.unauthorized.as_str())
+        } else {
+            None
         };
         PortInfo {
             transport,
             port,
-            status: slot.status,
+            status: slot.status(),
             class: Class::of(port),
             service,
-            unauthorized: self.row(slot.note).map(|e| e.unauthorized.as_str()),
+            unauthorized,
         }
     }
 
     /// The row that decided the slot's status: the primary named row, or the `Reserved` row.
     pub fn deciding_entry(&self, transport: Transport, port: u16) -> Option<&Entry> {
-        self.row(self.slot(transport, port).row)
+        self.row(self.slot(transport, port).row())
     }
 
     /// Every row covering the slot, in file order (a scan: for lookups, not the hot path).
@@ -233,7 +280,7 @@ impl Registry {
 
     /// Rows carrying this name or alias (case-insensitive), in file order.
     pub fn by_name(&self, name: &str) -> impl Iterator<Item = &Entry> + '_ {
-        self.by_name
+        self.name_index()
             .get(&name.to_ascii_lowercase())
             .into_iter()
             .flatten()
