@@ -153,9 +153,9 @@ pub fn lookup(registry: &Registry, query: &Query) -> Result<Vec<Row>, Error> {
                         port: entry.ports.map(|r| r.first),
                         status: None,
                         class: None,
-                        service: Some(entry.name.clone()),
-                        other_names: entry.aliases.clone(),
-                        description: entry.description.clone(),
+                        service: Some(entry.name.to_string()),
+                        other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
+                        description: entry.description.to_string(),
                         unauthorized: non_empty(&entry.unauthorized),
                     }),
                 }
@@ -180,7 +180,7 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     let description = registry
         .deciding_entry(transport, port)
         .or_else(|| covering.first().copied())
-        .map(|e| e.description.clone())
+        .map(|e| e.description.to_string())
         .unwrap_or_default();
     Row {
         transport: Some(transport),
@@ -292,10 +292,10 @@ mod tests {
 
     fn entry(name: &str, first: u16, last: u16, t: Option<Transport>, desc: &str) -> Entry {
         Entry {
-            name: name.to_string(),
+            name: name.to_string().into(),
             ports: Some(PortRange { first, last }),
             transport: t,
-            description: desc.to_string(),
+            description: desc.to_string().into(),
             ..Entry::default()
         }
     }
@@ -303,10 +303,10 @@ mod tests {
     fn sample() -> Registry {
         let tcp = Some(Transport::Tcp);
         let mut note = entry("finger", 79, 79, tcp, "Finger");
-        note.unauthorized = "Unauthorized use by some mail users".to_string();
+        note.unauthorized = "Unauthorized use by some mail users".into();
         let srv = Entry {
-            name: "_srv-only".to_string(),
-            description: "SRV name".to_string(),
+            name: "_srv-only".to_string().into(),
+            description: "SRV name".into(),
             ..Entry::default()
         };
         Registry::build(

@@ -167,7 +167,7 @@ mod tests {
 
     fn sample() -> Registry {
         let mut finger = Entry {
-            name: "finger".to_string(),
+            name: "finger".to_string().into(),
             ports: Some(PortRange {
                 first: 79,
                 last: 79,
@@ -175,7 +175,7 @@ mod tests {
             transport: Some(Transport::Tcp),
             ..Entry::default()
         };
-        finger.unauthorized = "seen, often".to_string();
+        finger.unauthorized = "seen, often".into();
         Registry::build(
             vec![finger],
             Source::File("x.csv".into()),

@@ -2,7 +2,7 @@
 //! span lines (assignment notes, descriptions). Takes the text, returns the rows in file order
 //! and the newest registration/modification date as the registry's date.
 
-use super::{parse_ports, parse_transport, Entry, Parsed, RegistryError, RowError};
+use super::{parse_ports, parse_transport, Details, Entry, Parsed, RegistryError, RowError};
 
 /// IANA's column headers, in the order the `Entry` fields are filled from.
 const COLUMNS: [&str; 12] = [
@@ -45,31 +45,38 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
     }
     let mut parsed = Parsed::default();
     let mut newest: Option<String> = None;
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, &e))?;
+    // One record buffer reused for every row.
+    let mut record = ::csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| csv_error(path, &e))?
+    {
         let line = record.position().map_or(0, ::csv::Position::line);
         let cell = |i: usize| record.get(i).unwrap_or("").trim().to_string();
-        let entry = Entry {
-            name: cell(0),
-            aliases: Vec::new(),
-            ports: parse_ports(&cell(1)).map_err(|k| line_error(line, k))?,
-            transport: parse_transport(&cell(2)).map_err(|k| line_error(line, k))?,
-            description: cell(3),
+        let details = Details {
             assignee: cell(4),
             contact: cell(5),
             registration_date: cell(6),
             modification_date: cell(7),
             reference: cell(8),
             service_code: cell(9),
-            unauthorized: cell(10),
             assignment_notes: cell(11),
-            overlay: false,
         };
-        for date in [&entry.registration_date, &entry.modification_date] {
+        for date in [&details.registration_date, &details.modification_date] {
             if looks_like_date(date) && newest.as_deref().map_or(true, |n| n < date.as_str()) {
                 newest = Some(date.clone());
             }
         }
+        let entry = Entry {
+            name: cell(0).into(),
+            aliases: Vec::new(),
+            ports: parse_ports(&cell(1)).map_err(|k| line_error(line, k))?,
+            transport: parse_transport(&cell(2)).map_err(|k| line_error(line, k))?,
+            description: cell(3).into(),
+            unauthorized: cell(10).into(),
+            details: details.boxed_unless_empty(),
+            overlay: false,
+        };
         parsed.entries.push(entry);
     }
     parsed.date = newest;
@@ -209,7 +216,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            ok.entries[0].assignment_notes,
+            ok.entries[0].details.as_ref().unwrap().assignment_notes,
             "Defined TXT keys:\n u=<username>\n p=<password>"
         );
         assert_eq!(ok.entries[1].description, "The Secure Shell, \"SSH\"");

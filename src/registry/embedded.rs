@@ -25,7 +25,7 @@ impl Registry {
     /// The registry compiled into the binary.
     pub fn embedded() -> Result<Registry, RegistryError> {
         let mut entries =
-            super::services::parse(SERVICES, "embedded:data/wireshark-services")?.entries;
+            super::services::parse_static(SERVICES, "embedded:data/wireshark-services")?.entries;
         entries.extend(super::csv::parse(RESERVED, "embedded:data/iana-reserved.csv")?.entries);
         Ok(Registry::build(
             entries,

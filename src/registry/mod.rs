@@ -137,30 +137,48 @@ impl std::fmt::Display for PortRange {
     }
 }
 
-/// One row of a registry file, with IANA's columns. Empty strings stand for empty cells.
+/// Text of a row: borrowed from the embedded snapshot (no allocation), owned otherwise.
+pub type Text = std::borrow::Cow<'static, str>;
+
+/// One row of a registry file. Empty strings stand for empty cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// Service name; empty on `Reserved` / `Unassigned` rows.
-    pub name: String,
+    pub name: Text,
     /// Further names for the same row (services(5) aliases).
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Text>,
     /// None for names registered for DNS SRV only.
     pub ports: Option<PortRange>,
     /// None when IANA leaves the transport empty; such a row covers no slot.
     pub transport: Option<Transport>,
-    pub description: String,
+    pub description: Text,
+    /// IANA's "Unauthorized Use Reported" text.
+    pub unauthorized: Text,
+    /// IANA's remaining columns; None when the file has none of them (services, nmap).
+    pub details: Option<Box<Details>>,
+    /// Came from a `--services` overlay: takes precedence over the registry's own names.
+    #[serde(skip)]
+    pub overlay: bool,
+}
+
+/// IANA's columns that say who and when rather than what: kept out of line so that the rows
+/// of the embedded snapshot, which has none of them, stay small.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Details {
     pub assignee: String,
     pub contact: String,
     pub registration_date: String,
     pub modification_date: String,
     pub reference: String,
     pub service_code: String,
-    /// IANA's "Unauthorized Use Reported" text.
-    pub unauthorized: String,
     pub assignment_notes: String,
-    /// Came from a `--services` overlay: takes precedence over the registry's own names.
-    #[serde(skip)]
-    pub overlay: bool,
+}
+
+impl Details {
+    /// None when every column is empty.
+    pub fn boxed_unless_empty(self) -> Option<Box<Details>> {
+        (self != Details::default()).then(|| Box::new(self))
+    }
 }
 
 impl Entry {
@@ -175,9 +193,9 @@ impl Entry {
 
     /// The name and the aliases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.name.as_str())
+        std::iter::once(&*self.name)
             .filter(|n| !n.is_empty())
-            .chain(self.aliases.iter().map(String::as_str))
+            .chain(self.aliases.iter().map(|a| &**a))
     }
 
     /// Does this row cover the slot (it needs both a transport and a port to cover any)?
@@ -338,14 +356,21 @@ pub fn parse_ports(cell: &str) -> Result<Option<PortRange>, RowError> {
 
 fn parse_port(s: &str) -> Result<u16, RowError> {
     let s = s.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return Err(RowError::BadNumber(s.to_string()));
     }
-    // All digits: the only way u32 parsing fails is overflow, which is out of range too.
-    match s.parse::<u32>() {
-        Ok(n) => u16::try_from(n).map_err(|_| RowError::PortOutOfRange(s.to_string())),
-        Err(_) => Err(RowError::PortOutOfRange(s.to_string())),
+    // By hand rather than str::parse: this runs for every row of every registry loaded, and
+    // saturating at u32::MAX keeps an absurdly long number "out of range" rather than garbage.
+    let mut value: u32 = 0;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(RowError::BadNumber(s.to_string()));
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(u32::from(b.wrapping_sub(b'0')));
     }
+    u16::try_from(value).map_err(|_| RowError::PortOutOfRange(s.to_string()))
 }
 
 /// Parse a transport cell; empty is allowed (the row covers no slot).
@@ -449,7 +474,7 @@ mod tests {
                     http,80,tcp,World Wide Web HTTP,,,,,,,,\r\n";
         let parsed = parse(text, "f", None).unwrap();
         assert_eq!(parsed.entries[0].name, "http");
-        assert_eq!(parsed.entries[0].assignment_notes, "");
+        assert_eq!(parsed.entries[0].details, None);
         let parsed = parse("http 80/tcp # web\r\n", "f", None).unwrap();
         assert_eq!(parsed.entries[0].description, "web");
     }

@@ -11,7 +11,7 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
     for (index, raw_line) in text.lines().enumerate() {
         let line = u64::try_from(index).map_or(u64::MAX, |i| i.saturating_add(1));
         let (data, comment) = split_comment(raw_line);
-        let mut fields = data.split_whitespace();
+        let mut fields = data.split_ascii_whitespace();
         let Some(name) = fields.next() else {
             continue;
         };
@@ -36,12 +36,12 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
             kind,
         })?;
         let name = if name == "unknown" { "" } else { name };
-        for transport in transports {
+        for transport in transports.iter() {
             parsed.entries.push(Entry {
-                name: name.to_string(),
+                name: name.to_string().into(),
                 ports: Some(ports),
                 transport: Some(transport),
-                description: comment.to_string(),
+                description: comment.to_string().into(),
                 ..Entry::default()
             });
         }

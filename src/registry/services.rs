@@ -4,36 +4,56 @@
 //! Takes the text, returns one row per (line, transport) in file order, the comment as the
 //! description. No date: the format does not carry one.
 
-use super::{parse_ports, parse_transport, Entry, Parsed, PortRange, RegistryError, RowError};
+use super::{
+    parse_ports, parse_transport, Entry, Parsed, PortRange, RegistryError, RowError, Text,
+};
 use crate::transport::Transport;
+use std::borrow::Cow;
 
+/// Parse a services(5) file read at run time.
 pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
+    parse_lines(text, path, |s| Cow::Owned(s.to_string()))
+}
+
+/// Parse text compiled into the binary: names and descriptions borrow it, no allocation.
+pub fn parse_static(text: &'static str, path: &str) -> Result<Parsed, RegistryError> {
+    parse_lines(text, path, Cow::Borrowed)
+}
+
+fn parse_lines<'t>(
+    text: &'t str,
+    path: &str,
+    to_text: impl Fn(&'t str) -> Text,
+) -> Result<Parsed, RegistryError> {
     let mut parsed = Parsed::default();
+    // Lines run ~40 bytes and most give two rows (tcp and udp): reserve for that.
+    parsed.entries.reserve(text.len() / 20);
     for (index, raw_line) in text.lines().enumerate() {
         let line = u64::try_from(index).map_or(u64::MAX, |i| i.saturating_add(1));
         let (data, comment) = split_comment(raw_line);
-        let mut fields = data.split_whitespace();
+        let mut fields = data.split_ascii_whitespace();
         let Some(name) = fields.next() else {
             continue;
         };
-        let row = (|| {
-            let port_proto = fields.next().ok_or(RowError::Missing("port/transport"))?;
-            let (ports, transports) = parse_port_proto(port_proto)?;
-            Ok::<_, RowError>((ports, transports))
-        })();
-        let (ports, transports) = row.map_err(|kind| RegistryError::Line {
-            path: path.to_string(),
-            line,
-            kind,
-        })?;
-        let aliases: Vec<String> = fields.map(str::to_string).collect();
-        for transport in transports {
+        let (ports, transports) = fields
+            .next()
+            .ok_or(RowError::Missing("port/transport"))
+            .and_then(parse_port_proto)
+            .map_err(|kind| RegistryError::Line {
+                path: path.to_string(),
+                line,
+                kind,
+            })?;
+        let name = to_text(name);
+        let description = to_text(comment);
+        let aliases: Vec<Text> = fields.map(&to_text).collect();
+        for transport in transports.iter() {
             parsed.entries.push(Entry {
-                name: name.to_string(),
+                name: name.clone(),
                 aliases: aliases.clone(),
                 ports: Some(ports),
                 transport: Some(transport),
-                description: comment.to_string(),
+                description: description.clone(),
                 ..Entry::default()
             });
         }
@@ -49,17 +69,44 @@ pub(crate) fn split_comment(line: &str) -> (&str, &str) {
     }
 }
 
+/// The transports of one `port/proto[/proto...]` field, in the order written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Transports {
+    list: [Option<Transport>; 4],
+}
+
+impl Transports {
+    fn push(&mut self, transport: Transport) -> Result<(), RowError> {
+        if self.list.contains(&Some(transport)) {
+            return Err(RowError::Malformed(format!(
+                "transport {transport} given twice"
+            )));
+        }
+        let free = self
+            .list
+            .iter_mut()
+            .find(|t| t.is_none())
+            .ok_or_else(|| RowError::Malformed("more than four transports".to_string()))?;
+        *free = Some(transport);
+        Ok(())
+    }
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = Transport> {
+        self.list.into_iter().flatten()
+    }
+}
+
 /// `443/tcp`, `6000-6063/tcp/udp`, `9/tcp/udp/sctp/dccp`.
-pub(crate) fn parse_port_proto(field: &str) -> Result<(PortRange, Vec<Transport>), RowError> {
+pub(crate) fn parse_port_proto(field: &str) -> Result<(PortRange, Transports), RowError> {
     let mut parts = field.split('/');
     let ports = parts.next().unwrap_or("");
     let ports = parse_ports(ports)?.ok_or(RowError::Missing("port"))?;
-    let mut transports = Vec::new();
+    let mut transports = Transports::default();
     for part in parts {
         let transport = parse_transport(part)?.ok_or(RowError::Missing("transport"))?;
-        transports.push(transport);
+        transports.push(transport)?;
     }
-    if transports.is_empty() {
+    if transports.iter().next().is_none() {
         return Err(RowError::Missing("transport (port/transport)"));
     }
     Ok((ports, transports))
@@ -127,6 +174,10 @@ mod tests {
             ("bad", RowError::Missing("port/transport")),
             ("bad 20", RowError::Missing("transport (port/transport)")),
             ("bad 20/tcp/", RowError::Missing("transport")),
+            (
+                "bad 20/tcp/tcp",
+                RowError::Malformed("transport tcp given twice".into()),
+            ),
         ];
         for (row, want) in cases {
             let text = format!("# header\nok 1/tcp\n{row} # why\n");

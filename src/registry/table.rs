@@ -2,7 +2,8 @@
 //!
 //! A slot is one packed `u32` (row index of the deciding row, status, unauthorized-use bit),
 //! so [`Registry::port`] is one bounds-free index: the port is a `u16` and every table has
-//! exactly 65536 slots. Four tables take 1 MiB. The unauthorized-use text lives in a side map
+//! exactly 65536 slots. Four tables take 1 MiB; an empty slot is all zero bits, so the tables
+//! come zeroed from the allocator and only the pages that rows touch are ever written. The unauthorized-use text lives in a side map
 //! consulted only for the few slots whose bit is set; the name index is built on first use,
 //! so a port lookup never pays for it.
 
@@ -15,10 +16,11 @@ use std::sync::OnceLock;
 /// Number of slots per transport: every u16 port.
 const PORTS: usize = 1 << 16;
 
-/// Slot layout: bits 0-28 row index, bits 29-30 status, bit 31 "unauthorized use reported".
+/// Slot layout: bits 0-28 row index + 1 (0: no row), bits 29-30 status (0 unassigned,
+/// 1 reserved, 2 assigned), bit 31 "unauthorized use reported". All zero: an empty slot.
 const ROW_MASK: u32 = (1 << 29) - 1;
-/// "No row": the all-ones row index. Registries have far fewer rows (IANA's has ~15,000).
-const NO_ROW: u32 = ROW_MASK;
+/// "No row". Registries have far fewer rows than the 2^29 - 2 a slot can name (IANA's ~15,000).
+const NO_ROW: u32 = u32::MAX;
 const STATUS_SHIFT: u32 = 29;
 const NOTE_BIT: u32 = 1 << 31;
 
@@ -26,7 +28,7 @@ const NOTE_BIT: u32 = 1 << 31;
 struct Slot(u32);
 
 impl Slot {
-    const EMPTY: Slot = Slot::new(NO_ROW, Status::Unassigned);
+    const EMPTY: Slot = Slot(0);
 
     const fn new(row: u32, status: Status) -> Slot {
         let status_bits = match status {
@@ -34,12 +36,12 @@ impl Slot {
             Status::Reserved => 1,
             Status::Assigned => 2,
         };
-        Slot((row & ROW_MASK) | (status_bits << STATUS_SHIFT))
+        Slot((row.wrapping_add(1) & ROW_MASK) | (status_bits << STATUS_SHIFT))
     }
 
     /// The primary named row (assigned), the first `Reserved` row (reserved), or NO_ROW.
     const fn row(self) -> u32 {
-        self.0 & ROW_MASK
+        (self.0 & ROW_MASK).wrapping_sub(1)
     }
 
     const fn status(self) -> Status {
@@ -69,6 +71,20 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Count one slot more (+1) or less (-1) in `status`; counts stay within 0..=65536.
+    fn add(&mut self, status: Status, delta: i8) {
+        let count = match status {
+            Status::Assigned => &mut self.assigned,
+            Status::Reserved => &mut self.reserved,
+            Status::Unassigned => &mut self.unassigned,
+        };
+        *count = if delta < 0 {
+            count.saturating_sub(1)
+        } else {
+            count.saturating_add(1)
+        };
+    }
+
     pub fn get(&self, status: Status) -> u32 {
         match status {
             Status::Assigned => self.assigned,
@@ -82,8 +98,9 @@ impl Counts {
 #[derive(Debug)]
 pub struct Registry {
     entries: Vec<Entry>,
-    /// Indexed by [`Transport::index`]; each has exactly [`PORTS`] slots.
-    tables: [Box<[Slot]>; 4],
+    /// Indexed by [`Transport::index`]; each has exactly [`PORTS`] slots (raw [`Slot`] bits,
+    /// kept as plain u32 so that the allocator hands them out zeroed).
+    tables: [Box<[u32]>; 4],
     /// (transport index, port) -> row of the slot's unauthorized-use note.
     notes: HashMap<(usize, u16), u32>,
     /// Lower-cased name or alias -> indices of the rows carrying it, in file order.
@@ -107,7 +124,7 @@ impl Registry {
     pub fn build(entries: Vec<Entry>, source: Source, date: Option<String>) -> Registry {
         let mut registry = Registry {
             entries,
-            tables: std::array::from_fn(|_| vec![Slot::EMPTY; PORTS].into_boxed_slice()),
+            tables: std::array::from_fn(|_| vec![Slot::EMPTY.0; PORTS].into_boxed_slice()),
             notes: HashMap::new(),
             by_name: OnceLock::new(),
             counts: [Counts::default(); 4],
@@ -128,19 +145,25 @@ impl Registry {
         }));
         self.overlays.push(path);
         for table in &mut self.tables {
-            table.fill(Slot::EMPTY);
+            table.fill(Slot::EMPTY.0);
         }
         self.notes.clear();
         self.by_name = OnceLock::new();
         self.fill();
     }
 
-    /// Lay every row over empty tables, in file order.
+    /// Lay every row over empty tables, in file order, counting status changes as they
+    /// happen (so untouched slots are never read).
     fn fill(&mut self) {
+        self.counts = [Counts {
+            assigned: 0,
+            reserved: 0,
+            unassigned: 65536,
+        }; 4];
         for (index, entry) in self.entries.iter().enumerate() {
-            // Beyond 2^29 - 1 rows the packed index cannot say more; no registry comes close.
+            // Beyond 2^29 - 2 rows the packed index cannot say more; no registry comes close.
             let row = match u32::try_from(index) {
-                Ok(row) if row < NO_ROW => row,
+                Ok(row) if row < ROW_MASK - 1 => row,
                 _ => break,
             };
             let Some(ports) = entry.ports else {
@@ -154,9 +177,9 @@ impl Registry {
                 if has_note {
                     for (t, table) in self.tables.iter_mut().enumerate() {
                         let slots = table.get_mut(range.clone()).into_iter().flatten();
-                        for (port, slot) in (ports.first..=ports.last).zip(slots) {
-                            if !slot.has_note() {
-                                slot.0 |= NOTE_BIT;
+                        for (port, bits) in (ports.first..=ports.last).zip(slots) {
+                            if !Slot(*bits).has_note() {
+                                *bits |= NOTE_BIT;
                                 self.notes.insert((t, port), row);
                             }
                         }
@@ -165,13 +188,20 @@ impl Registry {
                 continue;
             };
             let t = transport.index();
-            let Some(slots) = self.tables.get_mut(t).and_then(|table| table.get_mut(range)) else {
+            let (Some(slots), Some(counts)) = (
+                self.tables
+                    .get_mut(t)
+                    .and_then(|table| table.get_mut(range)),
+                self.counts.get_mut(t),
+            ) else {
                 continue;
             };
-            for (port, slot) in (ports.first..=ports.last).zip(slots) {
+            for (port, bits) in (ports.first..=ports.last).zip(slots) {
+                let mut slot = Slot(*bits);
+                let before = slot.status();
                 if entry.is_named() {
                     // An overlay row displaces a registry row; otherwise the first name wins.
-                    let displaces = slot.status() != Status::Assigned
+                    let displaces = before != Status::Assigned
                         || (entry.overlay
                             && !self
                                 .entries
@@ -180,26 +210,19 @@ impl Registry {
                     if displaces {
                         slot.decide(row, Status::Assigned);
                     }
-                } else if entry.is_reserved() && slot.status() == Status::Unassigned {
+                } else if entry.is_reserved() && before == Status::Unassigned {
                     slot.decide(row, Status::Reserved);
                 }
                 if has_note && !slot.has_note() {
                     slot.0 |= NOTE_BIT;
                     self.notes.insert((t, port), row);
                 }
-            }
-        }
-        for transport in Transport::ALL {
-            let mut counts = Counts::default();
-            for slot in self.table(transport) {
-                match slot.status() {
-                    Status::Assigned => counts.assigned += 1,
-                    Status::Reserved => counts.reserved += 1,
-                    Status::Unassigned => counts.unassigned += 1,
+                let after = slot.status();
+                if after != before {
+                    counts.add(before, -1);
+                    counts.add(after, 1);
                 }
-            }
-            if let Some(c) = self.counts.get_mut(transport.index()) {
-                *c = counts;
+                *bits = slot.0;
             }
         }
     }
@@ -209,25 +232,21 @@ impl Registry {
             let mut index: HashMap<String, Vec<u32>> = HashMap::new();
             for (row, entry) in (0u32..).zip(&self.entries) {
                 for name in entry.names() {
-                    index.entry(name.to_ascii_lowercase()).or_default().push(row);
+                    index
+                        .entry(name.to_ascii_lowercase())
+                        .or_default()
+                        .push(row);
                 }
             }
             index
         })
     }
 
-    fn table(&self, transport: Transport) -> &[Slot] {
+    fn slot(&self, transport: Transport, port: u16) -> Slot {
         self.tables
             .get(transport.index())
-            .map(|t| &**t)
-            .unwrap_or(&[])
-    }
-
-    fn slot(&self, transport: Transport, port: u16) -> Slot {
-        self.table(transport)
-            .get(usize::from(port))
-            .copied()
-            .unwrap_or(Slot::EMPTY)
+            .and_then(|table| table.get(usize::from(port)))
+            .map_or(Slot::EMPTY, |&bits| Slot(bits))
     }
 
     fn row(&self, row: u32) -> Option<&Entry> {
@@ -241,14 +260,14 @@ impl Registry {
     pub fn port(&self, transport: Transport, port: u16) -> PortInfo<'_> {
         let slot = self.slot(transport, port);
         let service = match slot.status() {
-            Status::Assigned => self.row(slot.row()).map(|e| e.name.as_str()),
+            Status::Assigned => self.row(slot.row()).map(|e| &*e.name),
             _ => None,
         };
         let unauthorized = if slot.has_note() {
             self.notes
                 .get(&(transport.index(), port))
                 .and_then(|&row| self.row(row))
-                .map(|e| e.unauthorized.as_str())
+                .map(|e| &*e.unauthorized)
         } else {
             None
         };
@@ -321,10 +340,10 @@ mod tests {
 
     fn row(name: &str, first: u16, last: u16, transport: Option<Transport>, desc: &str) -> Entry {
         Entry {
-            name: name.to_string(),
+            name: name.to_string().into(),
             ports: Some(PortRange { first, last }),
             transport,
-            description: desc.to_string(),
+            description: desc.to_string().into(),
             ..Entry::default()
         }
     }
@@ -358,7 +377,7 @@ mod tests {
         assert_eq!(r.port(Transport::Tcp, 2049).service, Some("shilp"));
         let names: Vec<_> = r
             .entries_covering(Transport::Tcp, 2049)
-            .map(|e| e.name.as_str())
+            .map(|e| &*e.name)
             .collect();
         assert_eq!(names, ["shilp", "nfs"]);
         assert_eq!(r.by_name("NFS").count(), 1);
@@ -386,9 +405,9 @@ mod tests {
     #[test]
     fn unauthorized_note_is_carried_from_any_covering_row() {
         let mut noted = row("", 100, 100, Some(Transport::Udp), "Unassigned");
-        noted.unauthorized = "Known Unauthorized Use on 100".to_string();
+        noted.unauthorized = "Known Unauthorized Use on 100".into();
         let mut any_transport = row("", 200, 200, None, "Unassigned");
-        any_transport.unauthorized = "Known Unauthorized Use on 200".to_string();
+        any_transport.unauthorized = "Known Unauthorized Use on 200".into();
         let r = registry(vec![noted, any_transport]);
         let info = r.port(Transport::Udp, 100);
         assert_eq!(info.status, Status::Unassigned);
@@ -421,6 +440,56 @@ mod tests {
         let c = r.counts(Transport::Tcp);
         assert_eq!((c.assigned, c.reserved, c.unassigned), (2, 0, 65534));
         assert_eq!(r.overlays(), [PathBuf::from("mine")]);
+    }
+
+    #[test]
+    fn slot_bits_round_trip() {
+        assert_eq!(Slot::EMPTY.row(), NO_ROW);
+        assert_eq!(Slot::EMPTY.status(), Status::Unassigned);
+        for (row, status) in [
+            (0, Status::Assigned),
+            (7, Status::Reserved),
+            (ROW_MASK - 2, Status::Assigned),
+        ] {
+            let mut slot = Slot::new(row, status);
+            assert_eq!(
+                (slot.row(), slot.status(), slot.has_note()),
+                (row, status, false)
+            );
+            slot.0 |= NOTE_BIT;
+            slot.decide(3, Status::Reserved);
+            assert_eq!(
+                (slot.row(), slot.status(), slot.has_note()),
+                (3, Status::Reserved, true)
+            );
+        }
+    }
+
+    #[test]
+    fn counts_follow_every_status_change() {
+        let tcp = Some(Transport::Tcp);
+        let r = registry(vec![
+            row("", 0, 9, tcp, "Reserved"),
+            row("a", 5, 14, tcp, ""),
+            row("b", 10, 10, tcp, ""),
+            row("", 12, 20, tcp, "Reserved"),
+        ]);
+        // 0-4 reserved, 5-14 assigned, 15-20 reserved.
+        let c = r.counts(Transport::Tcp);
+        assert_eq!((c.assigned, c.reserved, c.unassigned), (10, 11, 65536 - 21));
+        for t in Transport::ALL {
+            let c = r.counts(t);
+            let slots = (0..=u16::MAX).map(|p| r.port(t, p).status);
+            let (mut a, mut rs) = (0, 0);
+            for s in slots {
+                match s {
+                    Status::Assigned => a += 1,
+                    Status::Reserved => rs += 1,
+                    Status::Unassigned => {}
+                }
+            }
+            assert_eq!((c.assigned, c.reserved), (a, rs), "{t}");
+        }
     }
 
     #[test]

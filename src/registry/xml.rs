@@ -4,7 +4,7 @@
 //! Takes the text, returns the records in file order and the registry's `<updated>` date.
 //! Errors name the record by its 1-based index among `<record>` elements.
 
-use super::{parse_ports, parse_transport, Entry, Parsed, RegistryError, RowError};
+use super::{parse_ports, parse_transport, Details, Entry, Parsed, RegistryError, RowError};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -49,7 +49,9 @@ struct RawRecord {
     name: String,
     protocol: String,
     number: String,
-    entry: Entry,
+    description: String,
+    unauthorized: String,
+    details: Details,
 }
 
 pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
@@ -87,9 +89,9 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
                     (2, "record") => {
                         record_index = record_index.saturating_add(1);
                         let mut raw = RawRecord::default();
-                        raw.entry.registration_date =
+                        raw.details.registration_date =
                             attribute(&e, "date").map_err(|m| xml_error(&reader, m))?;
-                        raw.entry.modification_date =
+                        raw.details.modification_date =
                             attribute(&e, "updated").map_err(|m| xml_error(&reader, m))?;
                         record = Some(raw);
                     }
@@ -110,9 +112,9 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
                         let data = attribute(&e, "data").map_err(|m| xml_error(&reader, m))?;
                         let reference = format!("[{data}]");
                         let target = match field {
-                            Some((Field::Assignee, _)) => &mut raw.entry.assignee,
-                            Some((Field::Contact, _)) => &mut raw.entry.contact,
-                            None => &mut raw.entry.reference,
+                            Some((Field::Assignee, _)) => &mut raw.details.assignee,
+                            Some((Field::Contact, _)) => &mut raw.details.contact,
+                            None => &mut raw.details.reference,
                             Some(_) => &mut buf,
                         };
                         target.push_str(&reference);
@@ -214,23 +216,28 @@ fn store(raw: &mut RawRecord, field: Field, value: String) {
         Field::Name => &mut raw.name,
         Field::Protocol => &mut raw.protocol,
         Field::Number => &mut raw.number,
-        Field::Description => &mut raw.entry.description,
-        Field::Assignee => &mut raw.entry.assignee,
-        Field::Contact => &mut raw.entry.contact,
-        Field::Unauthorized => &mut raw.entry.unauthorized,
-        Field::Note => &mut raw.entry.assignment_notes,
-        Field::ServiceCode => &mut raw.entry.service_code,
+        Field::Description => &mut raw.description,
+        Field::Assignee => &mut raw.details.assignee,
+        Field::Contact => &mut raw.details.contact,
+        Field::Unauthorized => &mut raw.unauthorized,
+        Field::Note => &mut raw.details.assignment_notes,
+        Field::ServiceCode => &mut raw.details.service_code,
         Field::Ignored | Field::RegistryUpdated => return,
     };
     target.push_str(&value);
 }
 
 fn finish(raw: RawRecord) -> Result<Entry, RowError> {
-    let mut entry = raw.entry;
-    entry.name = raw.name;
-    entry.ports = parse_ports(&raw.number)?;
-    entry.transport = parse_transport(&raw.protocol)?;
-    Ok(entry)
+    Ok(Entry {
+        name: raw.name.into(),
+        aliases: Vec::new(),
+        ports: parse_ports(&raw.number)?,
+        transport: parse_transport(&raw.protocol)?,
+        description: raw.description.into(),
+        unauthorized: raw.unauthorized.into(),
+        details: raw.details.boxed_unless_empty(),
+        overlay: false,
+    })
 }
 
 #[cfg(test)]
@@ -276,8 +283,11 @@ mod tests {
         assert_eq!(parsed.date.as_deref(), Some("2025-12-15"));
         assert_eq!(e.len(), 4);
         assert!(e[0].is_reserved());
-        assert_eq!(e[0].reference, "[rfc6335]");
-        assert_eq!(e[0].modification_date, "2024-12-20");
+        assert_eq!(e[0].details.as_ref().unwrap().reference, "[rfc6335]");
+        assert_eq!(
+            e[0].details.as_ref().unwrap().modification_date,
+            "2024-12-20"
+        );
         assert_eq!(e[1].name, "x11");
         assert_eq!(
             e[1].ports,
@@ -286,9 +296,15 @@ mod tests {
                 last: 6063
             })
         );
-        assert_eq!(e[1].assignee, "[Stuart_Cheshire]");
-        assert_eq!(e[1].registration_date, "2001-01-01");
-        assert_eq!(e[2].assignment_notes, "u=<username> A");
+        assert_eq!(e[1].details.as_ref().unwrap().assignee, "[Stuart_Cheshire]");
+        assert_eq!(
+            e[1].details.as_ref().unwrap().registration_date,
+            "2001-01-01"
+        );
+        assert_eq!(
+            e[2].details.as_ref().unwrap().assignment_notes,
+            "u=<username> A"
+        );
         assert_eq!(e[2].unauthorized, "Seen & noted");
         assert_eq!(e[2].transport, Some(Transport::Tcp));
         assert_eq!((e[3].ports, e[3].transport), (None, None));
