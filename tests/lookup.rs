@@ -77,6 +77,12 @@ fn name_lookup_is_case_insensitive_and_lists_every_slot() {
     assert!(rows
         .iter()
         .any(|r| r[0] == "tcp" && r[1] == "443" && r[4] == "https"));
+    // A name may start with a digit; it is still a name, not a port.
+    let tsmux = csv_rows(&run_ok(&["lookup", "3com-tsmux/tcp", "--format", "csv"]));
+    assert_eq!(
+        tsmux[0][..5],
+        ["tcp", "106", "assigned", "system", "3com-tsmux"]
+    );
     let x11 = csv_rows(&run_ok(&["lookup", "x11", "--format", "csv"]));
     assert_eq!(x11.len(), 2 * 64, "x11 is 6000-6063 on tcp and udp");
 }

@@ -43,7 +43,11 @@ impl Query {
                 "expected a port, a port range or a service name".to_string()
             ));
         }
-        if base.starts_with(|c: char| c.is_ascii_digit()) {
+        // IANA names may start with a digit (`3com-tsmux`, `914c-g`) but always hold a letter
+        // (RFC 6335 section 5.1): digits and dashes alone make a port query.
+        let looks_numeric = base.starts_with(|c: char| c.is_ascii_digit())
+            && base.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        if looks_numeric {
             let ports = registry::parse_ports(base)
                 .map_err(|e| bad(e.to_string()))?
                 .ok_or_else(|| bad("expected a port".to_string()))?;
@@ -360,7 +364,21 @@ mod tests {
                 transport: Some(Transport::Udp)
             }
         );
-        for bad in ["", "/tcp", "443/icmp", "70000", "20-10", "1x"] {
+        assert_eq!(
+            p("3com-tsmux"),
+            Query::Name {
+                name: "3com-tsmux".into(),
+                transport: None
+            }
+        );
+        assert_eq!(
+            p("1x"),
+            Query::Name {
+                name: "1x".into(),
+                transport: None
+            }
+        );
+        for bad in ["", "/tcp", "443/icmp", "70000", "20-10", "6000-", "1-2-3"] {
             assert!(Query::parse(bad).is_err(), "{bad:?}");
         }
     }

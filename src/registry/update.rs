@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 /// File name of the saved registry inside the data directory; its format is detected on load.
 pub const SAVED_NAME: &str = "registry";
 
+/// Longest a download may take, connection included.
+const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Largest download accepted (IANA's XML is about 4 MB).
 const MAX_DOWNLOAD: u64 = 64 * 1024 * 1024;
 
@@ -57,7 +60,13 @@ pub fn download(url: &str) -> Result<String, RegistryError> {
         url: url.to_string(),
         message,
     };
-    let mut response = ureq::get(url).call().map_err(|e| failed(e.to_string()))?;
+    // A stalled server must not hang the command forever.
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .build(),
+    );
+    let mut response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
     response
         .body_mut()
         .with_config()
