@@ -56,9 +56,15 @@ struct RawRecord {
 
 pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
     let mut reader = Reader::from_str(text);
-    let xml_error = |reader: &Reader<&[u8]>, message: String| RegistryError::Xml {
+    // Syntax errors carry their own position; other problems are found at the current one.
+    let syntax_error = |reader: &Reader<&[u8]>, e: quick_xml::Error| RegistryError::Xml {
         path: path.to_string(),
         offset: reader.error_position(),
+        message: e.to_string(),
+    };
+    let xml_error = |reader: &Reader<&[u8]>, message: String| RegistryError::Xml {
+        path: path.to_string(),
+        offset: reader.buffer_position(),
         message,
     };
     let mut parsed = Parsed::default();
@@ -71,9 +77,7 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
     let mut buf = String::new();
 
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| xml_error(&reader, e.to_string()))?;
+        let event = reader.read_event().map_err(|e| syntax_error(&reader, e))?;
         match event {
             Event::Start(e) => {
                 depth = depth.saturating_add(1);
@@ -140,7 +144,7 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
                             .ok_or_else(|| {
                                 xml_error(&reader, format!("unknown entity &{};", &*r))
                             })?,
-                        Err(e) => return Err(xml_error(&reader, e.to_string())),
+                        Err(e) => return Err(syntax_error(&reader, e)),
                     };
                     buf.push_str(&resolved);
                 }
@@ -346,10 +350,24 @@ mod tests {
 
     #[test]
     fn broken_xml_and_foreign_roots_are_errors() {
-        assert!(matches!(
-            parse("<registry><record><name>a</record></registry>", "t.xml"),
-            Err(RegistryError::Xml { .. })
-        ));
+        // The mismatched </record> closes <name>, which opened at byte 18.
+        match parse("<registry><record><name>a</record></registry>", "t.xml") {
+            Err(RegistryError::Xml { offset, .. }) => {
+                assert!((18..=35).contains(&offset), "{offset}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(
+            "<registry><record date=\"&bogus;\"><name>a</name></record></registry>",
+            "t.xml",
+        ) {
+            Err(RegistryError::Xml {
+                offset, message, ..
+            }) => {
+                assert!(offset > 0, "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             parse("<registry><record><name>a</name>", "t.xml"),
             Err(RegistryError::Xml { .. })
