@@ -341,7 +341,7 @@ pub fn parse_ports(cell: &str) -> Result<Option<PortRange>, RowError> {
     if cell.is_empty() {
         return Ok(None);
     }
-    let (first, last) = match cell.split_once('-') {
+    let (first, last) = match cell.split_once(|c: char| c == '-') {
         Some((a, b)) => (parse_port(a)?, parse_port(b)?),
         None => {
             let p = parse_port(cell)?;
@@ -354,8 +354,8 @@ pub fn parse_ports(cell: &str) -> Result<Option<PortRange>, RowError> {
     Ok(Some(PortRange { first, last }))
 }
 
+/// `s` is one already-trimmed number: whitespace inside a range (`80 - 90`) is an error.
 fn parse_port(s: &str) -> Result<u16, RowError> {
-    let s = s.trim();
     if s.is_empty() {
         return Err(RowError::BadNumber(s.to_string()));
     }
@@ -373,9 +373,9 @@ fn parse_port(s: &str) -> Result<u16, RowError> {
     u16::try_from(value).map_err(|_| RowError::PortOutOfRange(s.to_string()))
 }
 
-/// Parse a transport cell; empty is allowed (the row covers no slot).
+/// Parse a transport cell (already trimmed by the loaders); empty is allowed (the row covers
+/// no slot).
 pub(crate) fn parse_transport(cell: &str) -> Result<Option<Transport>, RowError> {
-    let cell = cell.trim();
     if cell.is_empty() {
         return Ok(None);
     }
