@@ -223,6 +223,18 @@ fn cells(row: &Row) -> [String; 8] {
     ]
 }
 
+/// Widest a table cell may be, per column; longer text ends in `…`.
+const TABLE_WIDTHS: [usize; 8] = [4, 5, 10, 7, 40, 40, 60, 80];
+
+fn shorten(text: String, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text;
+    }
+    let mut short: String = text.chars().take(limit.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
 fn write_rows(rows: &[Row], format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
         TableFormat::Json => {
@@ -238,16 +250,21 @@ fn write_rows(rows: &[Row], format: TableFormat, out: &mut dyn Write) -> io::Res
             writer.flush()?;
         }
         TableFormat::Table => {
-            // Multi-line IANA notes would break the alignment: one line per row.
+            // Multi-line IANA notes would break the alignment: one line per row. A few very
+            // long descriptions would pad every line, so the table shortens them (CSV and JSON
+            // keep the full text).
             let table: Vec<[String; 8]> = rows
                 .iter()
                 .map(|row| {
+                    let mut column = 0;
                     cells(row).map(|c| {
                         let c = c.split_whitespace().collect::<Vec<_>>().join(" ");
+                        let limit = TABLE_WIDTHS.get(column).copied().unwrap_or(usize::MAX);
+                        column += 1;
                         if c.is_empty() {
                             "-".to_string()
                         } else {
-                            c
+                            shorten(c, limit)
                         }
                     })
                 })
@@ -445,6 +462,25 @@ mod tests {
             lookup(&r, &Query::parse("x11/udp").unwrap()),
             Err(Error::Usage(_))
         ));
+    }
+
+    #[test]
+    fn table_shortens_long_descriptions_but_csv_keeps_them() {
+        let long = "x".repeat(100);
+        let r = Registry::build(
+            vec![entry("long", 1, 1, Some(Transport::Tcp), &long)],
+            Source::Embedded,
+            None,
+        );
+        let rows = lookup(&r, &Query::parse("1/tcp").unwrap()).unwrap();
+        let mut table = Vec::new();
+        write_rows(&rows, TableFormat::Table, &mut table).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(table.contains(&format!("{}…", "x".repeat(59))), "{table}");
+        assert!(!table.contains(&long));
+        let mut csv = Vec::new();
+        write_rows(&rows, TableFormat::Csv, &mut csv).unwrap();
+        assert!(String::from_utf8(csv).unwrap().contains(&long));
     }
 
     #[test]
