@@ -341,7 +341,7 @@ pub fn parse_ports(cell: &str) -> Result<Option<PortRange>, RowError> {
     if cell.is_empty() {
         return Ok(None);
     }
-    let (first, last) = match cell.split_once(|c: char| c == '-') {
+    let (first, last) = match cell.split_once(['-']) {
         Some((a, b)) => (parse_port(a)?, parse_port(b)?),
         None => {
             let p = parse_port(cell)?;

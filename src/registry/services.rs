@@ -98,8 +98,8 @@ impl Transports {
 
 /// `443/tcp`, `6000-6063/tcp/udp`, `9/tcp/udp/sctp/dccp`.
 pub(crate) fn parse_port_proto(field: &str) -> Result<(PortRange, Transports), RowError> {
-    // A closure pattern: for fields this short it beats the memchr-based char searcher.
-    let mut parts = field.split(|c: char| c == '/');
+    // A char-set pattern: for fields this short it beats the memchr-based char searcher.
+    let mut parts = field.split(['/']);
     let ports = parts.next().unwrap_or("");
     let ports = parse_ports(ports)?.ok_or(RowError::Missing("port"))?;
     let mut transports = Transports::default();
