@@ -21,7 +21,7 @@ fn reader(capture: &'static [u8]) -> CaptureReader {
 }
 
 fn end_to_end(c: &mut Criterion) {
-    let registry = Registry::from_services_text("https 443/tcp\ndomain 53/udp\nhttp 80/tcp\n");
+    let registry = Registry::embedded().unwrap();
     let options = DecodeOptions::default();
     let mut group = c.benchmark_group("end_to_end");
     group.sample_size(20);

@@ -46,7 +46,7 @@ fn decoded(capture: Vec<u8>) -> Vec<Observed> {
 }
 
 fn flow_update(c: &mut Criterion) {
-    let registry = Registry::from_services_text("https 443/tcp\ndomain 53/udp\nhttp 80/tcp\n");
+    let registry = Registry::embedded().unwrap();
     let packets = decoded(common::capture(&[
         "--packets",
         "200000",

@@ -5,16 +5,11 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use portnote::registry::Registry;
 use portnote::transport::Transport;
-use std::fmt::Write;
 use std::hint::black_box;
 
 fn registry_lookup(c: &mut Criterion) {
-    // A services(5) text with a name on every 7th port, both transports.
-    let mut text = String::new();
-    for port in (1..49152u32).step_by(7) {
-        writeln!(text, "svc{port} {port}/tcp\nsvc{port} {port}/udp").unwrap();
-    }
-    let registry = Registry::from_services_text(&text);
+    // The embedded snapshot: what portnote uses without --registry.
+    let registry = Registry::embedded().unwrap();
     let mut group = c.benchmark_group("registry");
     group.throughput(Throughput::Elements(2 * 65536));
     group.bench_function("port_all_tcp_udp", |b| {

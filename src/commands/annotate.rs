@@ -100,7 +100,7 @@ mod tests {
     /// bundled capture (all link types, tunnels, ICMP quotes, fragments, truncation).
     #[test]
     fn hand_written_ndjson_equals_serde_json_on_the_bundled_captures() {
-        let registry = Registry::from_services_text("https 443/tcp\ndomain 53/udp\n");
+        let registry = Registry::from_services_text("https 443/tcp\ndomain 53/udp\n").unwrap();
         let mut checked = 0;
         let mut entries: Vec<_> = std::fs::read_dir("captures")
             .unwrap()
