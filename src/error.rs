@@ -31,6 +31,9 @@ pub enum Error {
     Usage(String),
     #[error("writing output: {0}")]
     Output(#[source] io::Error),
+    /// A live capture could not start, or `--list` could not list.
+    #[error(transparent)]
+    Live(#[from] crate::capture::live::LiveError),
     #[error("{path}: {source}")]
     Input {
         path: String,

@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod input;
+pub mod live;
 pub mod pipeline;
 pub mod summary;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         }
         Command::Annotate(args) => annotate::run(args, &load_registry(&cli)?, &mut out),
         Command::Summary(args) => summary::run(args, &load_registry(&cli)?, &mut out),
+        Command::Live(args) => live::run(args, &load_registry(&cli)?, &mut out),
     }?;
     out.flush().map_err(Error::Output)?;
     Ok(outcome)

@@ -259,7 +259,7 @@ fn join_ports(ports: &[u16]) -> String {
 }
 
 /// Ports as a short list: `443`, `80 8080`, `6000-6003`, or `6000-6003 +12` when long.
-fn short_ports(ports: &[u16]) -> String {
+pub(crate) fn short_ports(ports: &[u16]) -> String {
     let mut runs: Vec<(u16, u16)> = Vec::new();
     for &p in ports {
         match runs.last_mut() {
@@ -315,7 +315,7 @@ impl Paint {
 }
 
 /// Aligned, human-readable columns.
-fn write_aligned(
+pub(crate) fn write_aligned(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[Vec<String>],
