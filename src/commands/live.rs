@@ -48,6 +48,17 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         filter: args.filter.clone(),
     })?;
     let stop = StopSignals::install()?;
+    // Like tcpdump's "listening on" line: says the capture is open (scripts wait for it).
+    eprintln!(
+        "portnote: capturing on {}, link type {}, snapshot length {} bytes{}",
+        capture.interface(),
+        capture.linktype(),
+        args.snaplen,
+        args.filter
+            .as_ref()
+            .map(|f| format!(", filter {f:?}"))
+            .unwrap_or_default()
+    );
     let mut writer = match &args.write {
         Some(path) => {
             let file_error = |source| Error::Input {

@@ -49,7 +49,8 @@ pub struct CaptureStatsReport {
     pub interface: String,
     pub linktype: LinkType,
     pub filter: Option<String>,
-    /// Packets the kernel passed to the capture (those the filter kept, on Linux).
+    /// Packets the kernel passed to the capture (those the filter kept, on Linux). On Linux's
+    /// loopback it counts each packet twice (sent and received), though portnote reads it once.
     pub received: u64,
     /// Dropped because the capture buffer was full: portnote read too slowly.
     pub dropped: u64,
