@@ -202,3 +202,30 @@ fn a_bad_filter_names_the_filter() {
         "{stderr}"
     );
 }
+
+#[test]
+fn without_capture_permission_the_error_says_how_to_get_it() {
+    // Root drops to nobody for this one, through setpriv (util-linux).
+    if !can_capture("the live permission test", &["setpriv"]) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("portnote");
+    std::fs::copy(env!("CARGO_BIN_EXE_portnote"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(live_support::tool("setpriv").unwrap())
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["live", "-i", "lo", "--count", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("portnote: lo: "), "{stderr}");
+    assert!(
+        stderr.contains("run portnote as root, or grant them once with `sudo setcap cap_net_raw,cap_net_admin=eip $(which portnote)`"),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -28,11 +29,17 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn has_tool(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Where a tool is: on PATH, or in the sbin directories a non-login root PATH may lack.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn has_tool(name: &str) -> bool {
+    tool(name).is_some()
 }
 
 /// Whether this test can capture live traffic with `tools`: root and every tool present.
@@ -60,7 +67,7 @@ pub fn can_capture(what: &str, tools: &[&str]) -> bool {
 
 /// Runs a command to success, or fails the test with its output.
 pub fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
+    let out = Command::new(tool(program).unwrap_or_else(|| PathBuf::from(program)))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{program}: {e}"));
@@ -139,7 +146,7 @@ impl NetnsPair {
                 "netns",
                 "exec",
                 &self.a,
-                "tcpreplay",
+                tool("tcpreplay").unwrap().to_str().unwrap(),
                 "-q",
                 "-i",
                 &self.va,
@@ -154,7 +161,9 @@ impl NetnsPair {
 impl Drop for NetnsPair {
     fn drop(&mut self) {
         for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            let _ = Command::new(tool("ip").unwrap_or_else(|| PathBuf::from("ip")))
+                .args(["netns", "del", ns])
+                .status();
         }
     }
 }
@@ -174,7 +183,7 @@ impl LiveProcess {
         let bin = env!("CARGO_BIN_EXE_portnote");
         let mut command = match netns {
             Some(ns) => {
-                let mut c = Command::new("ip");
+                let mut c = Command::new(tool("ip").unwrap());
                 c.args(["netns", "exec", ns, bin]);
                 c
             }
