@@ -355,3 +355,98 @@ fn list(out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     Ok(Outcome::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Frame, Timestamp};
+    use crate::linktype::LinkType;
+
+    /// Ethernet + IPv4 + UDP, 10.0.0.1:50000 -> 10.0.0.2:8 with `payload` bytes of zeros.
+    fn udp_frame(to_server: bool, payload: usize) -> Vec<u8> {
+        let (src, dst, sport, dport) = if to_server {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 50000u16, 8u16)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 8, 50000)
+        };
+        let ip_len = (20 + 8 + payload) as u16;
+        let mut f = Vec::new();
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2]); // destination MAC
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]); // source MAC
+        f.extend_from_slice(&[0x08, 0x00]); // EtherType IPv4
+        f.push(0x45); // version 4, IHL 5 (20 bytes)
+        f.push(0); // DSCP/ECN
+        f.extend_from_slice(&ip_len.to_be_bytes()); // total length
+        f.extend_from_slice(&[0, 0, 0, 0]); // identification, flags, fragment offset 0
+        f.push(64); // TTL
+        f.push(17); // protocol UDP
+        f.extend_from_slice(&[0, 0]); // header checksum (not checked)
+        f.extend_from_slice(&src); // source address
+        f.extend_from_slice(&dst); // destination address
+        f.extend_from_slice(&sport.to_be_bytes()); // UDP source port
+        f.extend_from_slice(&dport.to_be_bytes()); // UDP destination port
+        f.extend_from_slice(&((8 + payload) as u16).to_be_bytes()); // UDP length
+        f.extend_from_slice(&[0, 0]); // UDP checksum (none)
+        f.resize(f.len() + payload, 0);
+        f
+    }
+
+    fn frame(data: &[u8], secs: i64) -> Frame<'_> {
+        Frame {
+            ts: Timestamp {
+                secs,
+                nanos: 0,
+                digits: 6,
+            },
+            len: data.len() as u32,
+            linktype: LinkType::ETHERNET,
+            data,
+        }
+    }
+
+    fn report(
+        pipeline_counts: (crate::aggregate::Aggregator, crate::flow::FlowStats),
+    ) -> SummaryReport {
+        SummaryReport::build(
+            &pipeline_counts.0,
+            pipeline_counts.1,
+            vec![],
+            SortKey::Bytes,
+        )
+    }
+
+    #[test]
+    fn snapshots_count_a_long_lived_flow_without_ending_it() {
+        let registry = Registry::default();
+        let mut pipeline = Pipeline::new(&registry, DecodeOptions::default(), 16);
+        let request = udp_frame(true, 10);
+        let answer = udp_frame(false, 30);
+        pipeline.process(&frame(&request, 100));
+        pipeline.process(&frame(&answer, 101));
+
+        let first = report(pipeline.snapshot());
+        assert_eq!(first.totals.packets, 2);
+        assert_eq!(first.rows.len(), 1);
+        let row = &first.rows[0];
+        assert_eq!(row.ports, vec![8]);
+        assert_eq!(row.flows, 1);
+        assert_eq!(row.packets_to_server, 1);
+        assert_eq!(row.bytes_to_client, answer.len() as u64);
+
+        // The same flow goes on (within UDP's 120 s idle timeout): the next snapshot has its
+        // new packets in the same row, and still one flow, because the snapshot did not end it.
+        pipeline.process(&frame(&request, 150));
+        let second = report(pipeline.snapshot());
+        assert_eq!(second.totals.packets, 3);
+        assert_eq!(second.rows[0].packets, 3);
+        assert_eq!(second.rows[0].flows, 1);
+        assert_eq!(second.totals.flows_expired, 0);
+
+        // And what finish() counts is what the last snapshot said.
+        let last = report(pipeline.finish());
+        assert_eq!(last.rows[0].packets, second.rows[0].packets);
+        assert_eq!(last.rows[0].bytes, second.rows[0].bytes);
+        assert_eq!(last.rows[0].flows, 1);
+        assert_eq!(last.totals.packets, 3);
+    }
+}
