@@ -56,7 +56,7 @@ fn live_capture_of_a_replayed_capture_equals_its_offline_summary() {
             written.to_str().unwrap(),
         ],
     );
-    pair.replay(&capture, 3000);
+    pair.replay(&capture, 2000);
     let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
     assert_eq!(code, 0, "{stderr}");
     let live: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -8,11 +8,14 @@
 //! counters ([`LiveCapture::stats`]). Never panics; every libpcap failure is a [`LiveError`]
 //! that names the interface and, where it helps, what to do about it.
 //!
-//! The capture is non-blocking, in immediate mode: a read that finds no packet sleeps for the
-//! idle wait and returns `None`. A blocking read with a timeout would be simpler, but on Linux
-//! libpcap's TPACKET_V3 ring only wakes a reader when a block fills or retires, and an empty
-//! block never retires: on an idle interface such a read blocks for ever, and neither ticks nor
-//! signals get through. The kernel buffer (8 MiB) holds what arrives during the short sleep.
+//! The capture is non-blocking: a read that finds no packet sleeps for the idle wait and
+//! returns `None`. A blocking read would be simpler, but on Linux libpcap's TPACKET_V3 ring
+//! only wakes a reader when a block fills or retires, and an empty block never retires: on an
+//! idle interface such a read blocks for ever, and neither ticks nor signals get through.
+//! Immediate mode is not used either: it makes libpcap fall back to TPACKET_V2, whose ring has
+//! one fixed-size slot per packet (as large as the MTU allows), so the same buffer holds far
+//! fewer packets and a busy moment drops them. With TPACKET_V3 a partly filled block is handed
+//! over after [`BLOCK_TIMEOUT`], which bounds how late a packet is seen.
 
 use super::{Frame, Timestamp};
 use crate::linktype::LinkType;
@@ -20,6 +23,13 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// How long libpcap's kernel ring holds a partly filled block before handing it over: the
+/// longest a packet waits to be seen.
+pub const BLOCK_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Kernel buffer for the capture: a few seconds of a busy link, for moments portnote is slow.
+pub const BUFFER_SIZE: i32 = 16 << 20;
 
 /// What `portnote live` asks of libpcap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,8 +236,8 @@ impl LiveCapture {
             .map_err(open_error)?
             .snaplen(i32::try_from(options.snaplen).unwrap_or(i32::MAX))
             .promisc(options.promiscuous)
-            .immediate_mode(true)
-            .buffer_size(8 << 20)
+            .timeout(i32::try_from(BLOCK_TIMEOUT.as_millis()).unwrap_or(i32::MAX))
+            .buffer_size(BUFFER_SIZE)
             .open()
             .and_then(pcap::Capture::setnonblock)
             .map_err(open_error)?;

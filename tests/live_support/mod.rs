@@ -255,11 +255,20 @@ impl LiveProcess {
                 break status;
             }
             if Instant::now() >= deadline {
+                // Ask it to stop, so its final summary says what it saw (and dropped).
+                self.signal("INT");
+                thread::sleep(Duration::from_secs(3));
                 let _ = self.child.kill();
                 let _ = self.child.wait();
+                let stdout = std::mem::replace(&mut self.stdout, thread::spawn(String::new))
+                    .join()
+                    .unwrap();
                 panic!(
-                    "portnote live did not stop within {limit:?}; stderr so far: {:?}",
-                    self.stderr_seen
+                    "portnote live did not stop within {limit:?}; stderr: {:?}; stdout: {}",
+                    self.stderr_seen,
+                    stdout
+                        .get(stdout.len().saturating_sub(600)..)
+                        .unwrap_or_default()
                 );
             }
             thread::sleep(Duration::from_millis(20));
