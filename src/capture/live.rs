@@ -174,8 +174,9 @@ fn prefix_len(netmask: IpAddr) -> u8 {
 }
 
 fn linktype_of(datalink: pcap::Linktype) -> LinkType {
-    // DLT values are never negative; an absurd one stays representable and decodes as unknown.
-    LinkType(datalink.0.unsigned_abs())
+    // DLT values are never negative; should one be, u32::MAX stands for it and decodes as an
+    // unknown link type.
+    LinkType(u32::try_from(datalink.0).unwrap_or(u32::MAX))
 }
 
 fn is_permission_error(message: &str) -> bool {

@@ -142,7 +142,11 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             let capture_stats =
                 capture_stats(&mut capture, args, started, None, failure.clone(), packets);
             view.tick(out, &summary, &capture_stats)?;
-            next_tick = (next_tick + args.interval).max(now);
+            // After a slow snapshot, the next interval starts now rather than at once.
+            next_tick += args.interval;
+            if next_tick <= now {
+                next_tick = now + args.interval;
+            }
         }
     };
 
