@@ -109,7 +109,7 @@ Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
   sudo setcap cap_net_raw,cap_net_admin=eip $(which portnote)
 
 Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interface went away
-(after the final summary) or any other error.")]
+(after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
     Live(LiveArgs),
 }
 
