@@ -573,15 +573,14 @@ mod tests {
         writer.write_frame(&frame).unwrap();
         let out = writer.into_inner();
         let epb = out.get(60..).unwrap();
-        // 1_700_000_000.123456 s = 1_700_000_000_123_456 us = 0x00060a24_181e4e40... split:
-        let micros: u64 = 1_700_000_000_123_456;
+        // 1_700_000_000.123456 s = 1_700_000_000_123_456 us = 0x00060a24_18202240.
         #[rustfmt::skip]
         let expected: Vec<u8> = [
             &[6, 0, 0, 0][..],                          // block type EPB
             &[40, 0, 0, 0],                             // total: 32 + 5 data padded to 8
             &[0, 0, 0, 0],                              // interface 0
-            &((micros >> 32) as u32).to_le_bytes(),     // timestamp high
-            &(micros as u32).to_le_bytes(),             // timestamp low
+            &0x00060a24u32.to_le_bytes(),               // timestamp high 32 bits
+            &0x18202240u32.to_le_bytes(),               // timestamp low 32 bits
             &[5, 0, 0, 0],                              // captured length
             &[60, 0, 0, 0],                             // original length
             &[0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0],   // data + padding
