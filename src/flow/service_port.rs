@@ -182,9 +182,15 @@ mysql,3306,tcp,MySQL,,,,,,,,
         // Reserved 47 beats unassigned 4 although 4 is lower.
         assert_eq!(side_from_rank(&r, Transport::Tcp, 4, 47), ServiceSide::Dst);
         // Assigned user 3306 beats reserved system 47.
-        assert_eq!(side_from_rank(&r, Transport::Tcp, 47, 3306), ServiceSide::Dst);
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 3306),
+            ServiceSide::Dst
+        );
         // Reserved beats dynamic.
-        assert_eq!(side_from_rank(&r, Transport::Tcp, 47, 50000), ServiceSide::Src);
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 50000),
+            ServiceSide::Src
+        );
     }
 
     #[test]
