@@ -31,6 +31,8 @@ pub enum Error {
     Usage(String),
     #[error("writing output: {0}")]
     Output(#[source] io::Error),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// A live capture could not start, or `--list` could not list.
     #[error(transparent)]
     Live(#[from] crate::capture::live::LiveError),

@@ -89,16 +89,14 @@ pub fn choose_service_side(
 mod tests {
     use super::*;
 
-    /// A registry with https/443, domain/53 (system), mysql/3306 (user), a reserved user port
-    /// 1023... built from a services(5) text so the test does not depend on the embedded data.
+    /// Assigned system ports https/443 and ssh/22, assigned user port mysql/3306 and an assigned
+    /// port in the dynamic range; everything else unassigned. Built from services(5) text so the
+    /// tests do not depend on the embedded snapshot.
     fn registry() -> Registry {
-        test_registry()
-    }
-
-    pub(crate) fn test_registry() -> Registry {
         Registry::from_services_text(
             "https 443/tcp\nssh 22/tcp\nmysql 3306/tcp\nvendor-dyn 49400/tcp\n",
         )
+        .unwrap()
     }
 
     #[test]
@@ -167,6 +165,31 @@ mod tests {
         assert_eq!(
             side_from_rank(&r, Transport::Tcp, 4000, 49400),
             ServiceSide::Dst
+        );
+    }
+
+    #[test]
+    fn rule2_reserved_beats_unassigned_and_loses_to_assigned() {
+        use crate::registry::{parse, Source};
+        let csv = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,\
+Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes
+,47,tcp,Reserved,,,,,,,,
+mysql,3306,tcp,MySQL,,,,,,,,
+";
+        let parsed = parse(csv, "<inline>", Some(crate::cli::RegistryFormat::IanaCsv)).unwrap();
+        let r = Registry::build(parsed.entries, Source::Embedded, parsed.date);
+        assert_eq!(r.port(Transport::Tcp, 47).status, Status::Reserved);
+        // Reserved 47 beats unassigned 4 although 4 is lower.
+        assert_eq!(side_from_rank(&r, Transport::Tcp, 4, 47), ServiceSide::Dst);
+        // Assigned user 3306 beats reserved system 47.
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 3306),
+            ServiceSide::Dst
+        );
+        // Reserved beats dynamic.
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 50000),
+            ServiceSide::Src
         );
     }
 
