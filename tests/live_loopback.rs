@@ -219,6 +219,9 @@ fn without_capture_permission_the_error_says_how_to_get_it() {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&bin)
         .args(["live", "-i", "lo", "--count", "1"])
+        // nobody cannot read root's home, where a saved registry would be looked for.
+        .env("HOME", dir.path())
+        .env_remove("XDG_DATA_HOME")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

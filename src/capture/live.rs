@@ -1,5 +1,4 @@
-//! Live capture from a network interface through libpcap, and a minimal pcapng writer for what
-//! was captured (`--write`).
+//! Live capture from a network interface through libpcap.
 //!
 //! Takes an interface name and capture options; yields [`Frame`]s that borrow libpcap's buffer,
 //! one at a time, or `None` when the read timeout passed without a packet, so that the caller's
@@ -20,7 +19,6 @@
 use super::{Frame, Timestamp};
 use crate::linktype::LinkType;
 use std::fmt;
-use std::io::{self, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -322,140 +320,9 @@ impl LiveCapture {
     }
 }
 
-/// pcapng block types and constants (draft-ietf-opsawg-pcapng section 4).
-const BLOCK_SHB: u32 = 0x0a0d_0d0a;
-const BLOCK_IDB: u32 = 0x0000_0001;
-const BLOCK_EPB: u32 = 0x0000_0006;
-const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
-/// IDB option `if_name` (section 4.2).
-const OPT_IF_NAME: u16 = 2;
-const OPT_END: u16 = 0;
-
-/// Writes what a live capture saw as one pcapng section with one interface: the Section Header
-/// and Interface Description Blocks at creation, then an Enhanced Packet Block per frame, each
-/// written as it comes (timestamps in the default microsecond resolution, little-endian).
-///
-/// Minimal on purpose: it lives here until the general writer in [`super::write`] lands.
-#[derive(Debug)]
-pub struct LivePcapngWriter<W: Write> {
-    out: W,
-}
-
-/// `bytes` padded with zeros to a multiple of 4, as every pcapng field of variable length is.
-fn padded_len(len: usize) -> usize {
-    len.div_ceil(4).saturating_mul(4)
-}
-
-fn too_long(what: &str, len: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("{what} of {len} bytes is too long for pcapng"),
-    )
-}
-
-impl<W: Write> LivePcapngWriter<W> {
-    /// Writes the Section Header Block and the Interface Description Block of `interface`.
-    pub fn new(mut out: W, interface: &str, linktype: LinkType, snaplen: u32) -> io::Result<Self> {
-        // Section Header Block: type, total length, byte-order magic, version 1.0, section
-        // length -1 (unknown, so readers do not try to skip the section), total length.
-        let mut shb = Vec::with_capacity(28);
-        shb.extend_from_slice(&BLOCK_SHB.to_le_bytes());
-        shb.extend_from_slice(&28u32.to_le_bytes());
-        shb.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        shb.extend_from_slice(&28u32.to_le_bytes());
-        out.write_all(&shb)?;
-
-        // Interface Description Block: link type (16 bits), reserved, snaplen, then the
-        // options if_name and opt_endofopt.
-        let name = interface.as_bytes();
-        let name_len =
-            u16::try_from(name.len()).map_err(|_| too_long("interface name", name.len()))?;
-        let options_len = 4 + padded_len(name.len()) + 4;
-        let total = u32::try_from(20 + options_len).map_err(|_| too_long("block", options_len))?;
-        let linktype16 = u16::try_from(linktype.0).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("link type {} does not fit pcapng's 16 bits", linktype.0),
-            )
-        })?;
-        let mut idb = Vec::with_capacity(total as usize);
-        idb.extend_from_slice(&BLOCK_IDB.to_le_bytes());
-        idb.extend_from_slice(&total.to_le_bytes());
-        idb.extend_from_slice(&linktype16.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&snaplen.to_le_bytes());
-        idb.extend_from_slice(&OPT_IF_NAME.to_le_bytes());
-        idb.extend_from_slice(&name_len.to_le_bytes());
-        idb.extend_from_slice(name);
-        idb.resize(idb.len() + padded_len(name.len()) - name.len(), 0);
-        idb.extend_from_slice(&OPT_END.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&total.to_le_bytes());
-        out.write_all(&idb)?;
-        Ok(LivePcapngWriter { out })
-    }
-
-    /// One Enhanced Packet Block. A timestamp before 1970 is refused (pcapng counts from the
-    /// epoch, unsigned).
-    pub fn write_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
-        let unwritable = || {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("timestamp {} cannot be written to pcapng", frame.ts),
-            )
-        };
-        let micros = u64::try_from(frame.ts.secs)
-            .map_err(|_| unwritable())?
-            .checked_mul(1_000_000)
-            .and_then(|us| us.checked_add(u64::from(frame.ts.nanos / 1000)))
-            .ok_or_else(unwritable)?;
-        let caplen = frame.data.len();
-        let caplen32 = u32::try_from(caplen).map_err(|_| too_long("frame", caplen))?;
-        let total = u32::try_from(32usize.saturating_add(padded_len(caplen)))
-            .map_err(|_| too_long("frame", caplen))?;
-        // Enhanced Packet Block: type, total length, interface 0, timestamp high and low 32
-        // bits, captured length, original length, data padded to 32 bits, total length.
-        let mut header = [0u8; 28];
-        let fields: [[u8; 4]; 7] = [
-            BLOCK_EPB.to_le_bytes(),
-            total.to_le_bytes(),
-            0u32.to_le_bytes(),
-            ((micros >> 32) as u32).to_le_bytes(),
-            (micros as u32).to_le_bytes(),
-            caplen32.to_le_bytes(),
-            frame.len.max(caplen32).to_le_bytes(),
-        ];
-        for (chunk, field) in header.chunks_exact_mut(4).zip(fields) {
-            chunk.copy_from_slice(&field);
-        }
-        self.out.write_all(&header)?;
-        self.out.write_all(frame.data)?;
-        let padding = [0u8; 3];
-        self.out.write_all(
-            padding
-                .get(..padded_len(caplen) - caplen)
-                .unwrap_or_default(),
-        )?;
-        self.out.write_all(&total.to_le_bytes())
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureReader;
-    use std::io::Cursor;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
@@ -525,118 +392,5 @@ mod tests {
             ..info
         };
         assert_eq!(down.to_string(), "eth0\tdown\t?\t-\t(Pseudo-device)");
-    }
-
-    #[test]
-    fn pcapng_header_blocks_are_laid_out_field_by_field() {
-        let out = LivePcapngWriter::new(Vec::new(), "lo", LinkType::ETHERNET, 65535)
-            .unwrap()
-            .into_inner();
-        #[rustfmt::skip]
-        let expected: Vec<u8> = [
-            // Section Header Block
-            &[0x0a, 0x0d, 0x0d, 0x0a][..],     // block type
-            &[28, 0, 0, 0],                     // total length
-            &[0x4d, 0x3c, 0x2b, 0x1a],          // byte-order magic, little-endian
-            &[1, 0, 0, 0],                      // version 1.0
-            &[0xff; 8],                         // section length -1: unknown
-            &[28, 0, 0, 0],                     // total length again
-            // Interface Description Block
-            &[1, 0, 0, 0],                      // block type
-            &[32, 0, 0, 0],                     // total length: 20 + option 8 + end 4
-            &[1, 0],                            // link type Ethernet
-            &[0, 0],                            // reserved
-            &[0xff, 0xff, 0, 0],                // snaplen 65535
-            &[2, 0, 2, 0],                      // if_name, 2 bytes
-            &[b'l', b'o', 0, 0],                // "lo" padded to 4
-            &[0, 0, 0, 0],                      // opt_endofopt
-            &[32, 0, 0, 0],                     // total length again
-        ]
-        .concat();
-        assert_eq!(out, expected);
-    }
-
-    #[test]
-    fn pcapng_packet_block_pads_data_and_splits_the_timestamp() {
-        let mut writer =
-            LivePcapngWriter::new(Vec::new(), "lo", LinkType::ETHERNET, 65535).unwrap();
-        let frame = Frame {
-            ts: Timestamp {
-                secs: 1_700_000_000,
-                nanos: 123_456_000,
-                digits: 6,
-            },
-            len: 60,
-            linktype: LinkType::ETHERNET,
-            data: &[0xaa, 0xbb, 0xcc, 0xdd, 0xee],
-        };
-        writer.write_frame(&frame).unwrap();
-        let out = writer.into_inner();
-        let epb = out.get(60..).unwrap();
-        // 1_700_000_000.123456 s = 1_700_000_000_123_456 us = 0x00060a24_18202240.
-        #[rustfmt::skip]
-        let expected: Vec<u8> = [
-            &[6, 0, 0, 0][..],                          // block type EPB
-            &[40, 0, 0, 0],                             // total: 32 + 5 data padded to 8
-            &[0, 0, 0, 0],                              // interface 0
-            &0x00060a24u32.to_le_bytes(),               // timestamp high 32 bits
-            &0x18202240u32.to_le_bytes(),               // timestamp low 32 bits
-            &[5, 0, 0, 0],                              // captured length
-            &[60, 0, 0, 0],                             // original length
-            &[0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0],   // data + padding
-            &[40, 0, 0, 0],                             // total length again
-        ]
-        .concat();
-        assert_eq!(epb, expected.as_slice());
-    }
-
-    #[test]
-    fn pcapng_written_live_reads_back_frame_for_frame() {
-        let mut writer =
-            LivePcapngWriter::new(Vec::new(), "veth-test0", LinkType::ETHERNET, 262_144).unwrap();
-        let payloads: [&[u8]; 3] = [&[1; 60], &[2; 61], &[3; 1514]];
-        for (i, data) in payloads.iter().enumerate() {
-            let frame = Frame {
-                ts: Timestamp {
-                    secs: 1_700_000_000 + i as i64,
-                    nanos: 999_999_000,
-                    digits: 6,
-                },
-                len: data.len() as u32 + 4,
-                linktype: LinkType::ETHERNET,
-                data,
-            };
-            writer.write_frame(&frame).unwrap();
-        }
-        let bytes = writer.into_inner();
-        let mut reader =
-            CaptureReader::from_reader("written", Box::new(Cursor::new(bytes))).unwrap();
-        for (i, data) in payloads.iter().enumerate() {
-            let frame = reader.next_frame().unwrap().unwrap();
-            assert_eq!(frame.data, *data);
-            assert_eq!(frame.len, data.len() as u32 + 4);
-            assert_eq!(frame.linktype, LinkType::ETHERNET);
-            assert_eq!(frame.ts.secs, 1_700_000_000 + i as i64);
-            assert_eq!(frame.ts.nanos, 999_999_000);
-        }
-        assert!(reader.next_frame().unwrap().is_none());
-    }
-
-    #[test]
-    fn pcapng_refuses_timestamps_before_the_epoch() {
-        let mut writer =
-            LivePcapngWriter::new(Vec::new(), "lo", LinkType::ETHERNET, 65535).unwrap();
-        let frame = Frame {
-            ts: Timestamp {
-                secs: -1,
-                nanos: 0,
-                digits: 6,
-            },
-            len: 1,
-            linktype: LinkType::ETHERNET,
-            data: &[0],
-        };
-        let e = writer.write_frame(&frame).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 }

@@ -10,9 +10,8 @@
 //! `--max-flows` and idle timeouts.
 
 use super::pipeline::Pipeline;
-use crate::capture::live::{
-    list_interfaces, LiveCapture, LiveOptions, LivePcapngWriter, PcapStats,
-};
+use crate::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
+use crate::capture::write::{FrameWriter, PcapngWriter};
 use crate::cli::{LiveArgs, LiveFormat, SortKey};
 use crate::decode::DecodeOptions;
 use crate::registry::Registry;
@@ -66,13 +65,8 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
                 source,
             };
             let file = File::create(path).map_err(file_error)?;
-            let writer = LivePcapngWriter::new(
-                BufWriter::new(file),
-                capture.interface(),
-                capture.linktype(),
-                args.snaplen,
-            )
-            .map_err(file_error)?;
+            let writer =
+                PcapngWriter::new(BufWriter::new(file), args.snaplen).map_err(file_error)?;
             Some(writer)
         }
         None => None,
@@ -121,7 +115,8 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             Ok(Some(frame)) => {
                 pipeline.process(&frame);
                 if let Some(w) = writer.as_mut() {
-                    w.write_frame(&frame).map_err(write_error)?;
+                    w.write_frame(frame.ts, frame.len, frame.linktype, frame.data)
+                        .map_err(write_error)?;
                 }
                 packets = packets.saturating_add(1);
                 if args.count == Some(packets) {
