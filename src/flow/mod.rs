@@ -521,8 +521,8 @@ impl FlowTable {
     /// Fold every live flow into `aggregator` without ending it: what [`finish`](Self::finish)
     /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
     pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
-        for (key, state) in &self.flows {
-            aggregator.fold(registry, key, state);
+        for (key, slot) in &self.flows {
+            aggregator.fold(registry, key, &slot.state);
         }
     }
 
