@@ -172,7 +172,8 @@ const TCP_RST: u8 = 0x04;
 const SWEEP_INTERVAL: i128 = SECOND;
 
 /// When idle flows are swept: at the first packet with ports, then at the first packet at
-/// least [`SWEEP_INTERVAL`] after the last sweep (or earlier than it: time went backwards).
+/// least one second of capture time after the last sweep (or earlier than it: time went
+/// backwards).
 ///
 /// A [`FlowTable`] keeps its own clock. Sharded tables (`summary --threads`) are swept by one
 /// clock run over the whole packet sequence, so every shard sweeps at the same point of the
