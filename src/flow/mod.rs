@@ -344,15 +344,19 @@ impl FlowTable {
             port: ports.dst_port,
         };
         let (key, src_is_a) = FlowKey::of_packet(ports.transport, src_ep, dst_ep);
-        let (side, evidence) = choose_service_side(
-            registry,
-            ports.transport,
-            ports.src_port,
-            ports.dst_port,
-            handshake,
-        );
-        // The service side expressed as "is the server endpoint a?".
-        let server_is_a = (side == ServiceSide::Src) == src_is_a;
+        // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
+        // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
+        // decision, so they skip two registry lookups.
+        let decide = || {
+            let (side, evidence) = choose_service_side(
+                registry,
+                ports.transport,
+                ports.src_port,
+                ports.dst_port,
+                handshake,
+            );
+            ((side == ServiceSide::Src) == src_is_a, evidence)
+        };
 
         // Only a full table pays for the second probe.
         if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
@@ -366,6 +370,7 @@ impl FlowTable {
             let id = *next_id;
             *next_id += 1;
             stats.flows += 1;
+            let (server_is_a, evidence) = decide();
             let state = FlowState {
                 id,
                 server_is_a,
@@ -386,19 +391,22 @@ impl FlowTable {
         });
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
-        if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
-            if state.packets() > 0 {
-                aggregator.fold(registry, &key, state);
-                self.stats.flows += 1;
+        if handshake.is_some() {
+            let (server_is_a, evidence) = decide();
+            if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
+                if state.packets() > 0 {
+                    aggregator.fold(registry, &key, state);
+                    self.stats.flows += 1;
+                }
+                state.server_is_a = server_is_a;
+                state.to_server = Counter::default();
+                state.to_client = Counter::default();
+                state.first_seen = ts;
+                self.stats.revised += 1;
             }
-            state.server_is_a = server_is_a;
-            state.to_server = Counter::default();
-            state.to_client = Counter::default();
-            state.first_seen = ts;
-            self.stats.revised += 1;
-        }
-        if evidence == Evidence::Handshake {
-            state.evidence = Evidence::Handshake;
+            if evidence == Evidence::Handshake {
+                state.evidence = Evidence::Handshake;
+            }
         }
         let towards_server = src_is_a != state.server_is_a;
         if towards_server {
