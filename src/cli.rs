@@ -103,7 +103,7 @@ pub struct LookupArgs {
     #[arg(required = true, value_name = "QUERY")]
     pub queries: Vec<String>,
 
-    /// Output format
+    /// Output format (the table shortens long descriptions; json and csv keep them whole)
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
 }

@@ -31,6 +31,8 @@ pub enum Error {
     Usage(String),
     #[error("writing output: {0}")]
     Output(#[source] io::Error),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("{path}: {source}")]
     Input {
         path: String,

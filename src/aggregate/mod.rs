@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn named_service_ports_share_a_row_unnamed_ports_get_their_own() {
-        let registry = Registry::from_services_text("x11 6000/tcp\nx11 6001/tcp\n");
+        let registry = Registry::from_services_text("x11 6000/tcp\nx11 6001/tcp\n").unwrap();
         let mut agg = Aggregator::default();
         for (port, octet) in [(6000, 1), (6001, 2), (4, 3), (4, 4), (5, 5)] {
             let (key, state) = flow(port, octet, 2);
@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn merge_adds_rows_reasons_and_totals() {
-        let registry = Registry::from_services_text("https 443/tcp\n");
+        let registry = Registry::from_services_text("https 443/tcp\n").unwrap();
         let mut one = Aggregator::default();
         let mut two = Aggregator::default();
         for (agg, octet) in [(&mut one, 1), (&mut two, 2)] {

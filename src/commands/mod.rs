@@ -2,11 +2,12 @@
 
 pub mod annotate;
 pub mod input;
+pub mod lookup;
 pub mod pipeline;
+pub mod registry;
 pub mod summary;
 
 use crate::cli::{Cli, Command};
-use crate::registry::Registry;
 use crate::{Error, Outcome};
 use std::io::{BufWriter, Write};
 
@@ -15,16 +16,15 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let outcome = match &cli.command {
-        Command::Lookup(_) | Command::Registry(_) => {
-            Err(Error::Usage("not implemented yet".to_string()))
+        Command::Lookup(args) => lookup::run(args, &cli.registry, &mut out),
+        Command::Registry(command) => registry::run(command, &cli.registry, &mut out),
+        Command::Annotate(args) => {
+            annotate::run(args, &crate::registry::load(&cli.registry)?, &mut out)
         }
-        Command::Annotate(args) => annotate::run(args, &load_registry(&cli)?, &mut out),
-        Command::Summary(args) => summary::run(args, &load_registry(&cli)?, &mut out),
+        Command::Summary(args) => {
+            summary::run(args, &crate::registry::load(&cli.registry)?, &mut out)
+        }
     }?;
     out.flush().map_err(Error::Output)?;
     Ok(outcome)
-}
-
-fn load_registry(_cli: &Cli) -> Result<Registry, Error> {
-    Ok(Registry::default())
 }

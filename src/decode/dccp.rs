@@ -442,7 +442,7 @@ mod tests {
             } else {
                 bytes.extend_from_slice(&seq.to_be_bytes()[5..]);
             }
-            bytes.extend(std::iter::repeat(0).take(usize::from(extra_words) * 4));
+            bytes.extend(std::iter::repeat_n(0, usize::from(extra_words) * 4));
             let packet = DccpPacket::new_checked(&bytes).unwrap();
             prop_assert_eq!(packet.src_port(), src_port);
             prop_assert_eq!(packet.dst_port(), dst_port);

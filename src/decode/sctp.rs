@@ -382,7 +382,7 @@ mod tests {
                 bytes.push(chunk_type);
                 bytes.push(flags);
                 bytes.extend_from_slice(&u16::try_from(4 + value_len).unwrap().to_be_bytes());
-                bytes.extend(std::iter::repeat(0x5a).take(value_len));
+                bytes.extend(std::iter::repeat_n(0x5a, value_len));
                 while bytes.len() % 4 != 0 {
                     bytes.push(0);
                 }

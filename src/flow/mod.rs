@@ -376,7 +376,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn registry() -> Registry {
-        Registry::from_services_text("https 443/tcp\ndomain 53/udp\n")
+        Registry::from_services_text("https 443/tcp\ndomain 53/udp\n").unwrap()
     }
 
     fn ts(secs: i64) -> Timestamp {

@@ -89,16 +89,14 @@ pub fn choose_service_side(
 mod tests {
     use super::*;
 
-    /// A registry with https/443, domain/53 (system), mysql/3306 (user), a reserved user port
-    /// 1023... built from a services(5) text so the test does not depend on the embedded data.
+    /// Assigned system ports https/443 and ssh/22, assigned user port mysql/3306 and an assigned
+    /// port in the dynamic range; everything else unassigned. Built from services(5) text so the
+    /// tests do not depend on the embedded snapshot.
     fn registry() -> Registry {
-        test_registry()
-    }
-
-    pub(crate) fn test_registry() -> Registry {
         Registry::from_services_text(
             "https 443/tcp\nssh 22/tcp\nmysql 3306/tcp\nvendor-dyn 49400/tcp\n",
         )
+        .unwrap()
     }
 
     #[test]

@@ -420,7 +420,7 @@ impl Engine {
         while left > 0 {
             let piece = (left - 1).min(255);
             self.buf.push(u8::try_from(piece).unwrap_or(0));
-            self.buf.extend(std::iter::repeat(b'a').take(piece));
+            self.buf.extend(std::iter::repeat_n(b'a', piece));
             left -= piece + 1;
         }
     }
@@ -499,7 +499,7 @@ impl Engine {
         let parameter = u16::try_from(len - 8).unwrap_or(8);
         self.buf.extend_from_slice(&[0x00, 0x04]); // INFO String
         self.buf.extend_from_slice(&parameter.to_be_bytes());
-        self.buf.extend(std::iter::repeat(b'x').take(len - 12));
+        self.buf.extend(std::iter::repeat_n(b'x', len - 12));
     }
 
     /// One DATA chunk: TSN, stream 0, stream sequence, PPID, then user data.

@@ -1,0 +1,271 @@
+//! `portnote registry export` against independent readings of IANA's own files.
+//!
+//! The readings here share no code with src/registry: the CSV through the csv crate directly,
+//! the XML through a plain string scan of `<record>` elements. Both apply the slot rule
+//! (assigned if a named row with a transport covers the slot, else reserved if a `Reserved`
+//! row does, else unassigned; primary = first named row) and are compared slot by slot with
+//! what the real binary exports.
+
+// The helpers below are test code too (clippy.toml only exempts #[test] functions).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use assert_cmd::Command;
+use std::collections::HashMap;
+use std::path::Path;
+
+const CSV: &str = "../shared/registry/service-names-port-numbers.csv";
+const XML: &str = "../shared/registry/service-names-port-numbers.xml";
+const TRANSPORTS: [&str; 4] = ["tcp", "udp", "sctp", "dccp"];
+
+/// (status, primary name) per "transport/port"; absent keys are unassigned.
+type Slots = HashMap<(String, u32), (String, String)>;
+
+/// True when the shared data is there; otherwise prints a notice (and fails under CI=true).
+fn shared_present(path: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{path} is missing and CI=true"
+    );
+    eprintln!("notice: {path} not found; skipping (run from the worktree next to ../shared)");
+    false
+}
+
+/// One registry row as the independent readers see it.
+struct Row {
+    name: String,
+    port: String,
+    transport: String,
+    description: String,
+}
+
+fn apply_slot_rule(rows: &[Row]) -> Slots {
+    let mut slots = Slots::new();
+    // Named rows first pass, reserved rows second: a name beats a reservation in any order.
+    for named_pass in [true, false] {
+        for row in rows {
+            if row.transport.is_empty() || row.port.is_empty() {
+                continue;
+            }
+            let named = !row.name.is_empty();
+            if named != named_pass || (!named && !row.description.starts_with("Reserved")) {
+                continue;
+            }
+            let (first, last) = match row.port.split_once('-') {
+                Some((a, b)) => (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()),
+                None => {
+                    let p = row.port.parse::<u32>().unwrap();
+                    (p, p)
+                }
+            };
+            for port in first..=last {
+                let status = if named { "assigned" } else { "reserved" };
+                slots
+                    .entry((row.transport.to_lowercase(), port))
+                    .or_insert_with(|| (status.to_string(), row.name.clone()));
+            }
+        }
+    }
+    slots
+}
+
+fn read_csv_independently(path: &str) -> Slots {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let rows: Vec<Row> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            Row {
+                name: r[0].trim().to_string(),
+                port: r[1].trim().to_string(),
+                transport: r[2].trim().to_string(),
+                description: r[3].trim().to_string(),
+            }
+        })
+        .collect();
+    apply_slot_rule(&rows)
+}
+
+/// Text of the first `<tag>...</tag>` in a record, or empty.
+fn child(record: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    record
+        .find(&open)
+        .and_then(|start| {
+            let rest = &record[start + open.len()..];
+            rest.find(&close).map(|end| rest[..end].trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn read_xml_independently(path: &str) -> Slots {
+    let text = std::fs::read_to_string(path).unwrap();
+    let rows: Vec<Row> = text
+        .split("<record")
+        .skip(1)
+        .map(|chunk| {
+            let body = &chunk[..chunk.find("</record>").unwrap()];
+            Row {
+                name: child(body, "name"),
+                port: child(body, "number"),
+                transport: child(body, "protocol"),
+                description: child(body, "description"),
+            }
+        })
+        .collect();
+    apply_slot_rule(&rows)
+}
+
+fn counts(slots: &Slots, transport: &str) -> (u32, u32, u32) {
+    let mut assigned = 0;
+    let mut reserved = 0;
+    for ((t, _), (status, _)) in slots {
+        if t == transport {
+            match status.as_str() {
+                "assigned" => assigned += 1,
+                _ => reserved += 1,
+            }
+        }
+    }
+    (assigned, reserved, 65536 - assigned - reserved)
+}
+
+/// Run `portnote registry export` (CSV) and read it back into slots.
+fn export(registry: Option<&str>) -> Slots {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("portnote").unwrap();
+    cmd.env_remove("PORTNOTE_REGISTRY")
+        .env("PORTNOTE_DATA_DIR", data_dir.path())
+        .args(["registry", "export", "--format", "csv"]);
+    if let Some(path) = registry {
+        cmd.args(["--registry", path]);
+    }
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(&output.stdout[..]);
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "transport",
+            "port",
+            "status",
+            "class",
+            "service",
+            "unauthorized"
+        ]
+    );
+    let mut slots = Slots::new();
+    let mut rows = 0;
+    for record in reader.records() {
+        let r = record.unwrap();
+        rows += 1;
+        let port: u32 = r[1].parse().unwrap();
+        let class = match port {
+            0..=1023 => "system",
+            1024..=49151 => "user",
+            _ => "dynamic",
+        };
+        assert_eq!(&r[3], class, "class of {}/{}", &r[0], port);
+        if &r[2] != "unassigned" {
+            slots.insert(
+                (r[0].to_string(), port),
+                (r[2].to_string(), r[4].to_string()),
+            );
+        } else {
+            assert_eq!(&r[4], "", "unassigned slot with a service: {r:?}");
+        }
+    }
+    assert_eq!(rows, 4 * 65536);
+    slots
+}
+
+fn assert_same_slots(file: &str, independent: &Slots, exported: &Slots) {
+    let mut differences = Vec::new();
+    for t in TRANSPORTS {
+        for port in 0..=65535u32 {
+            let key = (t.to_string(), port);
+            let want = independent.get(&key);
+            let got = exported.get(&key);
+            if want != got {
+                differences.push(format!(
+                    "{t}/{port}: file says {want:?}, export says {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{file}: {} slots differ:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}
+
+#[test]
+fn export_of_iana_csv_matches_an_independent_reading_on_every_slot() {
+    if !shared_present(CSV) {
+        return;
+    }
+    let independent = read_csv_independently(CSV);
+    assert_same_slots(CSV, &independent, &export(Some(CSV)));
+}
+
+#[test]
+fn export_of_iana_xml_matches_an_independent_reading_on_every_slot() {
+    if !shared_present(XML) {
+        return;
+    }
+    let independent = read_xml_independently(XML);
+    // The independent XML reading reproduces the counts published in ../shared/registry/README.md.
+    assert_eq!(counts(&independent, "tcp"), (5951, 205, 59380));
+    assert_eq!(counts(&independent, "udp"), (5557, 592, 59387));
+    assert_eq!(counts(&independent, "sctp"), (88, 1, 65447));
+    assert_eq!(counts(&independent, "dccp"), (9, 1, 65526));
+    assert_same_slots(XML, &independent, &export(Some(XML)));
+}
+
+#[test]
+fn embedded_snapshot_agrees_with_iana_xml_on_at_least_99_5_percent_of_assigned_slots() {
+    if !shared_present(XML) {
+        return;
+    }
+    let iana = read_xml_independently(XML);
+    let embedded = export(None);
+    let mut assigned = 0u32;
+    let mut agree = 0u32;
+    let mut differences = Vec::new();
+    for t in TRANSPORTS {
+        for port in 0..=65535u32 {
+            let key = (t.to_string(), port);
+            let Some(want) = iana.get(&key).filter(|(status, _)| status == "assigned") else {
+                continue;
+            };
+            assigned += 1;
+            let got = embedded.get(&key);
+            if got == Some(want) {
+                agree += 1;
+            } else {
+                differences.push(format!(
+                    "{t}/{port}: IANA 2025-12 {want:?}, embedded {got:?}"
+                ));
+            }
+        }
+    }
+    let share = f64::from(agree) / f64::from(assigned);
+    println!(
+        "embedded vs IANA XML: {agree} of {assigned} assigned slots agree ({:.2} %); differences:",
+        share * 100.0
+    );
+    for d in &differences {
+        println!("  {d}");
+    }
+    assert_eq!(assigned, 5951 + 5557 + 88 + 9);
+    assert!(share >= 0.995, "only {:.2} % agree", share * 100.0);
+}
