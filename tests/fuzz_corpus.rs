@@ -17,8 +17,9 @@ mod common;
 #[path = "../fuzz/src/lib.rs"]
 mod fuzz_entry;
 
-use fuzz_entry::{decode, decode_prefix, read_capture, read_pcap, read_pcapng};
+use fuzz_entry::{decode, decode_prefix, load_registry, read_capture, read_pcap, read_pcapng};
 use portnote::capture::CaptureReader;
+use portnote::cli::RegistryFormat;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -339,4 +340,57 @@ fn whole_captures_pass_the_reader_checks() {
             outcome.error
         );
     }
+}
+
+/// Runs every seed of a registry target: `bad-*` seeds must fail naming the line or record
+/// at fault, the others must load (every row a slot table entry the checks agree with).
+fn check_registry_seeds(target: &str, format: RegistryFormat, bad_at: &[&str]) {
+    let seeds = files_in(&seed_dir(target));
+    let mut bad = Vec::new();
+    for (name, input) in &seeds {
+        let outcome = load_registry(format, input);
+        if name.starts_with("bad-") {
+            let error = outcome.expect_err(name).to_string();
+            bad.push(
+                error
+                    .strip_prefix("fuzz-input: ")
+                    .unwrap_or(&error)
+                    .to_string(),
+            );
+        } else {
+            let rows = outcome.unwrap_or_else(|e| panic!("{target}/{name}: {e}"));
+            assert!(rows >= 5, "{target}/{name}: {rows} rows");
+        }
+    }
+    assert_eq!(bad.len(), bad_at.len(), "{target}: {bad:?}");
+    for (message, at) in bad.iter().zip(bad_at) {
+        assert!(
+            message.starts_with(at),
+            "{target}: {message:?} should start with {at:?}"
+        );
+    }
+}
+
+#[test]
+fn registry_csv_seeds() {
+    check_registry_seeds("registry_csv", RegistryFormat::IanaCsv, &["line 3: "]);
+}
+
+#[test]
+fn registry_xml_seeds() {
+    check_registry_seeds(
+        "registry_xml",
+        RegistryFormat::IanaXml,
+        &["record 2: ", "malformed XML at byte "],
+    );
+}
+
+#[test]
+fn registry_services_seeds() {
+    check_registry_seeds("registry_services", RegistryFormat::Services, &["line 2: "]);
+}
+
+#[test]
+fn registry_nmap_seeds() {
+    check_registry_seeds("registry_nmap", RegistryFormat::Nmap, &["line 2: "]);
 }

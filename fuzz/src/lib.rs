@@ -15,8 +15,11 @@
 //! Nothing here reads files or the network.
 
 use portnote::capture::{CaptureError, CaptureReader};
+use portnote::cli::RegistryFormat;
 use portnote::decode::{decode_frame, DecodeOptions, FragmentTracker, PacketInfo};
 use portnote::linktype::LinkType;
+use portnote::registry::{self, Class, Registry, RegistryError, Source, Status};
+use portnote::transport::Transport;
 use std::io::Cursor;
 
 /// The name readers and loaders are given; their errors must carry it.
@@ -175,4 +178,52 @@ fn check_capture_error(error: &CaptureError, input_len: u64) {
         message.starts_with(&format!("{INPUT_NAME}: at byte offset {}: ", error.offset)),
         "{message}"
     );
+}
+
+/// The `registry_*` targets: parse `input` as a registry file of `format`, build the slot
+/// tables from the rows, and check them. Bytes that are not UTF-8 are replaced (U+FFFD) as a
+/// lossy read would: the loaders take text, and a file that is not UTF-8 is refused before
+/// them, when it is read. Returns the number of rows, or the loader's error.
+pub fn load_registry(format: RegistryFormat, input: &[u8]) -> Result<usize, RegistryError> {
+    let text = String::from_utf8_lossy(input);
+    let parsed = match registry::parse(&text, INPUT_NAME, Some(format)) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.starts_with(INPUT_NAME), "unnamed error: {message}");
+            return Err(error);
+        }
+    };
+    assert!(!parsed.entries.is_empty(), "Ok without rows");
+    let rows = parsed.entries.len();
+    let registry = Registry::build(parsed.entries, Source::File(INPUT_NAME.into()), parsed.date);
+    check_registry(&registry);
+    Ok(rows)
+}
+
+/// Every slot a named row covers looks up as assigned, with a service name (checked at each
+/// named row's first and last port); every lookup's class is the port's RFC 6335 range.
+fn check_registry(registry: &Registry) {
+    for entry in registry.entries().iter().filter(|e| e.is_named()) {
+        let (Some(transport), Some(ports)) = (entry.transport, entry.ports) else {
+            continue;
+        };
+        for port in [ports.first, ports.last] {
+            let info = registry.port(transport, port);
+            assert_eq!(info.status, Status::Assigned, "{entry:?} covers {port}");
+            assert!(info.service.is_some(), "{entry:?} covers {port}");
+        }
+    }
+    for transport in [
+        Transport::Tcp,
+        Transport::Udp,
+        Transport::Sctp,
+        Transport::Dccp,
+    ] {
+        for port in [0, 1023, 1024, 49151, 49152, u16::MAX] {
+            let info = registry.port(transport, port);
+            assert_eq!(info.class, Class::of(port));
+            assert_eq!(info.service.is_some(), info.status == Status::Assigned);
+        }
+    }
 }
