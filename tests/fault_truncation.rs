@@ -191,6 +191,7 @@ fn check_all(files: &[PathBuf]) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
+    eprintln!("{cuts} cuts of {} captures checked", files.len());
     // About twenty per file; fewer only for files of a few records.
     assert!(
         cuts >= files.len() * 15,
