@@ -49,7 +49,7 @@ fn report_panic(info: &PanicHookInfo<'_>) {
     std::process::exit(2);
 }
 
-/// Undocumented, for tests/fault_panic.rs: shows that the hook works in the real binary.
+/// Undocumented, for tests/fault_output.rs: shows that the hook works in the real binary.
 #[allow(clippy::panic)] // the deliberate panic is the point
 fn panic_when_asked() {
     if std::env::var_os("PORTNOTE_TEST_PANIC").is_some() {
