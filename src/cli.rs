@@ -95,6 +95,22 @@ Examples:
   portnote summary --format json day1.pcap day2.pcap
   portnote summary --fail-on unassigned --allow 8443/tcp capture.pcap   # exit 1 if found")]
     Summary(SummaryArgs),
+
+    /// Traffic by service on a live interface, redrawn every interval; final summary on exit
+    #[command(after_help = "\
+Examples:
+  portnote live --list                               interfaces, their state and link type
+  portnote live -i eth0                              top-like view; Ctrl-C prints the summary
+  portnote live -i eth0 -f 'not port 22' --duration 60 --format json
+  portnote live -i any --format ndjson --interval 10 >> survey.ndjson
+  portnote live -i eth0 --count 10000 --write sample.pcapng
+
+Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
+  sudo setcap cap_net_raw,cap_net_admin=eip $(which portnote)
+
+Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interface went away
+(after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
+    Live(LiveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,4 +245,117 @@ pub enum FailOn {
     Unassigned,
     Reserved,
     Dynamic,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (see --list); `any` captures on all of them (Linux)
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        required_unless_present = "list"
+    )]
+    pub interface: Option<String>,
+
+    /// List the interfaces (name, up/down, link type, addresses) and exit
+    #[arg(long, conflicts_with = "interface")]
+    pub list: bool,
+
+    /// Only packets matching this BPF filter (tcpdump syntax), applied in the kernel
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Bytes kept of each packet (ports need only the headers; --write keeps what is kept)
+    #[arg(long, value_name = "N", default_value_t = 262_144,
+          value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+
+    /// Do not put the interface into promiscuous mode
+    #[arg(long)]
+    pub no_promisc: bool,
+
+    /// Seconds between redraws (table on a terminal) or snapshot lines (ndjson)
+    #[arg(long, value_name = "S", default_value = "1", value_parser = parse_seconds)]
+    pub interval: std::time::Duration,
+
+    /// Stop after this many seconds
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    pub duration: Option<std::time::Duration>,
+
+    /// Stop after this many packets (those the filter keeps)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Output: table (redrawn in place on a terminal), ndjson (one snapshot per interval, then
+    /// the final one) or json (only the final summary, `summary --format json` schema)
+    #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
+    pub format: LiveFormat,
+
+    /// Flows kept in memory at once; the idlest are folded into the totals beyond this
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
+    pub max_flows: usize,
+
+    /// Also save the captured packets to this pcapng file, to annotate them again offline
+    #[arg(long, value_name = "FILE.pcapng")]
+    pub write: Option<PathBuf>,
+
+    /// Report the outermost transport of tunnelled packets instead of the innermost
+    #[arg(long)]
+    pub no_decap: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LiveFormat {
+    Table,
+    Ndjson,
+    Json,
+}
+
+/// Seconds as a positive decimal number: `1`, `0.5`, `86400`.
+pub fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(format!("{text:?}: expected a positive number of seconds"));
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn seconds_accept_decimals_and_refuse_zero_negative_and_words() {
+        assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-3").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn live_needs_an_interface_unless_listing() {
+        assert!(Cli::try_parse_from(["portnote", "live"]).is_err());
+        assert!(Cli::try_parse_from(["portnote", "live", "--list"]).is_ok());
+        assert!(Cli::try_parse_from(["portnote", "live", "--list", "-i", "lo"]).is_err());
+        let cli = Cli::try_parse_from([
+            "portnote", "live", "-i", "lo", "--count", "5", "--format", "json",
+        ])
+        .unwrap();
+        let Command::Live(args) = cli.command else {
+            panic!("not live");
+        };
+        assert_eq!(args.interface.as_deref(), Some("lo"));
+        assert_eq!(args.count, Some(5));
+        assert_eq!(args.format, LiveFormat::Json);
+        assert_eq!(args.interval, Duration::from_secs(1));
+        assert!(Cli::try_parse_from(["portnote", "live", "-i", "lo", "--count", "0"]).is_err());
+    }
 }

@@ -33,6 +33,9 @@ pub enum Error {
     Output(#[source] io::Error),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    /// A live capture could not start, or `--list` could not list.
+    #[error(transparent)]
+    Live(#[from] crate::capture::live::LiveError),
     #[error("{path}: {source}")]
     Input {
         path: String,

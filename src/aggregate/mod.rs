@@ -149,7 +149,7 @@ impl Totals {
 }
 
 /// Rows, packets-without-ports counts and totals.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Aggregator {
     rows: Vec<Row>,
     by_key: HashMap<RowKey, usize>,

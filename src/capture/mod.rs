@@ -24,6 +24,7 @@ mod buffer;
 mod endian;
 mod error;
 mod filter;
+pub mod live;
 mod pcap;
 mod pcapng;
 pub mod write;

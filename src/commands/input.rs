@@ -5,7 +5,43 @@ use crate::capture::{BpfFilter, CaptureReader, Frame};
 use crate::cli::InputArgs;
 use crate::report::summary::InputReport;
 use crate::Error;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Read};
 use std::path::Path;
+
+/// Inputs smaller than this finish too fast for a progress bar to help.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+/// Frames between progress updates: keeps the bar off the per-packet path.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// A byte-position bar on stderr for a large, plain (not gzip) file when stderr is a terminal;
+/// never when stderr is piped or redirected.
+fn progress_bar(path: &Path) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() || path == Path::new("-") {
+        return None;
+    }
+    let size = std::fs::metadata(path).ok()?.len();
+    if size < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut magic)
+        .ok()?;
+    if magic == [0x1f, 0x8b] {
+        return None; // gzip: reader offsets count decompressed bytes, not file bytes
+    }
+    let bar = ProgressBar::new(size);
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .ok()?
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(path.display().to_string());
+    Some(bar)
+}
 
 /// The filter of `-f EXPR`, compiled once for the whole run.
 pub fn filter_of(args: &InputArgs) -> Result<Option<BpfFilter>, Error> {
@@ -38,9 +74,13 @@ pub fn read_input(
             });
         }
     };
+    let bar = progress_bar(path);
     let mut frame_number = 0u64;
     let mut packets = 0u64;
     let error = loop {
+        if let Some(bar) = bar.as_ref().filter(|_| frame_number % PROGRESS_EVERY == 0) {
+            bar.set_position(reader.offset());
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 frame_number += 1;

@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod input;
+pub mod live;
 pub mod lookup;
 pub mod pipeline;
 pub mod registry;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Summary(args) => {
             summary::run(args, &crate::registry::load(&cli.registry)?, &mut out)
         }
+        Command::Live(args) => live::run(args, &crate::registry::load(&cli.registry)?, &mut out),
     }?;
     out.flush().map_err(Error::Output)?;
     Ok(outcome)

@@ -71,6 +71,14 @@ impl<'r> Pipeline<'r> {
         Processed { info, attribution }
     }
 
+    /// The counts [`finish`](Self::finish) would hand back now, with every live flow folded
+    /// into a copy of the aggregator and left running: `live`'s interval snapshots.
+    pub fn snapshot(&self) -> (Aggregator, FlowStats) {
+        let mut aggregator = self.aggregator.clone();
+        self.flows.fold_live_into(self.registry, &mut aggregator);
+        (aggregator, self.flows.stats())
+    }
+
     /// End of input: fold the live flows and hand back the counts.
     pub fn finish(mut self) -> (Aggregator, FlowStats) {
         self.flows.finish(self.registry, &mut self.aggregator);

@@ -361,6 +361,14 @@ impl FlowTable {
         self.stats.evicted += evicted;
     }
 
+    /// Fold every live flow into `aggregator` without ending it: what [`finish`](Self::finish)
+    /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
+    pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
+        for (key, state) in &self.flows {
+            aggregator.fold(registry, key, state);
+        }
+    }
+
     /// End of input: fold every remaining flow.
     pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
         for (key, state) in self.flows.drain() {

@@ -169,6 +169,31 @@ mod tests {
     }
 
     #[test]
+    fn rule2_reserved_beats_unassigned_and_loses_to_assigned() {
+        use crate::registry::{parse, Source};
+        let csv = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,\
+Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes
+,47,tcp,Reserved,,,,,,,,
+mysql,3306,tcp,MySQL,,,,,,,,
+";
+        let parsed = parse(csv, "<inline>", Some(crate::cli::RegistryFormat::IanaCsv)).unwrap();
+        let r = Registry::build(parsed.entries, Source::Embedded, parsed.date);
+        assert_eq!(r.port(Transport::Tcp, 47).status, Status::Reserved);
+        // Reserved 47 beats unassigned 4 although 4 is lower.
+        assert_eq!(side_from_rank(&r, Transport::Tcp, 4, 47), ServiceSide::Dst);
+        // Assigned user 3306 beats reserved system 47.
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 3306),
+            ServiceSide::Dst
+        );
+        // Reserved beats dynamic.
+        assert_eq!(
+            side_from_rank(&r, Transport::Tcp, 47, 50000),
+            ServiceSide::Src
+        );
+    }
+
+    #[test]
     fn rule2_tie_goes_to_lower_port() {
         let r = registry();
         // Both unassigned user ports.

@@ -47,6 +47,15 @@ pub fn saved_registry() -> Result<Option<PathBuf>, RegistryError> {
             path.display()
         ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // A data directory this user may not search (another user's HOME under sudo, say) holds
+        // no registry of theirs: say so and use the embedded one rather than refuse to run.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!(
+                "portnote: warning: cannot look for a saved registry at {} ({e}); using the embedded one",
+                path.display()
+            );
+            Ok(None)
+        }
         Err(source) => Err(RegistryError::Read {
             path: path.display().to_string(),
             source,

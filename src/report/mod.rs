@@ -2,5 +2,6 @@
 //! NDJSON, CSV). They take finished data and never compute counts of their own.
 
 pub mod annotate;
+pub mod live;
 pub mod summary;
 pub mod units;

@@ -259,7 +259,7 @@ fn join_ports(ports: &[u16]) -> String {
 }
 
 /// Ports as a short list: `443`, `80 8080`, `6000-6003`, or `6000-6003 +12` when long.
-fn short_ports(ports: &[u16]) -> String {
+pub(crate) fn short_ports(ports: &[u16]) -> String {
     let mut runs: Vec<(u16, u16)> = Vec::new();
     for &p in ports {
         match runs.last_mut() {
@@ -314,24 +314,39 @@ impl Paint {
     }
 }
 
+/// Characters a terminal shows for `text`: ANSI colour sequences (`ESC [ ... m`) take no room.
+fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
 /// Aligned, human-readable columns.
-fn write_aligned(
+pub(crate) fn write_aligned(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[Vec<String>],
     right: &[bool],
 ) -> io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| visible_width(h)).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(visible_width(cell));
         }
     }
     let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
         let mut s = String::from("  ");
         for (i, cell) in cells.enumerate() {
             let w = widths.get(i).copied().unwrap_or(0);
-            let pad = w.saturating_sub(cell.chars().count());
+            let pad = w.saturating_sub(visible_width(cell));
             if i > 0 {
                 s.push_str("  ");
             }
@@ -557,6 +572,16 @@ fn more_line(out: &mut dyn Write, hidden: usize) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_codes_take_no_width() {
+        let paint = Paint { on: true };
+        assert_eq!(
+            visible_width(&paint.alert("unassigned")),
+            "unassigned".len()
+        );
+        assert_eq!(visible_width("plain"), 5);
+    }
 
     #[test]
     fn short_ports_collapses_runs_and_counts_the_rest() {

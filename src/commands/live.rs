@@ -1,0 +1,451 @@
+//! `portnote live`: traffic by service on a live interface.
+//!
+//! Opens the interface ([`LiveCapture`]), feeds every packet through the same [`Pipeline`] as
+//! `summary`, and every `--interval` takes a snapshot (the live flows folded into a copy of the
+//! counts) to redraw the top-like view or print an NDJSON line. Ctrl-C, SIGTERM, `--duration`
+//! and `--count` end the loop cleanly; the final summary is then written with libpcap's
+//! counters. A read that fails (the interface went down or away) also ends it, with the final
+//! summary and exit status 2. The loop wakes at least every [`IDLE_WAIT`], so ticks and
+//! signals are handled on a silent link too. Memory stays bounded by the flow table's
+//! `--max-flows` and idle timeouts.
+
+use super::pipeline::Pipeline;
+use crate::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
+use crate::capture::write::{FrameWriter, PcapngWriter};
+use crate::cli::{LiveArgs, LiveFormat, SortKey};
+use crate::decode::DecodeOptions;
+use crate::registry::Registry;
+use crate::report::live::{
+    clear_frame, moving_rates, write_frame, write_live_json, write_live_table, write_ndjson_line,
+    CaptureStatsReport, FrameStyle, LiveReport, RateTracker, SnapshotInfo, StopReason,
+};
+use crate::report::summary::{InputReport, SummaryReport, TableStyle};
+use crate::{Error, Outcome};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long the loop sleeps when no packet is waiting: the latency of a tick, a signal or
+/// `--duration` on a silent link. Short, so the kernel buffer never fills while it sleeps.
+pub const IDLE_WAIT: Duration = Duration::from_millis(5);
+
+pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if args.list {
+        return list(out);
+    }
+    let interface = args
+        .interface
+        .clone()
+        .ok_or_else(|| Error::Usage("live: -i IFACE is required (or --list)".to_string()))?;
+    let mut capture = LiveCapture::open(&LiveOptions {
+        interface,
+        snaplen: args.snaplen,
+        promiscuous: !args.no_promisc,
+        idle_wait: IDLE_WAIT,
+        filter: args.filter.clone(),
+    })?;
+    let stop = StopSignals::install()?;
+    // Like tcpdump's "listening on" line: says the capture is open (scripts wait for it).
+    eprintln!(
+        "portnote: capturing on {}, link type {}, snapshot length {} bytes{}",
+        capture.interface(),
+        capture.linktype(),
+        args.snaplen,
+        args.filter
+            .as_ref()
+            .map(|f| format!(", filter {f:?}"))
+            .unwrap_or_default()
+    );
+    let mut writer = match &args.write {
+        Some(path) => {
+            let file_error = |source| Error::Input {
+                path: path.display().to_string(),
+                source,
+            };
+            let file = File::create(path).map_err(file_error)?;
+            let writer =
+                PcapngWriter::new(BufWriter::new(file), args.snaplen).map_err(file_error)?;
+            Some(writer)
+        }
+        None => None,
+    };
+    let write_error = |source| Error::Input {
+        path: args
+            .write
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        source,
+    };
+
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let redraw = args.format == LiveFormat::Table && stdout_is_terminal;
+    // Interval output: the redrawn frame, or NDJSON lines; json and a piped table print only
+    // the final summary.
+    let ticking = redraw || args.format == LiveFormat::Ndjson;
+    let mut view = View {
+        args,
+        rates: RateTracker::default(),
+        last_tick: Instant::now(),
+        redraw,
+        color: stdout_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut pipeline = Pipeline::new(
+        registry,
+        DecodeOptions {
+            no_decap: args.no_decap,
+        },
+        args.max_flows,
+    );
+    let started = Instant::now();
+    let mut next_tick = started + args.interval;
+    let mut packets = 0u64;
+    let mut failure = None;
+
+    let stopped_by = loop {
+        if let Some(reason) = stop.reason() {
+            break reason;
+        }
+        if args.duration.is_some_and(|d| started.elapsed() >= d) {
+            break StopReason::Duration;
+        }
+        match capture.next_frame() {
+            Ok(Some(frame)) => {
+                pipeline.process(&frame);
+                if let Some(w) = writer.as_mut() {
+                    w.write_frame(frame.ts, frame.len, frame.linktype, frame.data)
+                        .map_err(write_error)?;
+                }
+                packets = packets.saturating_add(1);
+                if args.count == Some(packets) {
+                    break StopReason::Count;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("portnote: {e}");
+                failure = Some(e.to_string());
+                break StopReason::Error;
+            }
+        }
+        let now = Instant::now();
+        if ticking && now >= next_tick {
+            let (aggregator, stats) = pipeline.snapshot();
+            let summary = build(&aggregator, stats, &capture, packets, None);
+            let capture_stats =
+                capture_stats(&mut capture, args, started, None, failure.clone(), packets);
+            view.tick(out, &summary, &capture_stats)?;
+            // After a slow snapshot, the next interval starts now rather than at once.
+            next_tick += args.interval;
+            if next_tick <= now {
+                next_tick = now + args.interval;
+            }
+        }
+    };
+
+    if let Some(mut w) = writer {
+        w.flush().map_err(write_error)?;
+    }
+    let capture_stats = capture_stats(
+        &mut capture,
+        args,
+        started,
+        Some(stopped_by),
+        failure.clone(),
+        packets,
+    );
+    let (aggregator, stats) = pipeline.finish();
+    let summary = build(&aggregator, stats, &capture, packets, failure.clone());
+    view.finish(out, &summary, &capture_stats)?;
+    Ok(if failure.is_some() {
+        Outcome::InputErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+fn build(
+    aggregator: &crate::aggregate::Aggregator,
+    stats: crate::flow::FlowStats,
+    capture: &LiveCapture,
+    packets: u64,
+    error: Option<String>,
+) -> SummaryReport {
+    let input = InputReport {
+        file: capture.interface().to_string(),
+        packets,
+        error,
+    };
+    SummaryReport::build(aggregator, stats, vec![input], SortKey::Bytes)
+}
+
+/// The capture's counters now. libpcap's own may be unreadable after the interface went
+/// away; then the packets portnote read stand in for `received` and the reason is kept.
+fn capture_stats(
+    capture: &mut LiveCapture,
+    args: &LiveArgs,
+    started: Instant,
+    stopped_by: Option<StopReason>,
+    failure: Option<String>,
+    packets: u64,
+) -> CaptureStatsReport {
+    let (counters, error) = match capture.stats() {
+        Ok(counters) => (counters, failure),
+        Err(e) => (
+            PcapStats {
+                received: packets,
+                ..PcapStats::default()
+            },
+            Some(match failure {
+                Some(f) => format!("{f}; {e}"),
+                None => e.to_string(),
+            }),
+        ),
+    };
+    CaptureStatsReport {
+        interface: capture.interface().to_string(),
+        linktype: capture.linktype(),
+        filter: args.filter.clone(),
+        received: counters.received,
+        dropped: counters.dropped,
+        interface_dropped: counters.interface_dropped,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        stopped_by,
+        error,
+    }
+}
+
+/// What is shown while the capture runs and when it stops, per `--format`.
+struct View<'a> {
+    args: &'a LiveArgs,
+    rates: RateTracker,
+    last_tick: Instant,
+    /// Table format on a terminal: the frame is redrawn in place.
+    redraw: bool,
+    color: bool,
+}
+
+impl View<'_> {
+    /// One interval: redraw the frame or print a snapshot line.
+    fn tick(
+        &mut self,
+        out: &mut dyn Write,
+        summary: &SummaryReport,
+        capture_stats: &CaptureStatsReport,
+    ) -> Result<(), Error> {
+        let now = Instant::now();
+        let seconds = now.duration_since(self.last_tick).as_secs_f64();
+        self.last_tick = now;
+        let rates = self.rates.update(summary, seconds);
+        let live = LiveReport {
+            summary,
+            capture_stats,
+        };
+        match self.args.format {
+            LiveFormat::Table => {
+                let (width, height) = terminal_size::terminal_size()
+                    .map_or((80, 24), |(w, h)| (usize::from(w.0), usize::from(h.0)));
+                let style = FrameStyle {
+                    width,
+                    height,
+                    bold: self.color,
+                };
+                write_frame(out, &live, &rates, style).map_err(Error::Output)?;
+            }
+            LiveFormat::Ndjson => {
+                let info = SnapshotInfo {
+                    is_final: false,
+                    interval_seconds: seconds,
+                    rates: moving_rates(summary, &rates),
+                };
+                write_ndjson_line(out, live, info).map_err(Error::Output)?;
+            }
+            LiveFormat::Json => {}
+        }
+        out.flush().map_err(Error::Output)
+    }
+
+    /// The final summary.
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        summary: &SummaryReport,
+        capture_stats: &CaptureStatsReport,
+    ) -> Result<(), Error> {
+        let live = LiveReport {
+            summary,
+            capture_stats,
+        };
+        match self.args.format {
+            LiveFormat::Table => {
+                if self.redraw {
+                    clear_frame(out).map_err(Error::Output)?;
+                }
+                let style = TableStyle {
+                    color: self.color,
+                    top: 0,
+                };
+                write_live_table(out, &live, style).map_err(Error::Output)?;
+            }
+            LiveFormat::Ndjson => {
+                let seconds = self.last_tick.elapsed().as_secs_f64();
+                let rates = self.rates.update(summary, seconds);
+                let info = SnapshotInfo {
+                    is_final: true,
+                    interval_seconds: seconds,
+                    rates: moving_rates(summary, &rates),
+                };
+                write_ndjson_line(out, live, info).map_err(Error::Output)?;
+            }
+            LiveFormat::Json => write_live_json(out, &live).map_err(Error::Output)?,
+        }
+        out.flush().map_err(Error::Output)
+    }
+}
+
+/// SIGINT and SIGTERM ask the loop to stop; a second SIGINT or SIGTERM while it is stopping
+/// exits at once (status 130), for a summary that takes too long.
+struct StopSignals {
+    which: Arc<AtomicUsize>,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals, Error> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let which = Arc::new(AtomicUsize::new(0));
+        let asked = Arc::new(AtomicBool::new(false));
+        let failed = |e: std::io::Error| Error::Usage(format!("installing signal handlers: {e}"));
+        for signal in [SIGINT, SIGTERM] {
+            // The shutdown check runs before the flag is set, so only a second signal exits.
+            signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&asked))
+                .map_err(failed)?;
+            signal_hook::flag::register(signal, Arc::clone(&asked)).map_err(failed)?;
+            let code = usize::try_from(signal).unwrap_or(usize::MAX);
+            signal_hook::flag::register_usize(signal, Arc::clone(&which), code).map_err(failed)?;
+        }
+        Ok(StopSignals { which })
+    }
+
+    fn reason(&self) -> Option<StopReason> {
+        use signal_hook::consts::SIGTERM;
+        match self.which.load(Ordering::Relaxed) {
+            0 => None,
+            code if usize::try_from(SIGTERM).is_ok_and(|term| term == code) => {
+                Some(StopReason::Terminate)
+            }
+            _ => Some(StopReason::Interrupt),
+        }
+    }
+}
+
+/// `portnote live --list`: one line per interface, tab-separated.
+fn list(out: &mut dyn Write) -> Result<Outcome, Error> {
+    let interfaces = list_interfaces()?;
+    writeln!(out, "interface\tstate\tlink type\taddresses").map_err(Error::Output)?;
+    for interface in &interfaces {
+        writeln!(out, "{interface}").map_err(Error::Output)?;
+    }
+    for interface in &interfaces {
+        if let Err(e) = &interface.linktype {
+            writeln!(out, "# {}: link type ?: {e}", interface.name).map_err(Error::Output)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Frame, Timestamp};
+    use crate::linktype::LinkType;
+
+    /// Ethernet + IPv4 + UDP, 10.0.0.1:50000 -> 10.0.0.2:8 with `payload` bytes of zeros.
+    fn udp_frame(to_server: bool, payload: usize) -> Vec<u8> {
+        let (src, dst, sport, dport) = if to_server {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 50000u16, 8u16)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 8, 50000)
+        };
+        let ip_len = (20 + 8 + payload) as u16;
+        let mut f = Vec::new();
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2]); // destination MAC
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]); // source MAC
+        f.extend_from_slice(&[0x08, 0x00]); // EtherType IPv4
+        f.push(0x45); // version 4, IHL 5 (20 bytes)
+        f.push(0); // DSCP/ECN
+        f.extend_from_slice(&ip_len.to_be_bytes()); // total length
+        f.extend_from_slice(&[0, 0, 0, 0]); // identification, flags, fragment offset 0
+        f.push(64); // TTL
+        f.push(17); // protocol UDP
+        f.extend_from_slice(&[0, 0]); // header checksum (not checked)
+        f.extend_from_slice(&src); // source address
+        f.extend_from_slice(&dst); // destination address
+        f.extend_from_slice(&sport.to_be_bytes()); // UDP source port
+        f.extend_from_slice(&dport.to_be_bytes()); // UDP destination port
+        f.extend_from_slice(&((8 + payload) as u16).to_be_bytes()); // UDP length
+        f.extend_from_slice(&[0, 0]); // UDP checksum (none)
+        f.resize(f.len() + payload, 0);
+        f
+    }
+
+    fn frame(data: &[u8], secs: i64) -> Frame<'_> {
+        Frame {
+            ts: Timestamp {
+                secs,
+                nanos: 0,
+                digits: 6,
+            },
+            len: data.len() as u32,
+            linktype: LinkType::ETHERNET,
+            data,
+        }
+    }
+
+    fn report(
+        pipeline_counts: (crate::aggregate::Aggregator, crate::flow::FlowStats),
+    ) -> SummaryReport {
+        SummaryReport::build(
+            &pipeline_counts.0,
+            pipeline_counts.1,
+            vec![],
+            SortKey::Bytes,
+        )
+    }
+
+    #[test]
+    fn snapshots_count_a_long_lived_flow_without_ending_it() {
+        let registry = Registry::default();
+        let mut pipeline = Pipeline::new(&registry, DecodeOptions::default(), 16);
+        let request = udp_frame(true, 10);
+        let answer = udp_frame(false, 30);
+        pipeline.process(&frame(&request, 100));
+        pipeline.process(&frame(&answer, 101));
+
+        let first = report(pipeline.snapshot());
+        assert_eq!(first.totals.packets, 2);
+        assert_eq!(first.rows.len(), 1);
+        let row = &first.rows[0];
+        assert_eq!(row.ports, vec![8]);
+        assert_eq!(row.flows, 1);
+        assert_eq!(row.packets_to_server, 1);
+        assert_eq!(row.bytes_to_client, answer.len() as u64);
+
+        // The same flow goes on (within UDP's 120 s idle timeout): the next snapshot has its
+        // new packets in the same row, and still one flow, because the snapshot did not end it.
+        pipeline.process(&frame(&request, 150));
+        let second = report(pipeline.snapshot());
+        assert_eq!(second.totals.packets, 3);
+        assert_eq!(second.rows[0].packets, 3);
+        assert_eq!(second.rows[0].flows, 1);
+        assert_eq!(second.totals.flows_expired, 0);
+
+        // And what finish() counts is what the last snapshot said.
+        let last = report(pipeline.finish());
+        assert_eq!(last.rows[0].packets, second.rows[0].packets);
+        assert_eq!(last.rows[0].bytes, second.rows[0].bytes);
+        assert_eq!(last.rows[0].flows, 1);
+        assert_eq!(last.totals.packets, 3);
+    }
+}
