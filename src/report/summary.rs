@@ -428,99 +428,9 @@ pub fn write_table(
         human_duration(t.duration_seconds),
     )?;
 
-    let header = [
-        "transport",
-        "service",
-        "port",
-        "flows",
-        "packets",
-        "bytes",
-        "share",
-        "to/from server",
-        "",
-    ];
-    let (rows, hidden) = section_rows(report, Section::Assigned, style.top);
-    writeln!(out, "\n{}", paint.heading("Assigned services"))?;
-    if rows.is_empty() {
-        writeln!(out, "  (none)")?;
-    } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                let name = r.service.clone().unwrap_or_else(|| "-".to_string());
-                let note = if r.unauthorized.is_some() {
-                    "unauthorized use reported".to_string()
-                } else {
-                    String::new()
-                };
-                service_cells(r, name, note)
-            })
-            .collect();
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+    for section in [Section::Assigned, Section::Unassigned, Section::Dynamic] {
+        write_section(out, &paint, report, section, style.top)?;
     }
-    more_line(out, hidden)?;
-
-    let (rows, hidden) = section_rows(report, Section::Unassigned, style.top);
-    writeln!(
-        out,
-        "\n{}",
-        paint.heading("Unassigned and reserved ports (no IANA service: worth a look)")
-    )?;
-    if rows.is_empty() {
-        writeln!(out, "  (none)")?;
-    } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| service_cells(r, paint.alert(r.status.as_str()), servers_cell(r)))
-            .collect();
-        let header = [
-            "transport",
-            "status",
-            "port",
-            "flows",
-            "packets",
-            "bytes",
-            "share",
-            "to/from server",
-            "servers",
-        ];
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
-    }
-    more_line(out, hidden)?;
-
-    let (rows, hidden) = section_rows(report, Section::Dynamic, style.top);
-    writeln!(
-        out,
-        "\n{}",
-        paint.heading("Dynamic-only traffic (service port 49152-65535)")
-    )?;
-    if rows.is_empty() {
-        writeln!(out, "  (none)")?;
-    } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                let name = r
-                    .service
-                    .clone()
-                    .unwrap_or_else(|| r.status.as_str().to_string());
-                service_cells(r, name, servers_cell(r))
-            })
-            .collect();
-        let header = [
-            "transport",
-            "service",
-            "port",
-            "flows",
-            "packets",
-            "bytes",
-            "share",
-            "to/from server",
-            "servers",
-        ];
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
-    }
-    more_line(out, hidden)?;
 
     writeln!(out, "\n{}", paint.heading("Packets without ports"))?;
     if report.no_ports_detail.is_empty() {
@@ -562,7 +472,67 @@ pub fn write_table(
     Ok(())
 }
 
-fn more_line(out: &mut dyn Write, hidden: usize) -> io::Result<()> {
+/// One section of the table: its heading, aligned rows or `(none)`, and how many `--top` hid.
+fn write_section(
+    out: &mut dyn Write,
+    paint: &Paint,
+    report: &SummaryReport,
+    section: Section,
+    top: usize,
+) -> io::Result<()> {
+    let (title, name_column, last_column) = match section {
+        Section::Assigned => ("Assigned services", "service", ""),
+        Section::Unassigned => (
+            "Unassigned and reserved ports (no IANA service: worth a look)",
+            "status",
+            "servers",
+        ),
+        Section::Dynamic => (
+            "Dynamic-only traffic (service port 49152-65535)",
+            "service",
+            "servers",
+        ),
+    };
+    writeln!(out, "\n{}", paint.heading(title))?;
+    let (rows, hidden) = section_rows(report, section, top);
+    if rows.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let (name, last) = match section {
+                    Section::Assigned => (
+                        r.service.clone().unwrap_or_else(|| "-".to_string()),
+                        r.unauthorized
+                            .as_ref()
+                            .map(|_| "unauthorized use reported".to_string())
+                            .unwrap_or_default(),
+                    ),
+                    Section::Unassigned => (paint.alert(r.status.as_str()), servers_cell(r)),
+                    Section::Dynamic => (
+                        r.service
+                            .clone()
+                            .unwrap_or_else(|| r.status.as_str().to_string()),
+                        servers_cell(r),
+                    ),
+                };
+                service_cells(r, name, last)
+            })
+            .collect();
+        let header = [
+            "transport",
+            name_column,
+            "port",
+            "flows",
+            "packets",
+            "bytes",
+            "share",
+            "to/from server",
+            last_column,
+        ];
+        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+    }
     if hidden > 0 {
         writeln!(out, "  ... {hidden} more (--top 0 shows all)")?;
     }
