@@ -16,6 +16,38 @@
 //! - [`report`]: table, JSON, NDJSON and CSV writers.
 //! - [`commands`]: one function per subcommand, wiring the stages together.
 
+//!
+//! Looking a port up in the embedded registry:
+//!
+//! ```
+//! use portnote::registry::{Class, Registry, Status};
+//! use portnote::transport::Transport;
+//!
+//! let registry = Registry::embedded().expect("the embedded snapshot loads");
+//! let https = registry.port(Transport::Tcp, 443);
+//! assert_eq!((https.service, https.status, https.class), (Some("https"), Status::Assigned, Class::System));
+//! assert_eq!(registry.port(Transport::Tcp, 4).status, Status::Unassigned);
+//! assert_eq!(registry.port(Transport::Udp, 50000).class, Class::Dynamic);
+//! ```
+//!
+//! Decoding one frame (a UDP datagram from port 40000 to 53 over raw IPv4):
+//!
+//! ```
+//! use portnote::decode::{decode_frame, DecodeOptions};
+//! use portnote::linktype::LinkType;
+//! use portnote::transport::Transport;
+//!
+//! let frame = [
+//!     0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, // IPv4, 28 bytes, TTL 64, protocol 17 (UDP)
+//!     10, 0, 0, 1, 10, 0, 0, 2,                 // 10.0.0.1 -> 10.0.0.2
+//!     0x9c, 0x40, 0, 53, 0, 8, 0, 0,            // UDP 40000 -> 53, length 8
+//! ];
+//! let info = decode_frame(LinkType::RAW, &frame, &DecodeOptions::default());
+//! let ports = info.ports.expect("a UDP header");
+//! assert_eq!((ports.transport, ports.src_port, ports.dst_port), (Transport::Udp, 40000, 53));
+//! assert!(info.reason.is_none());
+//! ```
+
 pub mod aggregate;
 pub mod capture;
 pub mod cli;
