@@ -9,9 +9,6 @@ use crate::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord,
 use crate::{Error, Outcome};
 use std::io::Write;
 
-/// Flows kept by annotate's flow table (it needs flow ids and service decisions, not memory).
-const ANNOTATE_MAX_FLOWS: usize = 500_000;
-
 /// Where records go, in the chosen format.
 enum Sink<'w> {
     Text(&'w mut dyn Write),
@@ -46,7 +43,7 @@ pub fn run(
         no_decap: args.input.no_decap,
     };
     let several = args.input.files.len() > 1;
-    let mut pipeline = Pipeline::new(registry, options, ANNOTATE_MAX_FLOWS);
+    let mut pipeline = Pipeline::new(registry, options, crate::cli::DEFAULT_MAX_FLOWS);
     let mut sink = match args.format {
         AnnotateFormat::Text => Sink::Text(out),
         AnnotateFormat::Ndjson => Sink::Ndjson(out, NdjsonWriter::new()),
