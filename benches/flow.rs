@@ -66,7 +66,7 @@ fn flow_update(c: &mut Criterion) {
             |(table, aggregator)| {
                 for &(ts, src, dst, ports, handshake, flags, len) in &packets {
                     black_box(table.observe(
-                        &registry, aggregator, ts, src, dst, ports, handshake, flags, len,
+                        &registry, aggregator, ts, src, dst, ports, handshake, flags, len, None,
                     ));
                 }
             },

@@ -322,7 +322,7 @@ mod tests {
             addr: IpAddr::V4(Ipv4Addr::new(10, 0, 1, server_last_octet)),
             port: server_port,
         };
-        let (key, client_is_a) = FlowKey::of_packet(Transport::Tcp, client, server);
+        let (key, client_is_a) = FlowKey::of_packet(Transport::Tcp, client, server, None);
         let state = FlowState {
             id: 1,
             server_is_a: !client_is_a,

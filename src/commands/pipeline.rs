@@ -59,6 +59,7 @@ impl<'r> Pipeline<'r> {
                 info.handshake,
                 info.tcp_flags,
                 frame.len,
+                info.outer.map(|o| o.tunnel),
             )),
             _ => {
                 // Ports without addresses cannot come out of the decoder (every transport rides

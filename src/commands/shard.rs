@@ -20,6 +20,7 @@ use crate::aggregate::Aggregator;
 use crate::capture::{Frame, Timestamp};
 use crate::decode::{
     decode_frame, DecodeOptions, FragmentTracker, Handshake, Layer, NoPortsReason, Ports,
+    TunnelKind,
 };
 use crate::flow::{Endpoint, FlowKey, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
@@ -46,6 +47,7 @@ struct FlowPacket {
     handshake: Option<Handshake>,
     tcp_flags: Option<u8>,
     wire_len: u32,
+    tunnel: Option<TunnelKind>,
 }
 
 /// What the reader sends a worker.
@@ -148,6 +150,7 @@ impl<'scope> ShardedPipeline<'scope> {
                 worker.push(Event::Sweep(now));
             }
         }
+        let tunnel = info.outer.map(|o| o.tunnel);
         let (key, _) = FlowKey::of_packet(
             ports.transport,
             Endpoint {
@@ -158,6 +161,7 @@ impl<'scope> ShardedPipeline<'scope> {
                 addr: dst,
                 port: ports.dst_port,
             },
+            tunnel,
         );
         let hash = self.shard_hasher.hash_one(key);
         // Reduce the 64-bit hash to 0..workers by multiply-shift (no division per packet).
@@ -170,6 +174,7 @@ impl<'scope> ShardedPipeline<'scope> {
             handshake: info.handshake,
             tcp_flags: info.tcp_flags,
             wire_len: frame.len,
+            tunnel,
         };
         if let Some(worker) = self.workers.get_mut(shard) {
             worker.push(Event::Packet(packet));
@@ -225,6 +230,7 @@ fn run_worker(
                         p.handshake,
                         p.tcp_flags,
                         p.wire_len,
+                        p.tunnel,
                     );
                 }
             }

@@ -20,7 +20,7 @@ pub mod service_port;
 
 use crate::aggregate::Aggregator;
 use crate::capture::Timestamp;
-use crate::decode::{Handshake, Ports};
+use crate::decode::{Handshake, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
 use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
@@ -44,17 +44,26 @@ pub struct FlowKey {
     pub transport: Transport,
     pub a: Endpoint,
     pub b: Endpoint,
+    /// The tunnel the packet came in (its innermost transport is the flow's): the same inner
+    /// addresses and ports inside a VXLAN overlay and on the underlay are different flows.
+    pub tunnel: Option<TunnelKind>,
 }
 
 impl FlowKey {
     /// The key of a packet and whether the packet goes from `a` to `b`.
-    pub fn of_packet(transport: Transport, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+    pub fn of_packet(
+        transport: Transport,
+        src: Endpoint,
+        dst: Endpoint,
+        tunnel: Option<TunnelKind>,
+    ) -> (FlowKey, bool) {
         if src <= dst {
             (
                 FlowKey {
                     transport,
                     a: src,
                     b: dst,
+                    tunnel,
                 },
                 true,
             )
@@ -64,6 +73,7 @@ impl FlowKey {
                     transport,
                     a: dst,
                     b: src,
+                    tunnel,
                 },
                 false,
             )
@@ -304,13 +314,14 @@ impl FlowTable {
         handshake: Option<Handshake>,
         tcp_flags: Option<u8>,
         wire_len: u32,
+        tunnel: Option<TunnelKind>,
     ) -> Attribution<'r> {
         let now = ts.as_nanos();
         if self.clock.due(now) {
             self.sweep_idle(registry, aggregator, now);
         }
         self.observe_unswept(
-            registry, aggregator, ts, src, dst, ports, handshake, tcp_flags, wire_len,
+            registry, aggregator, ts, src, dst, ports, handshake, tcp_flags, wire_len, tunnel,
         )
     }
 
@@ -333,6 +344,7 @@ impl FlowTable {
         handshake: Option<Handshake>,
         tcp_flags: Option<u8>,
         wire_len: u32,
+        tunnel: Option<TunnelKind>,
     ) -> Attribution<'r> {
         let now = ts.as_nanos();
         let src_ep = Endpoint {
@@ -343,7 +355,7 @@ impl FlowTable {
             addr: dst,
             port: ports.dst_port,
         };
-        let (key, src_is_a) = FlowKey::of_packet(ports.transport, src_ep, dst_ep);
+        let (key, src_is_a) = FlowKey::of_packet(ports.transport, src_ep, dst_ep, tunnel);
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
@@ -588,6 +600,7 @@ mod tests {
             None,
             Some(0x10),
             100,
+            None,
         );
         let b = table.observe(
             &r,
@@ -599,6 +612,7 @@ mod tests {
             None,
             Some(0x10),
             1500,
+            None,
         );
         assert_eq!(a.flow_id, b.flow_id);
         assert_eq!((a.server, b.server), (ServiceSide::Dst, ServiceSide::Src));
@@ -625,6 +639,57 @@ mod tests {
     }
 
     #[test]
+    fn the_same_endpoints_inside_a_tunnel_are_another_flow() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let ports = tcp(51000, 443);
+        let plain = table.observe(
+            &r,
+            &mut agg,
+            ts(1),
+            CLIENT,
+            SERVER,
+            ports,
+            None,
+            None,
+            60,
+            None,
+        );
+        let vxlan = Some(TunnelKind::Vxlan);
+        let inner = table.observe(
+            &r,
+            &mut agg,
+            ts(2),
+            CLIENT,
+            SERVER,
+            ports,
+            None,
+            None,
+            60,
+            vxlan,
+        );
+        let reply = table.observe(
+            &r,
+            &mut agg,
+            ts(3),
+            SERVER,
+            CLIENT,
+            tcp(443, 51000),
+            None,
+            None,
+            60,
+            vxlan,
+        );
+        assert_ne!(plain.flow_id, inner.flow_id);
+        assert_eq!(
+            inner.flow_id, reply.flow_id,
+            "both directions inside the tunnel share a flow"
+        );
+        assert_eq!(table.len(), 2);
+    }
+
+    #[test]
     fn syn_from_443_to_51000_makes_51000_the_service() {
         let r = registry();
         let mut agg = Aggregator::default();
@@ -639,6 +704,7 @@ mod tests {
             Some(Handshake::Request),
             Some(0x02),
             60,
+            None,
         );
         assert_eq!(syn.service_port, 51000);
         // A later packet without evidence keeps the decision (rule 3).
@@ -652,6 +718,7 @@ mod tests {
             None,
             Some(0x10),
             60,
+            None,
         );
         assert_eq!(ack.service_port, 51000);
     }
@@ -671,6 +738,7 @@ mod tests {
             None,
             Some(0x10),
             60,
+            None,
         );
         assert_eq!(first.service_port, 443);
         let syn = table.observe(
@@ -683,6 +751,7 @@ mod tests {
             Some(Handshake::Request),
             Some(0x02),
             60,
+            None,
         );
         assert_eq!(syn.service_port, 51000);
         assert_eq!(syn.flow_id, first.flow_id);
@@ -711,13 +780,25 @@ mod tests {
             None,
             None,
             10,
+            None,
         );
         let dns = Ports {
             transport: Transport::Udp,
             src_port: 40000,
             dst_port: 53,
         };
-        table.observe(&r, &mut agg, ts(1000), CLIENT, SERVER, dns, None, None, 10);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(1000),
+            CLIENT,
+            SERVER,
+            dns,
+            None,
+            None,
+            10,
+            None,
+        );
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
         assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 1);
@@ -740,6 +821,7 @@ mod tests {
             None,
             Some(0x10),
             60,
+            None,
         );
         table.observe(
             &r,
@@ -751,6 +833,7 @@ mod tests {
             None,
             Some(0x11),
             60,
+            None,
         );
         // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
         table.observe(
@@ -763,6 +846,7 @@ mod tests {
             None,
             None,
             60,
+            None,
         );
         assert_eq!(table.stats().expired, 1);
         assert_eq!(table.len(), 1);
@@ -775,8 +859,30 @@ mod tests {
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let other = |port| tcp(port, 443);
         let https = tcp(51000, 443);
-        table.observe(&r, &mut agg, ts(0), CLIENT, SERVER, https, None, None, 60);
-        table.observe(&r, &mut agg, ts(200), CLIENT, SERVER, https, None, None, 60);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(0),
+            CLIENT,
+            SERVER,
+            https,
+            None,
+            None,
+            60,
+            None,
+        );
+        table.observe(
+            &r,
+            &mut agg,
+            ts(200),
+            CLIENT,
+            SERVER,
+            https,
+            None,
+            None,
+            60,
+            None,
+        );
         // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
         table.observe(
             &r,
@@ -788,6 +894,7 @@ mod tests {
             None,
             None,
             60,
+            None,
         );
         assert_eq!(table.stats().expired, 0);
         // Exactly 300 s idle is not past the timeout; 301 s is.
@@ -801,6 +908,7 @@ mod tests {
             None,
             None,
             60,
+            None,
         );
         assert_eq!(table.stats().expired, 0);
         table.observe(
@@ -813,6 +921,7 @@ mod tests {
             None,
             None,
             60,
+            None,
         );
         assert_eq!(table.stats().expired, 1);
         // The ended flow's two packets are in one fold, before the end of input.
@@ -830,15 +939,70 @@ mod tests {
             dst_port: 53,
         };
         let other = tcp(51000, 443);
-        table.observe(&r, &mut agg, ts(0), CLIENT, SERVER, dns, None, None, 60);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(0),
+            CLIENT,
+            SERVER,
+            dns,
+            None,
+            None,
+            60,
+            None,
+        );
         // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
-        table.observe(&r, &mut agg, ts(121), CLIENT, SERVER, other, None, None, 60);
-        let reborn = table.observe(&r, &mut agg, ts(122), CLIENT, SERVER, dns, None, None, 60);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(121),
+            CLIENT,
+            SERVER,
+            other,
+            None,
+            None,
+            60,
+            None,
+        );
+        let reborn = table.observe(
+            &r,
+            &mut agg,
+            ts(122),
+            CLIENT,
+            SERVER,
+            dns,
+            None,
+            None,
+            60,
+            None,
+        );
         assert_eq!(table.stats().expired, 1);
         // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
-        table.observe(&r, &mut agg, ts(200), CLIENT, SERVER, other, None, None, 60);
+        table.observe(
+            &r,
+            &mut agg,
+            ts(200),
+            CLIENT,
+            SERVER,
+            other,
+            None,
+            None,
+            60,
+            None,
+        );
         assert_eq!(table.stats().expired, 1);
-        let later = table.observe(&r, &mut agg, ts(201), CLIENT, SERVER, dns, None, None, 60);
+        let later = table.observe(
+            &r,
+            &mut agg,
+            ts(201),
+            CLIENT,
+            SERVER,
+            dns,
+            None,
+            None,
+            60,
+            None,
+        );
         assert_eq!(later.flow_id, reborn.flow_id);
     }
 
@@ -869,6 +1033,7 @@ mod tests {
                 None,
                 None,
                 10,
+                None,
             );
             assert!(table.len() <= 10);
         }
