@@ -7,40 +7,19 @@ mod common;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use portnote::aggregate::Aggregator;
 use portnote::capture::CaptureReader;
-use portnote::decode::{decode_frame, DecodeOptions, Handshake, Ports};
-use portnote::flow::{FlowTable, IdleTimeouts};
+use portnote::decode::{decode_frame, DecodeOptions};
+use portnote::flow::{FlowPacket, FlowTable, IdleTimeouts};
 use portnote::registry::Registry;
 use std::hint::black_box;
 use std::io::Cursor;
-use std::net::IpAddr;
 
-type Observed = (
-    portnote::capture::Timestamp,
-    IpAddr,
-    IpAddr,
-    Ports,
-    Option<Handshake>,
-    Option<u8>,
-    u32,
-);
-
-fn decoded(capture: Vec<u8>) -> Vec<Observed> {
+fn decoded(capture: Vec<u8>) -> Vec<FlowPacket> {
     let mut reader = CaptureReader::from_reader("bench", Box::new(Cursor::new(capture))).unwrap();
     let options = DecodeOptions::default();
     let mut out = Vec::new();
     while let Some(frame) = reader.next_frame().unwrap() {
         let info = decode_frame(frame.linktype, frame.data, &options);
-        if let (Some(ports), Some(src), Some(dst)) = (info.ports, info.src, info.dst) {
-            out.push((
-                frame.ts,
-                src,
-                dst,
-                ports,
-                info.handshake,
-                info.tcp_flags,
-                frame.len,
-            ));
-        }
+        out.extend(FlowPacket::from_decoded(&info, frame.ts, frame.len));
     }
     out
 }
@@ -64,10 +43,8 @@ fn flow_update(c: &mut Criterion) {
                 )
             },
             |(table, aggregator)| {
-                for &(ts, src, dst, ports, handshake, flags, len) in &packets {
-                    black_box(table.observe(
-                        &registry, aggregator, ts, src, dst, ports, handshake, flags, len, None,
-                    ));
+                for packet in &packets {
+                    black_box(table.observe(&registry, aggregator, packet));
                 }
             },
             BatchSize::LargeInput,

@@ -6,7 +6,7 @@ use crate::capture::Frame;
 use crate::decode::{
     decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
-use crate::flow::{Attribution, FlowStats, FlowTable, IdleTimeouts};
+use crate::flow::{Attribution, FlowPacket, FlowStats, FlowTable, IdleTimeouts};
 use crate::registry::Registry;
 
 /// Datagrams whose first fragment is remembered at once.
@@ -48,20 +48,12 @@ impl<'r> Pipeline<'r> {
         let mut info = decode_frame(frame.linktype, frame.data, &self.options);
         self.fragments.apply(frame.ts.as_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
-        let attribution = match (info.ports, info.src, info.dst) {
-            (Some(ports), Some(src), Some(dst)) => Some(self.flows.observe(
-                self.registry,
-                &mut self.aggregator,
-                frame.ts,
-                src,
-                dst,
-                ports,
-                info.handshake,
-                info.tcp_flags,
-                frame.len,
-                info.outer.map(|o| o.tunnel),
-            )),
-            _ => {
+        let attribution = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
+            Some(packet) => Some(
+                self.flows
+                    .observe(self.registry, &mut self.aggregator, &packet),
+            ),
+            None => {
                 // Ports without addresses cannot come out of the decoder (every transport rides
                 // on IP); should it ever happen the packet is still counted, as malformed.
                 let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));

@@ -17,15 +17,11 @@
 //! most its share, so a capture that fills the table evicts differently.
 
 use crate::aggregate::Aggregator;
-use crate::capture::{Frame, Timestamp};
-use crate::decode::{
-    decode_frame, DecodeOptions, FragmentTracker, Handshake, Layer, NoPortsReason, Ports,
-    TunnelKind,
-};
-use crate::flow::{Endpoint, FlowKey, FlowStats, FlowTable, IdleTimeouts, SweepClock};
+use crate::capture::Frame;
+use crate::decode::{decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason};
+use crate::flow::{FlowPacket, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
-use std::net::IpAddr;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
@@ -36,19 +32,6 @@ use super::pipeline::{FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS};
 const BATCH_LEN: usize = 2048;
 /// Batches in flight per worker (bounds memory when the workers fall behind).
 const BATCHES_IN_FLIGHT: usize = 8;
-
-/// A packet with ports, as a worker needs it.
-#[derive(Debug, Clone, Copy)]
-struct FlowPacket {
-    ts: Timestamp,
-    src: IpAddr,
-    dst: IpAddr,
-    ports: Ports,
-    handshake: Option<Handshake>,
-    tcp_flags: Option<u8>,
-    wire_len: u32,
-    tunnel: Option<TunnelKind>,
-}
 
 /// What the reader sends a worker.
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +123,7 @@ impl<'scope> ShardedPipeline<'scope> {
         let now = frame.ts.as_nanos();
         self.fragments.apply(now, &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
-        let (Some(ports), Some(src), Some(dst)) = (info.ports, info.src, info.dst) else {
+        let Some(packet) = FlowPacket::from_decoded(&info, frame.ts, frame.len) else {
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
             return;
@@ -150,32 +133,9 @@ impl<'scope> ShardedPipeline<'scope> {
                 worker.push(Event::Sweep(now));
             }
         }
-        let tunnel = info.outer.map(|o| o.tunnel);
-        let (key, _) = FlowKey::of_packet(
-            ports.transport,
-            Endpoint {
-                addr: src,
-                port: ports.src_port,
-            },
-            Endpoint {
-                addr: dst,
-                port: ports.dst_port,
-            },
-            tunnel,
-        );
-        let hash = self.shard_hasher.hash_one(key);
+        let hash = self.shard_hasher.hash_one(packet.key().0);
         // Reduce the 64-bit hash to 0..workers by multiply-shift (no division per packet).
         let shard = ((u128::from(hash) * self.workers.len() as u128) >> 64) as usize;
-        let packet = FlowPacket {
-            ts: frame.ts,
-            src,
-            dst,
-            ports,
-            handshake: info.handshake,
-            tcp_flags: info.tcp_flags,
-            wire_len: frame.len,
-            tunnel,
-        };
         if let Some(worker) = self.workers.get_mut(shard) {
             worker.push(Event::Packet(packet));
         }
@@ -220,18 +180,7 @@ fn run_worker(
             match event {
                 Event::Sweep(now) => flows.sweep(registry, &mut aggregator, now),
                 Event::Packet(p) => {
-                    flows.observe_unswept(
-                        registry,
-                        &mut aggregator,
-                        p.ts,
-                        p.src,
-                        p.dst,
-                        p.ports,
-                        p.handshake,
-                        p.tcp_flags,
-                        p.wire_len,
-                        p.tunnel,
-                    );
+                    flows.observe_unswept(registry, &mut aggregator, &p);
                 }
             }
         }
@@ -259,6 +208,7 @@ mod tests {
     use crate::aggregate::RowKey;
     use crate::capture::CaptureReader;
     use crate::commands::pipeline::Pipeline;
+    use std::net::IpAddr;
 
     type RowCounts = Vec<(RowKey, u64, u64, u64, Vec<IpAddr>)>;
 

@@ -20,7 +20,7 @@ pub mod service_port;
 
 use crate::aggregate::Aggregator;
 use crate::capture::Timestamp;
-use crate::decode::{Handshake, Ports, TunnelKind};
+use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
 use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
@@ -78,6 +78,50 @@ impl FlowKey {
                 false,
             )
         }
+    }
+}
+
+/// One packet with ports, as the flow table takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowPacket {
+    pub ts: Timestamp,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ports: Ports,
+    pub handshake: Option<Handshake>,
+    pub tcp_flags: Option<u8>,
+    /// Length on the wire, counted as the packet's bytes.
+    pub wire_len: u32,
+    /// The tunnel it came in, part of the flow's key.
+    pub tunnel: Option<TunnelKind>,
+}
+
+impl FlowPacket {
+    /// The decoded packet, when it has ports and the addresses of the IP header carrying them.
+    pub fn from_decoded(info: &PacketInfo, ts: Timestamp, wire_len: u32) -> Option<FlowPacket> {
+        Some(FlowPacket {
+            ts,
+            src: info.src?,
+            dst: info.dst?,
+            ports: info.ports?,
+            handshake: info.handshake,
+            tcp_flags: info.tcp_flags,
+            wire_len,
+            tunnel: info.outer.map(|o| o.tunnel),
+        })
+    }
+
+    /// The packet's flow key, and whether the packet goes from the key's `a` to its `b`.
+    pub fn key(&self) -> (FlowKey, bool) {
+        let src = Endpoint {
+            addr: self.src,
+            port: self.ports.src_port,
+        };
+        let dst = Endpoint {
+            addr: self.dst,
+            port: self.ports.dst_port,
+        };
+        FlowKey::of_packet(self.ports.transport, src, dst, self.tunnel)
     }
 }
 
@@ -302,27 +346,17 @@ impl FlowTable {
     }
 
     /// Count one packet with ports into its flow and say which service it is attributed to.
-    #[allow(clippy::too_many_arguments)]
     pub fn observe<'r>(
         &mut self,
         registry: &'r Registry,
         aggregator: &mut Aggregator,
-        ts: Timestamp,
-        src: IpAddr,
-        dst: IpAddr,
-        ports: Ports,
-        handshake: Option<Handshake>,
-        tcp_flags: Option<u8>,
-        wire_len: u32,
-        tunnel: Option<TunnelKind>,
+        packet: &FlowPacket,
     ) -> Attribution<'r> {
-        let now = ts.as_nanos();
+        let now = packet.ts.as_nanos();
         if self.clock.due(now) {
             self.sweep_idle(registry, aggregator, now);
         }
-        self.observe_unswept(
-            registry, aggregator, ts, src, dst, ports, handshake, tcp_flags, wire_len, tunnel,
-        )
+        self.observe_unswept(registry, aggregator, packet)
     }
 
     /// Sweep idle flows at `now` (ns), for a table whose sweeps are timed by a [`SweepClock`]
@@ -332,30 +366,22 @@ impl FlowTable {
     }
 
     /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
-    #[allow(clippy::too_many_arguments)]
     pub fn observe_unswept<'r>(
         &mut self,
         registry: &'r Registry,
         aggregator: &mut Aggregator,
-        ts: Timestamp,
-        src: IpAddr,
-        dst: IpAddr,
-        ports: Ports,
-        handshake: Option<Handshake>,
-        tcp_flags: Option<u8>,
-        wire_len: u32,
-        tunnel: Option<TunnelKind>,
+        packet: &FlowPacket,
     ) -> Attribution<'r> {
+        let FlowPacket {
+            ts,
+            ports,
+            handshake,
+            tcp_flags,
+            wire_len,
+            ..
+        } = *packet;
         let now = ts.as_nanos();
-        let src_ep = Endpoint {
-            addr: src,
-            port: ports.src_port,
-        };
-        let dst_ep = Endpoint {
-            addr: dst,
-            port: ports.dst_port,
-        };
-        let (key, src_is_a) = FlowKey::of_packet(ports.transport, src_ep, dst_ep, tunnel);
+        let (key, src_is_a) = packet.key();
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
@@ -574,6 +600,30 @@ mod tests {
         }
     }
 
+    /// A packet for the table, fields in [`FlowPacket`] order.
+    #[allow(clippy::too_many_arguments)]
+    fn packet(
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        ports: Ports,
+        handshake: Option<Handshake>,
+        tcp_flags: Option<u8>,
+        wire_len: u32,
+        tunnel: Option<TunnelKind>,
+    ) -> FlowPacket {
+        FlowPacket {
+            ts,
+            src,
+            dst,
+            ports,
+            handshake,
+            tcp_flags,
+            wire_len,
+            tunnel,
+        }
+    }
+
     const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
     const SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 
@@ -593,26 +643,30 @@ mod tests {
         let a = table.observe(
             &r,
             &mut agg,
-            ts(1),
-            CLIENT,
-            SERVER,
-            tcp(51000, 443),
-            None,
-            Some(0x10),
-            100,
-            None,
+            &packet(
+                ts(1),
+                CLIENT,
+                SERVER,
+                tcp(51000, 443),
+                None,
+                Some(0x10),
+                100,
+                None,
+            ),
         );
         let b = table.observe(
             &r,
             &mut agg,
-            ts(2),
-            SERVER,
-            CLIENT,
-            tcp(443, 51000),
-            None,
-            Some(0x10),
-            1500,
-            None,
+            &packet(
+                ts(2),
+                SERVER,
+                CLIENT,
+                tcp(443, 51000),
+                None,
+                Some(0x10),
+                1500,
+                None,
+            ),
         );
         assert_eq!(a.flow_id, b.flow_id);
         assert_eq!((a.server, b.server), (ServiceSide::Dst, ServiceSide::Src));
@@ -647,39 +701,27 @@ mod tests {
         let plain = table.observe(
             &r,
             &mut agg,
-            ts(1),
-            CLIENT,
-            SERVER,
-            ports,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(1), CLIENT, SERVER, ports, None, None, 60, None),
         );
         let vxlan = Some(TunnelKind::Vxlan);
         let inner = table.observe(
             &r,
             &mut agg,
-            ts(2),
-            CLIENT,
-            SERVER,
-            ports,
-            None,
-            None,
-            60,
-            vxlan,
+            &packet(ts(2), CLIENT, SERVER, ports, None, None, 60, vxlan),
         );
         let reply = table.observe(
             &r,
             &mut agg,
-            ts(3),
-            SERVER,
-            CLIENT,
-            tcp(443, 51000),
-            None,
-            None,
-            60,
-            vxlan,
+            &packet(
+                ts(3),
+                SERVER,
+                CLIENT,
+                tcp(443, 51000),
+                None,
+                None,
+                60,
+                vxlan,
+            ),
         );
         assert_ne!(plain.flow_id, inner.flow_id);
         assert_eq!(
@@ -697,28 +739,32 @@ mod tests {
         let syn = table.observe(
             &r,
             &mut agg,
-            ts(1),
-            CLIENT,
-            SERVER,
-            tcp(443, 51000),
-            Some(Handshake::Request),
-            Some(0x02),
-            60,
-            None,
+            &packet(
+                ts(1),
+                CLIENT,
+                SERVER,
+                tcp(443, 51000),
+                Some(Handshake::Request),
+                Some(0x02),
+                60,
+                None,
+            ),
         );
         assert_eq!(syn.service_port, 51000);
         // A later packet without evidence keeps the decision (rule 3).
         let ack = table.observe(
             &r,
             &mut agg,
-            ts(2),
-            CLIENT,
-            SERVER,
-            tcp(443, 51000),
-            None,
-            Some(0x10),
-            60,
-            None,
+            &packet(
+                ts(2),
+                CLIENT,
+                SERVER,
+                tcp(443, 51000),
+                None,
+                Some(0x10),
+                60,
+                None,
+            ),
         );
         assert_eq!(ack.service_port, 51000);
     }
@@ -731,27 +777,31 @@ mod tests {
         let first = table.observe(
             &r,
             &mut agg,
-            ts(1),
-            CLIENT,
-            SERVER,
-            tcp(443, 51000),
-            None,
-            Some(0x10),
-            60,
-            None,
+            &packet(
+                ts(1),
+                CLIENT,
+                SERVER,
+                tcp(443, 51000),
+                None,
+                Some(0x10),
+                60,
+                None,
+            ),
         );
         assert_eq!(first.service_port, 443);
         let syn = table.observe(
             &r,
             &mut agg,
-            ts(2),
-            CLIENT,
-            SERVER,
-            tcp(443, 51000),
-            Some(Handshake::Request),
-            Some(0x02),
-            60,
-            None,
+            &packet(
+                ts(2),
+                CLIENT,
+                SERVER,
+                tcp(443, 51000),
+                Some(Handshake::Request),
+                Some(0x02),
+                60,
+                None,
+            ),
         );
         assert_eq!(syn.service_port, 51000);
         assert_eq!(syn.flow_id, first.flow_id);
@@ -773,14 +823,7 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            ts(0),
-            CLIENT,
-            SERVER,
-            tcp(51000, 443),
-            None,
-            None,
-            10,
-            None,
+            &packet(ts(0), CLIENT, SERVER, tcp(51000, 443), None, None, 10, None),
         );
         let dns = Ports {
             transport: Transport::Udp,
@@ -790,14 +833,7 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            ts(1000),
-            CLIENT,
-            SERVER,
-            dns,
-            None,
-            None,
-            10,
-            None,
+            &packet(ts(1000), CLIENT, SERVER, dns, None, None, 10, None),
         );
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
@@ -814,39 +850,27 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            ts(0),
-            CLIENT,
-            SERVER,
-            https,
-            None,
-            Some(0x10),
-            60,
-            None,
+            &packet(ts(0), CLIENT, SERVER, https, None, Some(0x10), 60, None),
         );
         table.observe(
             &r,
             &mut agg,
-            ts(1),
-            CLIENT,
-            SERVER,
-            https,
-            None,
-            Some(0x11),
-            60,
-            None,
+            &packet(ts(1), CLIENT, SERVER, https, None, Some(0x11), 60, None),
         );
         // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
         table.observe(
             &r,
             &mut agg,
-            ts(12),
-            CLIENT,
-            SERVER,
-            tcp(51001, 443),
-            None,
-            None,
-            60,
-            None,
+            &packet(
+                ts(12),
+                CLIENT,
+                SERVER,
+                tcp(51001, 443),
+                None,
+                None,
+                60,
+                None,
+            ),
         );
         assert_eq!(table.stats().expired, 1);
         assert_eq!(table.len(), 1);
@@ -862,66 +886,31 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            ts(0),
-            CLIENT,
-            SERVER,
-            https,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(0), CLIENT, SERVER, https, None, None, 60, None),
         );
         table.observe(
             &r,
             &mut agg,
-            ts(200),
-            CLIENT,
-            SERVER,
-            https,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(200), CLIENT, SERVER, https, None, None, 60, None),
         );
         // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
         table.observe(
             &r,
             &mut agg,
-            ts(400),
-            CLIENT,
-            SERVER,
-            other(1),
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(400), CLIENT, SERVER, other(1), None, None, 60, None),
         );
         assert_eq!(table.stats().expired, 0);
         // Exactly 300 s idle is not past the timeout; 301 s is.
         table.observe(
             &r,
             &mut agg,
-            ts(500),
-            CLIENT,
-            SERVER,
-            other(2),
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(500), CLIENT, SERVER, other(2), None, None, 60, None),
         );
         assert_eq!(table.stats().expired, 0);
         table.observe(
             &r,
             &mut agg,
-            ts(501),
-            CLIENT,
-            SERVER,
-            other(3),
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(501), CLIENT, SERVER, other(3), None, None, 60, None),
         );
         assert_eq!(table.stats().expired, 1);
         // The ended flow's two packets are in one fold, before the end of input.
@@ -942,66 +931,31 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            ts(0),
-            CLIENT,
-            SERVER,
-            dns,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(0), CLIENT, SERVER, dns, None, None, 60, None),
         );
         // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
         table.observe(
             &r,
             &mut agg,
-            ts(121),
-            CLIENT,
-            SERVER,
-            other,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(121), CLIENT, SERVER, other, None, None, 60, None),
         );
         let reborn = table.observe(
             &r,
             &mut agg,
-            ts(122),
-            CLIENT,
-            SERVER,
-            dns,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(122), CLIENT, SERVER, dns, None, None, 60, None),
         );
         assert_eq!(table.stats().expired, 1);
         // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
         table.observe(
             &r,
             &mut agg,
-            ts(200),
-            CLIENT,
-            SERVER,
-            other,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(200), CLIENT, SERVER, other, None, None, 60, None),
         );
         assert_eq!(table.stats().expired, 1);
         let later = table.observe(
             &r,
             &mut agg,
-            ts(201),
-            CLIENT,
-            SERVER,
-            dns,
-            None,
-            None,
-            60,
-            None,
+            &packet(ts(201), CLIENT, SERVER, dns, None, None, 60, None),
         );
         assert_eq!(later.flow_id, reborn.flow_id);
     }
@@ -1026,14 +980,16 @@ mod tests {
             table.observe(
                 &r,
                 &mut agg,
-                ts(1),
-                CLIENT,
-                SERVER,
-                tcp(50000 + port, 443),
-                None,
-                None,
-                10,
-                None,
+                &packet(
+                    ts(1),
+                    CLIENT,
+                    SERVER,
+                    tcp(50000 + port, 443),
+                    None,
+                    None,
+                    10,
+                    None,
+                ),
             );
             assert!(table.len() <= 10);
         }
