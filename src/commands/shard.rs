@@ -4,7 +4,7 @@
 //! The calling thread is the reader: it reads frames, decodes them, applies fragment port
 //! inheritance (which needs every fragment of a datagram in capture order, so it stays here) and
 //! counts totals and packets without ports. Each packet with ports goes, by a hash of its
-//! direction-free [`FlowKey`], to one of `N - 1` workers; a worker owns its shard of the flows
+//! direction-free [`FlowKey`](crate::flow::FlowKey), to one of `N - 1` workers; a worker owns its shard of the flows
 //! (its own [`FlowTable`] and [`Aggregator`]), so nothing on the per-packet path takes a lock.
 //! Packets travel in batches over bounded channels, and the emptied batches travel back, so the
 //! steady state allocates nothing. At the end the aggregators are merged.
