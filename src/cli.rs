@@ -81,7 +81,15 @@ Examples:
     Lookup(LookupArgs),
 
     /// Inspect, export or update the registry in use
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portnote registry info                                  source, date, counts
+  portnote registry export > slots.csv                    all 262,144 slots
+  portnote --registry service-names-port-numbers.xml registry info
+  portnote registry update                                fetch IANA's current CSV"
+    )]
     Registry(RegistryCommand),
 
     /// One record per packet: transport, ports, and why when there are none
@@ -132,12 +140,23 @@ pub struct LookupArgs {
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Which registry is in use, its date and counts per transport and status
+    #[command(after_help = "\
+Examples:
+  portnote registry info
+  portnote registry info --format json
+  PORTNOTE_REGISTRY=/etc/services portnote registry info")]
     Info {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
     /// Every (transport, port) slot: 262,144 rows
-    #[command(after_help = "CSV columns: transport,port,status,class,service,unauthorized")]
+    #[command(after_help = "\
+CSV columns: transport,port,status,class,service,unauthorized
+
+Examples:
+  portnote registry export > slots.csv
+  portnote registry export --format json | jq '.[] | select(.status == \"reserved\")'
+  portnote --registry service-names-port-numbers.csv registry export")]
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
@@ -145,7 +164,12 @@ pub enum RegistryCommand {
     /// Download IANA's CSV, check it loads, and keep it for later runs
     #[command(after_help = "\
 The file is validated by loading it before it replaces the saved copy; later runs use it
-instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take precedence).")]
+instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take precedence).
+
+Examples:
+  portnote registry update
+  portnote registry update --url http://mirror.example/service-names-port-numbers.csv
+  PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry update")]
     Update {
         /// Where to download from
         #[arg(
