@@ -179,7 +179,7 @@ impl Aggregator {
         self.no_ports
             .entry(reason)
             .or_default()
-            .add_bytes(u64::from(wire_len));
+            .add(u64::from(wire_len));
     }
 
     /// A flow's counters (since its last fold) into its service's row.
@@ -289,12 +289,6 @@ impl Aggregator {
         let in_rows: u64 = self.rows.iter().map(Row::packets).sum();
         let without: u64 = self.no_ports.values().map(|c| c.packets).sum();
         in_rows.saturating_add(without)
-    }
-}
-
-impl Counter {
-    fn add_bytes(&mut self, bytes: u64) {
-        self.merge(Counter { packets: 1, bytes });
     }
 }
 

@@ -133,7 +133,8 @@ pub struct Counter {
 }
 
 impl Counter {
-    fn add(&mut self, bytes: u64) {
+    /// One packet of `bytes`.
+    pub fn add(&mut self, bytes: u64) {
         self.packets = self.packets.saturating_add(1);
         self.bytes = self.bytes.saturating_add(bytes);
     }
