@@ -601,27 +601,18 @@ mod tests {
         }
     }
 
-    /// A packet for the table, fields in [`FlowPacket`] order.
-    #[allow(clippy::too_many_arguments)]
-    fn packet(
-        ts: Timestamp,
-        src: IpAddr,
-        dst: IpAddr,
-        ports: Ports,
-        handshake: Option<Handshake>,
-        tcp_flags: Option<u8>,
-        wire_len: u32,
-        tunnel: Option<TunnelKind>,
-    ) -> FlowPacket {
+    /// A packet for the table: no handshake, no TCP flags, 60 bytes, not tunnelled. Tests that
+    /// need other values say which with `FlowPacket { field: value, ..packet(..) }`.
+    fn packet(ts: Timestamp, src: IpAddr, dst: IpAddr, ports: Ports) -> FlowPacket {
         FlowPacket {
             ts,
             src,
             dst,
             ports,
-            handshake,
-            tcp_flags,
-            wire_len,
-            tunnel,
+            handshake: None,
+            tcp_flags: None,
+            wire_len: 60,
+            tunnel: None,
         }
     }
 
@@ -644,30 +635,20 @@ mod tests {
         let a = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(1),
-                CLIENT,
-                SERVER,
-                tcp(51000, 443),
-                None,
-                Some(0x10),
-                100,
-                None,
-            ),
+            &FlowPacket {
+                tcp_flags: Some(0x10),
+                wire_len: 100,
+                ..packet(ts(1), CLIENT, SERVER, tcp(51000, 443))
+            },
         );
         let b = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(2),
-                SERVER,
-                CLIENT,
-                tcp(443, 51000),
-                None,
-                Some(0x10),
-                1500,
-                None,
-            ),
+            &FlowPacket {
+                tcp_flags: Some(0x10),
+                wire_len: 1500,
+                ..packet(ts(2), SERVER, CLIENT, tcp(443, 51000))
+            },
         );
         assert_eq!(a.flow_id, b.flow_id);
         assert_eq!((a.server, b.server), (ServiceSide::Dst, ServiceSide::Src));
@@ -699,30 +680,23 @@ mod tests {
         let mut agg = Aggregator::default();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let ports = tcp(51000, 443);
-        let plain = table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(1), CLIENT, SERVER, ports, None, None, 60, None),
-        );
+        let plain = table.observe(&r, &mut agg, &packet(ts(1), CLIENT, SERVER, ports));
         let vxlan = Some(TunnelKind::Vxlan);
         let inner = table.observe(
             &r,
             &mut agg,
-            &packet(ts(2), CLIENT, SERVER, ports, None, None, 60, vxlan),
+            &FlowPacket {
+                tunnel: vxlan,
+                ..packet(ts(2), CLIENT, SERVER, ports)
+            },
         );
         let reply = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(3),
-                SERVER,
-                CLIENT,
-                tcp(443, 51000),
-                None,
-                None,
-                60,
-                vxlan,
-            ),
+            &FlowPacket {
+                tunnel: vxlan,
+                ..packet(ts(3), SERVER, CLIENT, tcp(443, 51000))
+            },
         );
         assert_ne!(plain.flow_id, inner.flow_id);
         assert_eq!(
@@ -740,32 +714,21 @@ mod tests {
         let syn = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(1),
-                CLIENT,
-                SERVER,
-                tcp(443, 51000),
-                Some(Handshake::Request),
-                Some(0x02),
-                60,
-                None,
-            ),
+            &FlowPacket {
+                handshake: Some(Handshake::Request),
+                tcp_flags: Some(0x02),
+                ..packet(ts(1), CLIENT, SERVER, tcp(443, 51000))
+            },
         );
         assert_eq!(syn.service_port, 51000);
         // A later packet without evidence keeps the decision (rule 3).
         let ack = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(2),
-                CLIENT,
-                SERVER,
-                tcp(443, 51000),
-                None,
-                Some(0x10),
-                60,
-                None,
-            ),
+            &FlowPacket {
+                tcp_flags: Some(0x10),
+                ..packet(ts(2), CLIENT, SERVER, tcp(443, 51000))
+            },
         );
         assert_eq!(ack.service_port, 51000);
     }
@@ -778,31 +741,20 @@ mod tests {
         let first = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(1),
-                CLIENT,
-                SERVER,
-                tcp(443, 51000),
-                None,
-                Some(0x10),
-                60,
-                None,
-            ),
+            &FlowPacket {
+                tcp_flags: Some(0x10),
+                ..packet(ts(1), CLIENT, SERVER, tcp(443, 51000))
+            },
         );
         assert_eq!(first.service_port, 443);
         let syn = table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(2),
-                CLIENT,
-                SERVER,
-                tcp(443, 51000),
-                Some(Handshake::Request),
-                Some(0x02),
-                60,
-                None,
-            ),
+            &FlowPacket {
+                handshake: Some(Handshake::Request),
+                tcp_flags: Some(0x02),
+                ..packet(ts(2), CLIENT, SERVER, tcp(443, 51000))
+            },
         );
         assert_eq!(syn.service_port, 51000);
         assert_eq!(syn.flow_id, first.flow_id);
@@ -824,7 +776,10 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            &packet(ts(0), CLIENT, SERVER, tcp(51000, 443), None, None, 10, None),
+            &FlowPacket {
+                wire_len: 10,
+                ..packet(ts(0), CLIENT, SERVER, tcp(51000, 443))
+            },
         );
         let dns = Ports {
             transport: Transport::Udp,
@@ -834,7 +789,10 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            &packet(ts(1000), CLIENT, SERVER, dns, None, None, 10, None),
+            &FlowPacket {
+                wire_len: 10,
+                ..packet(ts(1000), CLIENT, SERVER, dns)
+            },
         );
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
@@ -851,27 +809,24 @@ mod tests {
         table.observe(
             &r,
             &mut agg,
-            &packet(ts(0), CLIENT, SERVER, https, None, Some(0x10), 60, None),
+            &FlowPacket {
+                tcp_flags: Some(0x10),
+                ..packet(ts(0), CLIENT, SERVER, https)
+            },
         );
         table.observe(
             &r,
             &mut agg,
-            &packet(ts(1), CLIENT, SERVER, https, None, Some(0x11), 60, None),
+            &FlowPacket {
+                tcp_flags: Some(0x11),
+                ..packet(ts(1), CLIENT, SERVER, https)
+            },
         );
         // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
         table.observe(
             &r,
             &mut agg,
-            &packet(
-                ts(12),
-                CLIENT,
-                SERVER,
-                tcp(51001, 443),
-                None,
-                None,
-                60,
-                None,
-            ),
+            &packet(ts(12), CLIENT, SERVER, tcp(51001, 443)),
         );
         assert_eq!(table.stats().expired, 1);
         assert_eq!(table.len(), 1);
@@ -884,35 +839,15 @@ mod tests {
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let other = |port| tcp(port, 443);
         let https = tcp(51000, 443);
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(0), CLIENT, SERVER, https, None, None, 60, None),
-        );
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(200), CLIENT, SERVER, https, None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, https));
+        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, https));
         // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(400), CLIENT, SERVER, other(1), None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(400), CLIENT, SERVER, other(1)));
         assert_eq!(table.stats().expired, 0);
         // Exactly 300 s idle is not past the timeout; 301 s is.
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(500), CLIENT, SERVER, other(2), None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(500), CLIENT, SERVER, other(2)));
         assert_eq!(table.stats().expired, 0);
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(501), CLIENT, SERVER, other(3), None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(501), CLIENT, SERVER, other(3)));
         assert_eq!(table.stats().expired, 1);
         // The ended flow's two packets are in one fold, before the end of input.
         assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 2);
@@ -929,35 +864,15 @@ mod tests {
             dst_port: 53,
         };
         let other = tcp(51000, 443);
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(0), CLIENT, SERVER, dns, None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, dns));
         // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(121), CLIENT, SERVER, other, None, None, 60, None),
-        );
-        let reborn = table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(122), CLIENT, SERVER, dns, None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(121), CLIENT, SERVER, other));
+        let reborn = table.observe(&r, &mut agg, &packet(ts(122), CLIENT, SERVER, dns));
         assert_eq!(table.stats().expired, 1);
         // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
-        table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(200), CLIENT, SERVER, other, None, None, 60, None),
-        );
+        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, other));
         assert_eq!(table.stats().expired, 1);
-        let later = table.observe(
-            &r,
-            &mut agg,
-            &packet(ts(201), CLIENT, SERVER, dns, None, None, 60, None),
-        );
+        let later = table.observe(&r, &mut agg, &packet(ts(201), CLIENT, SERVER, dns));
         assert_eq!(later.flow_id, reborn.flow_id);
     }
 
@@ -981,16 +896,10 @@ mod tests {
             table.observe(
                 &r,
                 &mut agg,
-                &packet(
-                    ts(1),
-                    CLIENT,
-                    SERVER,
-                    tcp(50000 + port, 443),
-                    None,
-                    None,
-                    10,
-                    None,
-                ),
+                &FlowPacket {
+                    wire_len: 10,
+                    ..packet(ts(1), CLIENT, SERVER, tcp(50000 + port, 443))
+                },
             );
             assert!(table.len() <= 10);
         }
