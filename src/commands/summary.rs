@@ -63,29 +63,23 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     };
 
     let threads = args.threads();
-    let mut reports = Vec::new();
-    if args.per_file {
-        for path in &args.input.files {
-            let (aggregator, stats, inputs) = count(
-                std::slice::from_ref(path),
-                &mut filter,
-                registry,
-                options,
-                args.max_flows,
-                threads,
-            )?;
-            reports.push(build(&aggregator, stats, inputs, args));
-        }
+    // One summary per file with --per-file, else one over all files.
+    let groups: Vec<&[std::path::PathBuf]> = if args.per_file {
+        args.input.files.iter().map(std::slice::from_ref).collect()
     } else {
+        vec![args.input.files.as_slice()]
+    };
+    let mut reports = Vec::new();
+    for files in groups {
         let (aggregator, stats, inputs) = count(
-            &args.input.files,
+            files,
             &mut filter,
             registry,
             options,
             args.max_flows,
             threads,
         )?;
-        reports.push(build(&aggregator, stats, inputs, args));
+        reports.push(SummaryReport::build(&aggregator, stats, inputs, args.sort));
     }
 
     write_reports(out, &reports, args).map_err(Error::Output)?;
@@ -147,15 +141,6 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
-}
-
-fn build(
-    aggregator: &Aggregator,
-    stats: FlowStats,
-    inputs: Vec<InputReport>,
-    args: &SummaryArgs,
-) -> SummaryReport {
-    SummaryReport::build(aggregator, stats, inputs, args.sort)
 }
 
 fn write_reports(
