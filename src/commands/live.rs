@@ -113,7 +113,7 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         }
         match capture.next_frame() {
             Ok(Some(frame)) => {
-                pipeline.process(&frame);
+                pipeline.count(&frame);
                 if let Some(w) = writer.as_mut() {
                     w.write_frame(frame.ts, frame.len, frame.linktype, frame.data)
                         .map_err(write_error)?;
@@ -420,8 +420,8 @@ mod tests {
         let mut pipeline = Pipeline::new(&registry, DecodeOptions::default(), 16);
         let request = udp_frame(true, 10);
         let answer = udp_frame(false, 30);
-        pipeline.process(&frame(&request, 100));
-        pipeline.process(&frame(&answer, 101));
+        pipeline.count(&frame(&request, 100));
+        pipeline.count(&frame(&answer, 101));
 
         let first = report(pipeline.snapshot());
         assert_eq!(first.totals.packets, 2);
@@ -434,7 +434,7 @@ mod tests {
 
         // The same flow goes on (within UDP's 120 s idle timeout): the next snapshot has its
         // new packets in the same row, and still one flow, because the snapshot did not end it.
-        pipeline.process(&frame(&request, 150));
+        pipeline.count(&frame(&request, 150));
         let second = report(pipeline.snapshot());
         assert_eq!(second.totals.packets, 3);
         assert_eq!(second.rows[0].packets, 3);

@@ -6,7 +6,7 @@ use crate::capture::Frame;
 use crate::decode::{
     decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
-use crate::flow::{Attribution, FlowPacket, FlowStats, FlowTable, IdleTimeouts};
+use crate::flow::{Attribution, FlowPacket, FlowStats, FlowTable, IdleTimeouts, Observed};
 use crate::registry::Registry;
 
 /// Datagrams whose first fragment is remembered at once.
@@ -43,12 +43,27 @@ impl<'r> Pipeline<'r> {
         }
     }
 
-    /// Count one frame; every frame lands in exactly one row or one no-ports reason.
+    /// Count one frame and say what it is: the decoded packet, its flow and service, and what
+    /// the registry says of the service port (for `annotate`).
     pub fn process(&mut self, frame: &Frame<'_>) -> Processed<'r> {
+        let (info, observed) = self.count_frame(frame);
+        Processed {
+            info,
+            attribution: observed.map(|o| o.attribution(self.registry)),
+        }
+    }
+
+    /// Count one frame, no more (`summary`, `live`): every frame lands in exactly one row or
+    /// one no-ports reason.
+    pub fn count(&mut self, frame: &Frame<'_>) {
+        self.count_frame(frame);
+    }
+
+    fn count_frame(&mut self, frame: &Frame<'_>) -> (PacketInfo, Option<Observed>) {
         let mut info = decode_frame(frame.linktype, frame.data, &self.options);
         self.fragments.apply(frame.ts.as_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
-        let attribution = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
+        let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
             Some(packet) => Some(
                 self.flows
                     .observe(self.registry, &mut self.aggregator, &packet),
@@ -61,7 +76,7 @@ impl<'r> Pipeline<'r> {
                 None
             }
         };
-        Processed { info, attribution }
+        (info, observed)
     }
 
     /// The counts [`finish`](Self::finish) would hand back now, with every live flow folded

@@ -37,7 +37,7 @@ const BATCHES_IN_FLIGHT: usize = 8;
 #[derive(Debug, Clone, Copy)]
 enum Event {
     /// Sweep idle flows at this capture time (ns), before the packets that follow.
-    Sweep(i128),
+    Sweep(i64),
     Packet(FlowPacket),
 }
 
@@ -120,22 +120,27 @@ impl<'scope> ShardedPipeline<'scope> {
     /// which happens later in a worker).
     pub fn process(&mut self, frame: &Frame<'_>) {
         let mut info = decode_frame(frame.linktype, frame.data, &self.options);
-        let now = frame.ts.as_nanos();
-        self.fragments.apply(now, &mut info);
+        self.fragments.apply(frame.ts.as_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let Some(packet) = FlowPacket::from_decoded(&info, frame.ts, frame.len) else {
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
             return;
         };
+        let now = crate::flow::nanos(frame.ts);
         if self.clock.due(now) {
             for worker in &mut self.workers {
                 worker.push(Event::Sweep(now));
             }
         }
-        let hash = self.shard_hasher.hash_one(packet.key().0);
-        // Reduce the 64-bit hash to 0..workers by multiply-shift (no division per packet).
-        let shard = ((u128::from(hash) * self.workers.len() as u128) >> 64) as usize;
+        let shard = match self.workers.len() {
+            1 => 0,
+            workers => {
+                let hash = self.shard_hasher.hash_one(packet.packed_key().0);
+                // Reduce the 64-bit hash to 0..workers by multiply-shift (no division).
+                ((u128::from(hash) * workers as u128) >> 64) as usize
+            }
+        };
         if let Some(worker) = self.workers.get_mut(shard) {
             worker.push(Event::Packet(packet));
         }

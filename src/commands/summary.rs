@@ -123,7 +123,7 @@ fn count(
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
             inputs.push(read_input(path, filter, |_, frame| {
-                pipeline.process(frame);
+                pipeline.count(frame);
                 Ok(())
             })?);
         }

@@ -9,8 +9,10 @@
 //!
 //! ## Cost per packet
 //!
-//! One hash of the [`FlowKey`] (foldhash, seeded per process so crafted traffic cannot aim at
-//! collisions), one probe of the table, two registry slot reads. Idle flows are found through a
+//! One hash of the flow's key, packed into five 64-bit words (foldhash, seeded per process so
+//! crafted traffic cannot aim at collisions), and one probe of the table. The registry is read
+//! only for a new flow and for handshake evidence; an [`Observed`] packet's service is looked up
+//! by the caller that wants it ([`Observed::attribution`]). Idle flows are found through a
 //! min-heap of expiry deadlines instead of a scan of the whole table every capture second: a
 //! sweep costs the flows that are due, not the flows that are live. The heap may hold stale
 //! deadlines (a flow seen again since); those are checked against the flow and pushed back at
@@ -26,7 +28,8 @@ use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::IpAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -123,6 +126,107 @@ impl FlowPacket {
         };
         FlowKey::of_packet(self.ports.transport, src, dst, self.tunnel)
     }
+
+    /// [`key`](Self::key) packed for the table, and whether the packet goes from `a` to `b`.
+    /// Endpoints order as in [`FlowKey::of_packet`]: by address, then port (both addresses
+    /// of a packet are of one family, so the bits order as the addresses do).
+    #[inline]
+    pub(crate) fn packed_key(&self) -> (PackedKey, bool) {
+        let (src, dst, v6) = match (self.src, self.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => (u128::from(s.to_bits()), u128::from(d.to_bits()), 0),
+            (s, d) => (bits(s), bits(d), 1),
+        };
+        let src = (src, self.ports.src_port);
+        let dst = (dst, self.ports.dst_port);
+        let src_is_a = src <= dst;
+        let (a, b) = if src_is_a { (src, dst) } else { (dst, src) };
+        let meta = (u64::from(a.1) << 48)
+            | (u64::from(b.1) << 32)
+            | ((self.ports.transport.index() as u64) << 16)
+            | (u64::from(self.tunnel.map_or(0, |t| t as u8 + 1)) << 8)
+            | v6;
+        let key = PackedKey([
+            (a.0 >> 64) as u64,
+            a.0 as u64,
+            (b.0 >> 64) as u64,
+            b.0 as u64,
+            meta,
+        ]);
+        (key, src_is_a)
+    }
+}
+
+/// An address as 128 bits: IPv4 in the low 32.
+fn bits(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u128::from(a.to_bits()),
+        IpAddr::V6(a) => a.to_bits(),
+    }
+}
+
+/// The flow table's key: a [`FlowKey`] without its tunnel kind's name, as five words that hash
+/// and compare in a few instructions (the derived hash of a `FlowKey` walks its enums field by
+/// field and cost a tenth of the whole per-packet path). Words: `a`'s address (high, low),
+/// `b`'s address (high, low), then `a` port << 48 | `b` port << 32 | transport << 16 |
+/// tunnel (0 for none, else its discriminant + 1) << 8 | 1 for IPv6.
+#[derive(Debug, Clone, Copy, Eq)]
+pub(crate) struct PackedKey([u64; 5]);
+
+impl PartialEq for PackedKey {
+    /// Word by word without branches (the derived array comparison calls memcmp).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(other.0)
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
+    }
+}
+
+impl Hash for PackedKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for word in self.0 {
+            state.write_u64(word);
+        }
+    }
+}
+
+impl PackedKey {
+    fn transport(&self) -> Transport {
+        let [.., meta] = self.0;
+        Transport::ALL
+            .get(((meta >> 16) & 0xff) as usize)
+            .copied()
+            .unwrap_or(Transport::Tcp)
+    }
+
+    /// The key in full; `tunnel` is the one the flow was created with (the packed form keeps
+    /// only its number).
+    fn unpack(&self, tunnel: Option<TunnelKind>) -> FlowKey {
+        let [a_hi, a_lo, b_hi, b_lo, meta] = self.0;
+        let addr = |hi: u64, lo: u64| {
+            let bits = (u128::from(hi) << 64) | u128::from(lo);
+            if meta & 1 == 1 {
+                IpAddr::V6(Ipv6Addr::from_bits(bits))
+            } else {
+                IpAddr::V4(Ipv4Addr::from_bits(bits as u32))
+            }
+        };
+        FlowKey {
+            transport: self.transport(),
+            a: Endpoint {
+                addr: addr(a_hi, a_lo),
+                port: (meta >> 48) as u16,
+            },
+            b: Endpoint {
+                addr: addr(b_hi, b_lo),
+                port: (meta >> 32) as u16,
+            },
+            tunnel,
+        }
+    }
 }
 
 /// Packet and byte counters of one direction.
@@ -160,11 +264,13 @@ pub struct FlowState {
     pub tcp_flags: u8,
 }
 
-/// A table slot: the flow and the deadline (ns) of its live entry in the expiry heap.
+/// A table slot: the flow, the deadline (ns) of its live entry in the expiry heap, and the
+/// tunnel its key was made with.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     state: FlowState,
-    scheduled: i128,
+    scheduled: i64,
+    tunnel: Option<TunnelKind>,
 }
 
 impl FlowState {
@@ -186,14 +292,23 @@ impl FlowState {
 /// Idle time after which a flow ends, per transport, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdleTimeouts {
-    pub tcp: i128,
-    pub tcp_closed: i128,
-    pub udp: i128,
-    pub sctp: i128,
-    pub dccp: i128,
+    pub tcp: i64,
+    pub tcp_closed: i64,
+    pub udp: i64,
+    pub sctp: i64,
+    pub dccp: i64,
 }
 
-const SECOND: i128 = 1_000_000_000;
+const SECOND: i64 = 1_000_000_000;
+
+/// Nanoseconds since the epoch as the flow table keeps time: an i64 holds 1678 to 2262, and
+/// stranger timestamps saturate (they only order the sweeps, never reach a report).
+#[inline]
+pub(crate) fn nanos(ts: Timestamp) -> i64 {
+    ts.secs
+        .saturating_mul(SECOND)
+        .saturating_add(i64::from(ts.nanos))
+}
 
 impl Default for IdleTimeouts {
     /// Conntrack-like: established TCP 5 min, TCP after FIN/RST 10 s, UDP 2 min, SCTP/DCCP 5 min.
@@ -209,8 +324,8 @@ impl Default for IdleTimeouts {
 }
 
 impl IdleTimeouts {
-    fn of(&self, key: &FlowKey, state: &FlowState) -> i128 {
-        match key.transport {
+    fn of(&self, transport: Transport, state: &FlowState) -> i64 {
+        match transport {
             Transport::Tcp if state.tcp_flags & (TCP_FIN | TCP_RST) != 0 => self.tcp_closed,
             Transport::Tcp => self.tcp,
             Transport::Udp => self.udp,
@@ -224,7 +339,7 @@ const TCP_FIN: u8 = 0x01;
 const TCP_RST: u8 = 0x04;
 
 /// How often, in capture time, idle flows are swept out.
-const SWEEP_INTERVAL: i128 = SECOND;
+const SWEEP_INTERVAL: i64 = SECOND;
 
 /// When idle flows are swept: at the first packet with ports, then at the first packet at
 /// least one second of capture time after the last sweep (or earlier than it: time went
@@ -235,15 +350,15 @@ const SWEEP_INTERVAL: i128 = SECOND;
 /// capture as a single table would: the results do not depend on the number of shards.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SweepClock {
-    last: Option<i128>,
+    last: Option<i64>,
 }
 
 impl SweepClock {
     /// Whether a packet with ports at `now` (ns) sweeps first; if so the sweep is recorded.
-    pub fn due(&mut self, now: i128) -> bool {
+    pub fn due(&mut self, now: i64) -> bool {
         let due = self
             .last
-            .is_none_or(|last| now - last >= SWEEP_INTERVAL || now < last);
+            .is_none_or(|last| now.saturating_sub(last) >= SWEEP_INTERVAL || now < last);
         if due {
             self.last = Some(now);
         }
@@ -255,9 +370,9 @@ impl SweepClock {
 /// unchanged. Ordered by deadline only.
 #[derive(Debug, Clone, Copy)]
 struct Expiry {
-    deadline: i128,
+    deadline: i64,
     id: u64,
-    key: FlowKey,
+    key: PackedKey,
 }
 
 impl PartialEq for Expiry {
@@ -280,7 +395,29 @@ impl Ord for Expiry {
     }
 }
 
-/// What [`FlowTable::observe`] says of one packet.
+/// What [`FlowTable::observe`] says of one packet: its flow and service port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub flow_id: u64,
+    /// Which side of this packet carries the service port.
+    pub server: ServiceSide,
+    pub transport: Transport,
+    pub service_port: u16,
+}
+
+impl Observed {
+    /// With the registry's view of the service port.
+    pub fn attribution(self, registry: &Registry) -> Attribution<'_> {
+        Attribution {
+            flow_id: self.flow_id,
+            server: self.server,
+            service_port: self.service_port,
+            info: registry.port(self.transport, self.service_port),
+        }
+    }
+}
+
+/// One packet's flow and service, with what the registry says of the service port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribution<'r> {
     pub flow_id: u64,
@@ -309,7 +446,7 @@ pub struct FlowStats {
 /// The table of live flows, bounded by `max_flows`.
 #[derive(Debug)]
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Slot, FlowHasher>,
+    flows: HashMap<PackedKey, Slot, FlowHasher>,
     /// Every live flow has one entry whose deadline equals its `scheduled`, at or before its
     /// real deadline; entries of ended or rescheduled flows are stale and dropped when popped.
     expiries: BinaryHeap<Reverse<Expiry>>,
@@ -346,14 +483,15 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Count one packet with ports into its flow and say which service it is attributed to.
-    pub fn observe<'r>(
+    /// Count one packet with ports into its flow and say which service port it is attributed
+    /// to. Sweeps idle flows first when the table's own [`SweepClock`] says so.
+    pub fn observe(
         &mut self,
-        registry: &'r Registry,
+        registry: &Registry,
         aggregator: &mut Aggregator,
         packet: &FlowPacket,
-    ) -> Attribution<'r> {
-        let now = packet.ts.as_nanos();
+    ) -> Observed {
+        let now = nanos(packet.ts);
         if self.clock.due(now) {
             self.sweep_idle(registry, aggregator, now);
         }
@@ -362,27 +500,28 @@ impl FlowTable {
 
     /// Sweep idle flows at `now` (ns), for a table whose sweeps are timed by a [`SweepClock`]
     /// outside it (a shard); use with [`observe_unswept`](Self::observe_unswept).
-    pub fn sweep(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i128) {
+    pub fn sweep(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
         self.sweep_idle(registry, aggregator, now);
     }
 
     /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
-    pub fn observe_unswept<'r>(
+    pub fn observe_unswept(
         &mut self,
-        registry: &'r Registry,
+        registry: &Registry,
         aggregator: &mut Aggregator,
         packet: &FlowPacket,
-    ) -> Attribution<'r> {
+    ) -> Observed {
         let FlowPacket {
             ts,
             ports,
             handshake,
             tcp_flags,
             wire_len,
+            tunnel,
             ..
         } = *packet;
-        let now = ts.as_nanos();
-        let (key, src_is_a) = packet.key();
+        let now = nanos(ts);
+        let (key, src_is_a) = packet.packed_key();
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
@@ -405,10 +544,12 @@ impl FlowTable {
         let stats = &mut self.stats;
         let expiries = &mut self.expiries;
         let timeouts = self.timeouts;
+        let live = self.flows.len() as u64;
         let slot = self.flows.entry(key).or_insert_with(|| {
             let id = *next_id;
             *next_id += 1;
             stats.flows += 1;
+            stats.peak = stats.peak.max(live + 1);
             let (server_is_a, evidence) = decide();
             let state = FlowState {
                 id,
@@ -420,13 +561,17 @@ impl FlowTable {
                 to_client: Counter::default(),
                 tcp_flags: 0,
             };
-            let scheduled = now.saturating_add(timeouts.of(&key, &state));
+            let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
             expiries.push(Reverse(Expiry {
                 deadline: scheduled,
                 id,
                 key,
             }));
-            Slot { state, scheduled }
+            Slot {
+                state,
+                scheduled,
+                tunnel,
+            }
         });
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
@@ -434,7 +579,7 @@ impl FlowTable {
             let (server_is_a, evidence) = decide();
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    aggregator.fold(registry, &key, state);
+                    aggregator.fold(registry, &key.unpack(slot.tunnel), state);
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
@@ -453,47 +598,44 @@ impl FlowTable {
         } else {
             state.to_client.add(u64::from(wire_len));
         }
-        state.tcp_flags |= tcp_flags.unwrap_or(0);
+        let flags = tcp_flags.unwrap_or(0);
         if ts > state.last_seen {
             state.last_seen = ts;
         }
         // A first FIN or RST shortens the timeout: the heap entry must not come due later than
         // the flow does. (A later last_seen only moves the real deadline away: nothing to do.)
-        let deadline = state
-            .last_seen
-            .as_nanos()
-            .saturating_add(timeouts.of(&key, state));
-        if deadline < slot.scheduled {
-            slot.scheduled = deadline;
-            self.expiries.push(Reverse(Expiry {
-                deadline,
-                id: state.id,
-                key,
-            }));
-        }
-        let flow_id = state.id;
-        self.stats.peak = self.stats.peak.max(self.flows.len() as u64);
-
-        let server = if towards_server {
-            ServiceSide::Dst
+        if flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+            state.tcp_flags |= flags;
+            let deadline =
+                nanos(state.last_seen).saturating_add(timeouts.of(ports.transport, state));
+            if deadline < slot.scheduled {
+                slot.scheduled = deadline;
+                self.expiries.push(Reverse(Expiry {
+                    deadline,
+                    id: state.id,
+                    key,
+                }));
+            }
         } else {
-            ServiceSide::Src
+            state.tcp_flags |= flags;
+        }
+
+        let (server, service_port) = if towards_server {
+            (ServiceSide::Dst, ports.dst_port)
+        } else {
+            (ServiceSide::Src, ports.src_port)
         };
-        let service_port = match server {
-            ServiceSide::Src => ports.src_port,
-            ServiceSide::Dst => ports.dst_port,
-        };
-        Attribution {
-            flow_id,
+        Observed {
+            flow_id: state.id,
             server,
+            transport: ports.transport,
             service_port,
-            info: registry.port(ports.transport, service_port),
         }
     }
 
     /// Fold every flow idle past its timeout at `now` into the aggregator: those with
     /// `now - last_seen > timeout`, found through the expiry heap.
-    fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i128) {
+    fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
         let timeouts = self.timeouts;
         while let Some(Reverse(due)) = self.expiries.peek().copied() {
             if due.deadline >= now {
@@ -507,12 +649,10 @@ impl FlowTable {
             if state.id != due.id || slot.scheduled != due.deadline {
                 continue; // a newer flow on the same key, or a newer entry of this flow
             }
-            let deadline = state
-                .last_seen
-                .as_nanos()
-                .saturating_add(timeouts.of(&due.key, state));
+            let deadline =
+                nanos(state.last_seen).saturating_add(timeouts.of(due.key.transport(), state));
             if deadline < now {
-                aggregator.fold(registry, &due.key, state);
+                aggregator.fold(registry, &due.key.unpack(slot.tunnel), state);
                 self.flows.remove(&due.key);
                 self.stats.expired += 1;
             } else {
@@ -542,7 +682,7 @@ impl FlowTable {
 
     /// The table is full: sweep idle flows, and when none were idle, evict the least recently
     /// seen sixteenth of the table (at least one), so eviction cost is amortised.
-    fn make_room(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i128) {
+    fn make_room(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
         self.sweep_idle(registry, aggregator, now);
         if self.flows.len() < self.max_flows {
             return;
@@ -556,7 +696,7 @@ impl FlowTable {
         self.flows.retain(|key, slot| {
             if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
-                aggregator.fold(registry, key, &slot.state);
+                aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
                 evicted += 1;
                 false
             } else {
@@ -570,14 +710,14 @@ impl FlowTable {
     /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
     pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
         for (key, slot) in &self.flows {
-            aggregator.fold(registry, key, &slot.state);
+            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
         }
     }
 
     /// End of input: fold every remaining flow.
     pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
         for (key, slot) in self.flows.drain() {
-            aggregator.fold(registry, &key, &slot.state);
+            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
         }
         self.expiries.clear();
     }
@@ -627,6 +767,72 @@ mod tests {
         }
     }
 
+    fn endpoint_pair() -> impl proptest::strategy::Strategy<Value = (IpAddr, IpAddr)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<u32>(), any::<u32>()).prop_map(|(a, b)| (
+                IpAddr::V4(Ipv4Addr::from_bits(a)),
+                IpAddr::V4(Ipv4Addr::from_bits(b))
+            )),
+            (any::<u128>(), any::<u128>()).prop_map(|(a, b)| (
+                IpAddr::V6(Ipv6Addr::from_bits(a)),
+                IpAddr::V6(Ipv6Addr::from_bits(b))
+            )),
+            // Near-equal addresses, so that ports decide the order.
+            (any::<u32>(), 0..2u32).prop_map(|(a, d)| (
+                IpAddr::V4(Ipv4Addr::from_bits(a)),
+                IpAddr::V4(Ipv4Addr::from_bits(a.wrapping_add(d)))
+            )),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The table's packed key is the flow key: it unpacks to `FlowPacket::key`, orders the
+        /// endpoints the same way, and two packets share a packed key exactly when they share a
+        /// flow key.
+        #[test]
+        fn the_packed_key_is_the_flow_key(
+            (src, dst) in endpoint_pair(),
+            (src2, dst2) in endpoint_pair(),
+            ports in proptest::array::uniform4(0..4u16),
+            transport in 0..4usize,
+            tunnel in proptest::option::of(proptest::sample::select(vec![
+                TunnelKind::Gre, TunnelKind::Vxlan, TunnelKind::PimRegister,
+            ])),
+            swap in proptest::bool::ANY,
+        ) {
+            let transport = Transport::ALL[transport];
+            let one = FlowPacket {
+                tunnel,
+                ..packet(ts(1), src, dst, Ports { transport, src_port: ports[0], dst_port: ports[1] })
+            };
+            let (key, src_is_a) = one.key();
+            let (packed, packed_src_is_a) = one.packed_key();
+            proptest::prop_assert_eq!(packed.unpack(tunnel), key);
+            proptest::prop_assert_eq!(packed_src_is_a, src_is_a);
+            proptest::prop_assert_eq!(packed.transport(), transport);
+
+            // The reverse direction, or another packet: same flow key iff same packed key.
+            let other = if swap {
+                FlowPacket {
+                    src: dst,
+                    dst: src,
+                    ports: Ports { transport, src_port: ports[1], dst_port: ports[0] },
+                    ..one
+                }
+            } else {
+                FlowPacket {
+                    ports: Ports { transport, src_port: ports[2], dst_port: ports[3] },
+                    ..packet(ts(1), src2, dst2, one.ports)
+                }
+            };
+            proptest::prop_assert_eq!(
+                other.key().0 == key && other.tunnel == tunnel,
+                other.packed_key().0 == packed
+            );
+        }
+    }
+
     #[test]
     fn both_directions_share_one_flow_and_count_per_direction() {
         let r = registry();
@@ -653,7 +859,7 @@ mod tests {
         assert_eq!(a.flow_id, b.flow_id);
         assert_eq!((a.server, b.server), (ServiceSide::Dst, ServiceSide::Src));
         assert_eq!((a.service_port, b.service_port), (443, 443));
-        assert_eq!(a.info.service, Some("https"));
+        assert_eq!(a.attribution(&r).info.service, Some("https"));
         assert_eq!(table.len(), 1);
         table.finish(&r, &mut agg);
         let row = agg.rows().next().unwrap();
@@ -879,7 +1085,7 @@ mod tests {
     #[test]
     fn sweep_clock_fires_each_second_of_capture_time_and_when_time_goes_back() {
         let mut clock = SweepClock::default();
-        let at = |secs: i128| secs * SECOND;
+        let at = |secs: i64| secs * SECOND;
         assert!(clock.due(at(10)), "first packet");
         assert!(!clock.due(at(10) + SECOND - 1));
         assert!(clock.due(at(11)));
