@@ -10,6 +10,11 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(report_panic));
     panic_when_asked();
+    // `PORTNOTE_REGISTRY=` (set but empty) means "no override", as for most environment
+    // settings, rather than clap's "a value is required". Done before any thread exists.
+    if std::env::var_os("PORTNOTE_REGISTRY").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("PORTNOTE_REGISTRY");
+    }
     let cli = Cli::parse();
     match portnote::commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),

@@ -224,3 +224,31 @@ fn closed_pipe_is_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_empty_registry_variable_counts_as_unset() {
+    let data = tempfile::tempdir().unwrap();
+    let plain = portnote(data.path())
+        .args(["lookup", "443/tcp", "--format", "csv"])
+        .output()
+        .unwrap();
+    let empty = portnote(data.path())
+        .env("PORTNOTE_REGISTRY", "")
+        .args(["lookup", "443/tcp", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        empty.status.success(),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    assert_eq!(empty.stdout, plain.stdout);
+    // A set, non-empty value still overrides: a missing file is an error naming it.
+    let missing = portnote(data.path())
+        .env("PORTNOTE_REGISTRY", data.path().join("nope.csv"))
+        .args(["lookup", "443/tcp"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.csv"));
+}
