@@ -262,8 +262,9 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     pub max_flows: usize,
 
-    /// Threads: 1 reads and counts in one thread; N > 1 runs a reader that decodes and N - 1
-    /// workers that each own a shard of the flows [default: the number of cores]
+    /// Threads: 1 reads and counts in one thread; 2 reads in one (the file copy, and gzip) and
+    /// counts in the other; N > 2 reads in one, decodes in another and gives N - 2 workers a
+    /// shard of the flows each. Same result for any N [default: the number of cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 }

@@ -65,14 +65,18 @@ fn record(max_len: usize) -> impl Strategy<Value = Record> {
 /// What is compared of a frame: seconds, nanoseconds, wire length, bytes, link type.
 type FrameFields = (i64, u32, u32, Vec<u8>, u32);
 
-/// Reads everything, with reads of at most `step` bytes.
-fn read_all(bytes: Vec<u8>, step: usize) -> (CaptureFormat, Vec<FrameFields>) {
+/// Reads everything, with reads of at most `step` bytes, in this thread or (`read_ahead`) with
+/// the reads in a thread of their own.
+fn read_all(bytes: Vec<u8>, step: usize, read_ahead: bool) -> (CaptureFormat, Vec<FrameFields>) {
     let source = Chunked {
         data: bytes,
         at: 0,
         step,
     };
     let mut reader = CaptureReader::from_reader("generated", Box::new(source)).unwrap();
+    if read_ahead {
+        reader.read_ahead().unwrap();
+    }
     let mut frames = Vec::new();
     while let Some(frame) = reader.next_frame().unwrap() {
         frames.push((
@@ -115,8 +119,10 @@ proptest! {
             file.extend(u32_bytes(r.data.len() as u32 + r.uncaptured));
             file.extend(&r.data);
         }
-        let (format, frames) = read_all(file, step);
+        let (format, frames) = read_all(file.clone(), step, false);
         prop_assert_eq!(format, CaptureFormat::Pcap { big_endian, nanos });
+        // Reading ahead (records up to 120 kB cross its 64 KiB headroom too) changes nothing.
+        prop_assert_eq!(&read_all(file, step, true).1, &frames);
         let expected: Vec<_> = records
             .iter()
             .map(|r| {
@@ -190,8 +196,9 @@ proptest! {
                 expected.push((i64::from(r.secs), nanos, r.data.len() as u32 + r.uncaptured, r.data.clone(), u32::from(linktype)));
             }
         }
-        let (format, frames) = read_all(file, step);
+        let (format, frames) = read_all(file.clone(), step, false);
         prop_assert_eq!(format, CaptureFormat::Pcapng);
+        prop_assert_eq!(&read_all(file, step, true).1, &frames);
         prop_assert_eq!(frames, expected);
     }
 }

@@ -1,6 +1,7 @@
 //! Issue 6: `summary --threads N` splits the flows over worker shards, and the summary must not
-//! depend on N. Each capture is summarised with 1, 2 and 3 threads (3 = a reader and two
-//! shards, so flows really are split) and the parsed JSON compared whole: rows, totals, reasons.
+//! depend on N. Each capture is summarised with 1, 2, 3 and 4 threads (2 = reading ahead in a
+//! thread of its own; 3 = that, a decoding thread and one flow shard; 4 = two shards, so flows
+//! really are split) and the parsed JSON compared whole: rows, totals, reasons.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -32,7 +33,7 @@ fn summary_json(file: &Path, threads: &str) -> serde_json::Value {
 
 fn assert_same_for_any_thread_count(file: &Path) -> u64 {
     let one = summary_json(file, "1");
-    for threads in ["2", "3"] {
+    for threads in ["2", "3", "4"] {
         let many = summary_json(file, threads);
         assert_eq!(
             one["totals"],

@@ -6,6 +6,7 @@
 //! buffer grows it, but only by doubling as bytes actually arrive, never to a size a header merely
 //! claims. Callers bound the size they ask for (see `MAX_RECORD_LEN` in the parent module).
 
+use super::readahead::{ReadAhead, HEADROOM};
 use std::io::{self, Read};
 
 /// Bytes asked of the source per `read()` (and the initial buffer size).
@@ -13,6 +14,8 @@ pub(crate) const CHUNK_LEN: usize = 256 * 1024;
 
 pub(crate) struct ChunkBuffer {
     source: Box<dyn Read + Send>,
+    /// Set by [`Self::read_ahead`]: chunks come from a reading thread, not from `source`.
+    ahead: Option<ReadAhead>,
     buf: Vec<u8>,
     /// First unconsumed byte in `buf`.
     start: usize,
@@ -27,6 +30,7 @@ impl ChunkBuffer {
     pub(crate) fn new(source: Box<dyn Read + Send>) -> ChunkBuffer {
         ChunkBuffer {
             source,
+            ahead: None,
             // A fresh zeroed allocation comes from calloc (lazily zeroed pages), so opening many
             // small inputs does not pay for clearing 256 KiB each time.
             buf: vec![0; CHUNK_LEN],
@@ -51,6 +55,13 @@ impl ChunkBuffer {
     /// are unconsumed (less than `wanted` only at the end of the source).
     pub(crate) fn fill(&mut self, wanted: usize) -> io::Result<usize> {
         while self.end - self.start < wanted && !self.eof {
+            if let Some(ahead) = self.ahead.as_mut() {
+                match ahead.next_chunk()? {
+                    None => self.eof = true,
+                    Some((next, end)) => self.take_chunk(next, end),
+                }
+                continue;
+            }
             let room_after_start = self.buf.len() - self.start;
             // Move the partial record to the front when it cannot complete in place, or when the
             // space left for the next read has become too small to be worth a system call.
@@ -76,6 +87,48 @@ impl ChunkBuffer {
             }
         }
         Ok(self.end - self.start)
+    }
+
+    /// From now on, read in a thread of its own (see [`super::readahead`]). Bytes already
+    /// read stay where they are. If the thread cannot be started the source is lost with it,
+    /// so the error must end this input.
+    pub(crate) fn read_ahead(&mut self) -> io::Result<()> {
+        if self.ahead.is_none() && !self.eof {
+            let source = std::mem::replace(&mut self.source, Box::new(io::empty()));
+            self.ahead = Some(ReadAhead::spawn(source)?);
+        }
+        Ok(())
+    }
+
+    /// Makes a chunk from the reading thread (new bytes at `HEADROOM..end`) the buffer: the
+    /// unconsumed bytes are copied into its headroom, just before the new ones, and the old
+    /// buffer goes back to the thread. Unconsumed bytes longer than the headroom (a record of
+    /// more than 64 KiB across the chunk boundary) stay, and the new bytes are appended.
+    fn take_chunk(&mut self, mut next: Vec<u8>, end: usize) {
+        let Some(ahead) = self.ahead.as_ref() else {
+            return;
+        };
+        let pending = self.end - self.start;
+        let from = self.buf.get(self.start..self.end).unwrap_or_default();
+        match HEADROOM
+            .checked_sub(pending)
+            .and_then(|at| Some((at, next.get_mut(at..HEADROOM)?)))
+        {
+            Some((at, headroom)) => {
+                headroom.copy_from_slice(from);
+                let old = std::mem::replace(&mut self.buf, next);
+                ahead.recycle(old);
+                self.start = at;
+                self.end = end;
+            }
+            None => {
+                self.buf.truncate(self.end);
+                self.buf
+                    .extend_from_slice(next.get(HEADROOM..end).unwrap_or_default());
+                self.end = self.buf.len();
+                ahead.recycle(next);
+            }
+        }
     }
 
     /// Marks `n` bytes as used (at most what is unconsumed). Slices taken with [`Self::get`]

@@ -27,6 +27,7 @@ mod filter;
 pub mod live;
 mod pcap;
 mod pcapng;
+mod readahead;
 pub mod write;
 
 pub use error::{CaptureError, CaptureErrorKind};
@@ -222,6 +223,17 @@ impl CaptureReader {
                 }
             },
         }
+    }
+
+    /// Read in a thread of its own from now on: the `read()` calls (the kernel's copy of every
+    /// byte, and gzip's decompression) overlap the caller's work on the previous chunk. Frames
+    /// and errors are the same as without. Fails only when the thread cannot be started; the
+    /// stream is then over.
+    pub fn read_ahead(&mut self) -> Result<(), CaptureError> {
+        let at = self.input.offset();
+        self.input
+            .read_ahead()
+            .map_err(|e| self.fail(at, CaptureErrorKind::Read(e)))
     }
 
     /// The name errors use: the path as given, or `<stdin>`.

@@ -56,7 +56,7 @@ pub fn run(
     let mut errors = false;
     for path in &args.input.files {
         let name = path.display().to_string();
-        let input = read_input(path, &mut filter, |frame_number, frame| {
+        let input = read_input(path, &mut filter, false, |frame_number, frame| {
             let processed = pipeline.process(frame);
             sink.write(&PacketRecord {
                 file: several.then_some(name.as_str()),

@@ -54,12 +54,14 @@ pub fn filter_of(args: &InputArgs) -> Result<Option<BpfFilter>, Error> {
 }
 
 /// Read one input to its end (or its first damage), calling `each` with the 1-based frame
-/// number and the frame for every record the filter keeps. An unreadable or damaged input is
-/// reported on stderr and in the returned [`InputReport`]; an error from `each` (writing
-/// output) ends the run.
+/// number and the frame for every record the filter keeps; with `read_ahead`, the reading
+/// itself runs in a thread of its own ([`CaptureReader::read_ahead`]). An unreadable or
+/// damaged input is reported on stderr and in the returned [`InputReport`]; an error from
+/// `each` (writing output) ends the run.
 pub fn read_input(
     path: &Path,
     filter: &mut Option<BpfFilter>,
+    read_ahead: bool,
     mut each: impl FnMut(u64, &Frame<'_>) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
     let name = path.display().to_string();
@@ -74,6 +76,19 @@ pub fn read_input(
             });
         }
     };
+    let started = if read_ahead {
+        reader.read_ahead()
+    } else {
+        Ok(())
+    };
+    if let Err(e) = started {
+        eprintln!("portnote: {e}");
+        return Ok(InputReport {
+            file: name,
+            packets: 0,
+            error: Some(e.to_string()),
+        });
+    }
     let bar = progress_bar(path);
     let mut frame_number = 0u64;
     let mut packets = 0u64;

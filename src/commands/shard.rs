@@ -1,11 +1,13 @@
-//! `summary --threads N`: the per-packet path of [`super::pipeline::Pipeline`] split over
-//! threads, with the same results as one thread.
+//! `summary --threads N` for N of 3 or more: the per-packet path of
+//! [`super::pipeline::Pipeline`] split over threads, with the same results as one thread. (The
+//! file reading has a thread of its own, see [`crate::capture::CaptureReader::read_ahead`]; with
+//! `--threads 2` that thread and one `Pipeline` are all.)
 //!
-//! The calling thread is the reader: it reads frames, decodes them, applies fragment port
-//! inheritance (which needs every fragment of a datagram in capture order, so it stays here) and
-//! counts totals and packets without ports. Each packet with ports goes, by a hash of its
-//! direction-free [`FlowKey`](crate::flow::FlowKey), to one of `N - 1` workers; a worker owns its shard of the flows
-//! (its own [`FlowTable`] and [`Aggregator`]), so nothing on the per-packet path takes a lock.
+//! The calling thread decodes the frames, applies fragment port inheritance (which needs every
+//! fragment of a datagram in capture order, so it stays here) and counts totals and packets
+//! without ports. Each packet with ports goes, by a hash of its direction-free flow key, to one
+//! of the `N - 2` workers; a worker owns its shard of the flows (its own [`FlowTable`] and
+//! [`Aggregator`]), so nothing on the per-packet path takes a lock.
 //! Packets travel in batches over bounded channels, and the emptied batches travel back, so the
 //! steady state allocates nothing. At the end the aggregators are merged.
 //!

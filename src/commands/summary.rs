@@ -108,8 +108,9 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     })
 }
 
-/// Read and count `paths` as one input, in one thread (`threads` 1) or in a reader and
-/// `threads - 1` flow shards: the same counts either way.
+/// Read and count `paths` as one input: in one thread (`threads` 1); in a reading thread and a
+/// counting one (2); or in a reading thread, a decoding one and `threads - 2` flow shards (3 or
+/// more). The same counts in every case.
 fn count(
     paths: &[PathBuf],
     filter: &mut Option<BpfFilter>,
@@ -119,10 +120,11 @@ fn count(
     threads: usize,
 ) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
     let mut inputs = Vec::with_capacity(paths.len());
-    if threads <= 1 {
+    let read_ahead = threads >= 2;
+    if threads <= 2 {
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
-            inputs.push(read_input(path, filter, |_, frame| {
+            inputs.push(read_input(path, filter, read_ahead, |_, frame| {
                 pipeline.count(frame);
                 Ok(())
             })?);
@@ -131,9 +133,9 @@ fn count(
         return Ok((aggregator, stats, inputs));
     }
     std::thread::scope(|scope| {
-        let mut pipeline = ShardedPipeline::new(scope, registry, options, max_flows, threads - 1);
+        let mut pipeline = ShardedPipeline::new(scope, registry, options, max_flows, threads - 2);
         for path in paths {
-            inputs.push(read_input(path, filter, |_, frame| {
+            inputs.push(read_input(path, filter, read_ahead, |_, frame| {
                 pipeline.process(frame);
                 Ok(())
             })?);
