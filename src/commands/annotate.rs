@@ -54,9 +54,12 @@ pub fn run(
         }
     };
     let mut errors = false;
+    // Output stays in frame order, so only the file reading can move to another thread; worth
+    // it whenever there is a second core.
+    let read_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
     for path in &args.input.files {
         let name = path.display().to_string();
-        let input = read_input(path, &mut filter, false, |frame_number, frame| {
+        let input = read_input(path, &mut filter, read_ahead, |frame_number, frame| {
             let processed = pipeline.process(frame);
             sink.write(&PacketRecord {
                 file: several.then_some(name.as_str()),
