@@ -221,6 +221,24 @@ impl CaptureReader {
     /// The next packet of a pcapng stream, reading past blocks that hold none.
     #[inline(never)]
     fn next_pcapng_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        // The common case, an Enhanced Packet Block wholly in the buffer and sound, in one
+        // pass; anything else (other blocks, refills, the end, damage) takes the loop below.
+        if let Parser::Pcapng(section) = &self.parser {
+            if let Some((packet, total)) = section.whole_enhanced_packet(self.input.available()) {
+                self.records += 1;
+                let data = self
+                    .input
+                    .take(total)
+                    .and_then(|block| block.get(packet.data_at..)?.get(..packet.caplen))
+                    .unwrap_or_default();
+                return Ok(Some(Frame {
+                    ts: packet.ts,
+                    len: packet.len,
+                    linktype: packet.linktype,
+                    data,
+                }));
+            }
+        }
         loop {
             if let Some(packet) = self.next_pcapng_block()? {
                 return self.frame_of(packet);
