@@ -1,9 +1,11 @@
 //! IPv4 (RFC 791, options skipped by IHL) and IPv6 (RFC 8200, extension headers walked).
 //!
 //! Takes the bytes starting at an IP header, returns its addresses, fragment information and the
-//! upper-layer protocol with its payload ([`IpHeader`]). The payload ends at the smaller of what
-//! the header's length field announces and what was captured, so Ethernet padding never reads
-//! as payload and truncated captures still decode. Never allocates, never panics.
+//! upper-layer protocol with its payload: written into the packet's `PacketInfo` plus an
+//! [`Upper`] on the per-packet path ([`decode_ip_into`]), as one [`IpHeader`] for ICMP
+//! quotations ([`decode_ip`]). The payload ends at the smaller of what the header's length field
+//! announces and what was captured, so Ethernet padding never reads as payload and truncated
+//! captures still decode. Never allocates, never panics.
 
 use super::link::Network;
 use super::{read_u16, read_u32, Fragment, FragmentKey, Layer, NoPortsReason, PacketInfo};
