@@ -8,15 +8,6 @@ pub(crate) enum Endian {
 }
 
 impl Endian {
-    /// A 32-bit field already cut out of the bytes: no check left to make.
-    #[inline]
-    pub(crate) fn u32_of(self, raw: [u8; 4]) -> u32 {
-        match self {
-            Endian::Little => u32::from_le_bytes(raw),
-            Endian::Big => u32::from_be_bytes(raw),
-        }
-    }
-
     pub(crate) fn u16(self, bytes: &[u8], at: usize) -> Option<u16> {
         let raw: [u8; 2] = bytes.get(at..at.checked_add(2)?)?.try_into().ok()?;
         Some(match self {
@@ -54,7 +45,5 @@ mod tests {
         assert_eq!(Endian::Big.u64(&bytes, 0), Some(0x0102_0304_0506_0708));
         assert_eq!(Endian::Little.u32(&bytes, 5), None);
         assert_eq!(Endian::Little.u16(&bytes, usize::MAX), None);
-        assert_eq!(Endian::Little.u32_of([0x01, 0x02, 0x03, 0x04]), 0x0403_0201);
-        assert_eq!(Endian::Big.u32_of([0x01, 0x02, 0x03, 0x04]), 0x0102_0304);
     }
 }
