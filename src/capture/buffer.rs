@@ -47,13 +47,27 @@ impl ChunkBuffer {
     }
 
     /// The unconsumed bytes.
+    #[inline]
     pub(crate) fn available(&self) -> &[u8] {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// Reads until at least `wanted` bytes are unconsumed or the source ends; returns how many
     /// are unconsumed (less than `wanted` only at the end of the source).
+    #[inline]
     pub(crate) fn fill(&mut self, wanted: usize) -> io::Result<usize> {
+        // Nearly every call finds the bytes already there: that test is inlined into the
+        // reader's per-record path, the reading loop is not.
+        let present = self.end - self.start;
+        if present >= wanted {
+            return Ok(present);
+        }
+        self.fill_from_source(wanted)
+    }
+
+    /// The slow half of [`Self::fill`]: compacts, grows and reads.
+    #[inline(never)]
+    fn fill_from_source(&mut self, wanted: usize) -> io::Result<usize> {
         while self.end - self.start < wanted && !self.eof {
             if let Some(ahead) = self.ahead.as_mut() {
                 match ahead.next_chunk()? {
@@ -133,10 +147,23 @@ impl ChunkBuffer {
 
     /// Marks `n` bytes as used (at most what is unconsumed). Slices taken with [`Self::get`]
     /// before this call stay valid until the next [`Self::fill`].
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset = self.offset.saturating_add(n as u64);
+    }
+
+    /// Consumes the next `n` bytes and returns them, or `None` (consuming nothing) when fewer
+    /// are unconsumed. They stay valid, like slices from [`Self::get`], until the next
+    /// [`Self::fill`].
+    #[inline]
+    pub(crate) fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let taken = self.buf.get(self.start..self.end)?.get(..n)?;
+        // start + n <= end <= buf.len(): the get above proved it, so this cannot overflow.
+        self.start += n;
+        self.offset = self.offset.saturating_add(n as u64);
+        Some(taken)
     }
 
     /// Index of the first unconsumed byte, for [`Self::get`] after a [`Self::consume`].
@@ -232,6 +259,20 @@ mod tests {
             "buffer is {}",
             input.buf.len()
         );
+    }
+
+    #[test]
+    fn take_hands_out_whole_records_only() {
+        let mut input = trickle(20, 20);
+        input.fill(20).unwrap();
+        assert_eq!(input.take(3), Some(&[0, 1, 2][..]));
+        assert_eq!(input.offset(), 3);
+        // 17 bytes left: asking for 18 takes nothing.
+        assert_eq!(input.take(18), None);
+        assert_eq!(input.offset(), 3);
+        assert_eq!(input.take(17).map(<[u8]>::len), Some(17));
+        assert_eq!(input.take(1), None);
+        assert_eq!(input.offset(), 20);
     }
 
     #[test]

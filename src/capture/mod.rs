@@ -212,16 +212,41 @@ impl CaptureReader {
         if self.done {
             return Ok(None);
         }
+        // The classic pcap path is short and inlined here; pcapng's stays a call.
         match self.parser {
             Parser::Pcap(header) => self.next_pcap(header),
-            Parser::Pcapng(_) => loop {
-                if let Some(packet) = self.next_pcapng_block()? {
-                    return self.frame_of(packet);
-                }
-                if self.done {
-                    return Ok(None);
-                }
-            },
+            Parser::Pcapng(_) => self.next_pcapng_frame(),
+        }
+    }
+
+    /// The next packet of a pcapng stream, reading past blocks that hold none.
+    #[inline(never)]
+    fn next_pcapng_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        // The common case, an Enhanced Packet Block wholly in the buffer and sound, in one
+        // pass; anything else (other blocks, refills, the end, damage) takes the loop below.
+        if let Parser::Pcapng(section) = &self.parser {
+            if let Some((packet, total)) = section.whole_enhanced_packet(self.input.available()) {
+                self.records += 1;
+                let data = self
+                    .input
+                    .take(total)
+                    .and_then(|block| block.get(packet.data_at..)?.get(..packet.caplen))
+                    .unwrap_or_default();
+                return Ok(Some(Frame {
+                    ts: packet.ts,
+                    len: packet.len,
+                    linktype: packet.linktype,
+                    data,
+                }));
+            }
+        }
+        loop {
+            if let Some(packet) = self.next_pcapng_block()? {
+                return self.frame_of(packet);
+            }
+            if self.done {
+                return Ok(None);
+            }
         }
     }
 
@@ -255,27 +280,53 @@ impl CaptureReader {
         self.input.offset()
     }
 
-    /// Ends the stream with an error at `offset`.
+    /// Ends the stream with an error at `offset`. Kept out of line so the per-record path
+    /// stays small.
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, offset: u64, kind: CaptureErrorKind) -> CaptureError {
         self.done = true;
         CaptureError::new(&self.name, offset, kind)
     }
 
     /// Fills the buffer up to `wanted` bytes; an I/O error ends the stream.
+    #[inline]
     fn fill(&mut self, at: u64, wanted: usize) -> Result<usize, CaptureError> {
         self.input
             .fill(wanted)
             .map_err(|e| self.fail(at, CaptureErrorKind::Read(e)))
     }
 
+    /// The next classic pcap record. The common case, a whole record already in the buffer,
+    /// is a header parse, two comparisons and a slice; everything else (refilling, the end,
+    /// errors) is [`Self::next_pcap_refill`].
+    #[inline]
     fn next_pcap(&mut self, header: pcap::FileHeader) -> Result<Option<Frame<'_>>, CaptureError> {
+        let available = self.input.available();
+        if let Some(record) = pcap::parse_record_header(available, header.endian) {
+            // caplen <= limit < MAX_RECORD_LEN, so the sum neither overflows nor is large.
+            let total = pcap::RECORD_HEADER_LEN + record.caplen as usize;
+            if record.caplen <= header.caplen_limit && total <= available.len() {
+                return Ok(self.pcap_frame(&header, &record, total));
+            }
+        }
+        self.next_pcap_refill(header)
+    }
+
+    /// [`Self::next_pcap`] when the record is not wholly in the buffer yet (or is bad):
+    /// reads more, and reports the end, a truncated record or an impossible length.
+    #[inline(never)]
+    fn next_pcap_refill(
+        &mut self,
+        header: pcap::FileHeader,
+    ) -> Result<Option<Frame<'_>>, CaptureError> {
         let at = self.input.offset();
         let present = self.fill(at, pcap::RECORD_HEADER_LEN)?;
-        if present == 0 {
-            self.done = true;
-            return Ok(None);
-        }
         let Some(record) = pcap::parse_record_header(self.input.available(), header.endian) else {
+            if present == 0 {
+                self.done = true;
+                return Ok(None);
+            }
             return Err(self.fail(
                 at,
                 CaptureErrorKind::Truncated {
@@ -285,19 +336,17 @@ impl CaptureReader {
                 },
             ));
         };
-        let limit = caplen_limit(header.snaplen);
-        if record.caplen > limit {
+        if record.caplen > header.caplen_limit {
             return Err(self.fail(
                 at,
                 CaptureErrorKind::CaplenTooLarge {
                     caplen: u64::from(record.caplen),
-                    limit: u64::from(limit),
+                    limit: u64::from(header.caplen_limit),
                 },
             ));
         }
         // caplen <= limit < MAX_RECORD_LEN, so this neither overflows nor over-allocates.
-        let caplen = record.caplen as usize;
-        let total = pcap::RECORD_HEADER_LEN + caplen;
+        let total = pcap::RECORD_HEADER_LEN + record.caplen as usize;
         let present = self.fill(at, total)?;
         if present < total {
             return Err(self.fail(
@@ -309,14 +358,29 @@ impl CaptureReader {
                 },
             ));
         }
-        let data_at = self.input.position() + pcap::RECORD_HEADER_LEN;
-        self.input.consume(total);
-        self.frame_of(PacketRef {
-            ts: pcap::timestamp(&header, &record),
+        Ok(self.pcap_frame(&header, &record, total))
+    }
+
+    /// Consumes the record of `total` bytes (header included) that starts the buffer, which
+    /// the caller found wholly present, and returns its frame.
+    #[inline]
+    fn pcap_frame(
+        &mut self,
+        header: &pcap::FileHeader,
+        record: &pcap::RecordHeader,
+        total: usize,
+    ) -> Option<Frame<'_>> {
+        self.records += 1;
+        let data = self
+            .input
+            .take(total)
+            .and_then(|bytes| bytes.get(pcap::RECORD_HEADER_LEN..))
+            .unwrap_or_default();
+        Some(Frame {
+            ts: pcap::timestamp(header, record),
             len: record.orig_len,
             linktype: header.linktype,
-            data_at,
-            caplen,
+            data,
         })
     }
 

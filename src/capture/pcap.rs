@@ -7,7 +7,7 @@
 
 use super::endian::Endian;
 use super::error::CaptureErrorKind;
-use super::Timestamp;
+use super::{caplen_limit, Timestamp};
 use crate::linktype::LinkType;
 
 /// magic(4) version_major(2) version_minor(2) thiszone(4) sigfigs(4) snaplen(4) linktype(4).
@@ -25,7 +25,35 @@ pub(crate) struct FileHeader {
     /// Timestamp fractions are nanoseconds (magic a1b23c4d) rather than microseconds.
     pub(crate) nanos: bool,
     pub(crate) snaplen: u32,
+    /// The largest captured length a record may claim: [`caplen_limit`] of `snaplen`, worked
+    /// out once rather than per record.
+    pub(crate) caplen_limit: u32,
+    /// Units of `ts_frac` per second, nanoseconds per unit and the decimal digits they show:
+    /// what `nanos` means for each record, worked out once.
+    pub(crate) frac_per_second: u32,
+    pub(crate) nanos_per_frac: u32,
+    pub(crate) ts_digits: u8,
     pub(crate) linktype: LinkType,
+}
+
+impl FileHeader {
+    fn new(endian: Endian, nanos: bool, snaplen: u32, linktype: LinkType) -> FileHeader {
+        let (frac_per_second, nanos_per_frac, ts_digits) = if nanos {
+            (1_000_000_000, 1, 9)
+        } else {
+            (1_000_000, 1_000, 6)
+        };
+        FileHeader {
+            endian,
+            nanos,
+            snaplen,
+            caplen_limit: caplen_limit(snaplen),
+            frac_per_second,
+            nanos_per_frac,
+            ts_digits,
+            linktype,
+        }
+    }
 }
 
 /// The byte order and precision a pcap magic number announces, or `None` if it is not one.
@@ -73,12 +101,7 @@ pub(crate) fn parse_file_header(bytes: &[u8]) -> Result<FileHeader, CaptureError
     // The link-type field's upper bits carry FCS information (tcpdump.org "LINKTYPE_ values"):
     // bits 28-31 the FCS length, bit 26 "F". The link type proper is the low 16 bits.
     let linktype = LinkType(field32(20)? & 0xFFFF);
-    Ok(FileHeader {
-        endian,
-        nanos,
-        snaplen,
-        linktype,
-    })
+    Ok(FileHeader::new(endian, nanos, snaplen, linktype))
 }
 
 /// One record header as stored.
@@ -92,29 +115,40 @@ pub(crate) struct RecordHeader {
 }
 
 /// Parses a 16-byte record header; `None` if fewer than 16 bytes are given.
+#[inline]
 pub(crate) fn parse_record_header(bytes: &[u8], endian: Endian) -> Option<RecordHeader> {
+    // One length check for the whole header, then the four fields by position.
+    let [s0, s1, s2, s3, f0, f1, f2, f3, c0, c1, c2, c3, o0, o1, o2, o3] =
+        *bytes.first_chunk::<RECORD_HEADER_LEN>()?;
+    let word = |bytes: [u8; 4]| match endian {
+        Endian::Little => u32::from_le_bytes(bytes),
+        Endian::Big => u32::from_be_bytes(bytes),
+    };
     Some(RecordHeader {
-        ts_secs: endian.u32(bytes, 0)?,
-        ts_frac: endian.u32(bytes, 4)?,
-        caplen: endian.u32(bytes, 8)?,
-        orig_len: endian.u32(bytes, 12)?,
+        ts_secs: word([s0, s1, s2, s3]),
+        ts_frac: word([f0, f1, f2, f3]),
+        caplen: word([c0, c1, c2, c3]),
+        orig_len: word([o0, o1, o2, o3]),
     })
 }
 
 /// The record's timestamp. The seconds field is unsigned (the format's 2106 horizon).
 /// A fraction of a second or more (invalid, but found in real files) carries into the seconds
 /// rather than producing an out-of-range `nanos`.
+#[inline]
 pub(crate) fn timestamp(header: &FileHeader, record: &RecordHeader) -> Timestamp {
-    let (per_second, nanos_per_unit, digits) = if header.nanos {
-        (1_000_000_000, 1, 9)
+    let per_second = header.frac_per_second.max(1);
+    // The usual case needs no division: the fraction is below one second.
+    let (carry, fraction) = if record.ts_frac < per_second {
+        (0, record.ts_frac)
     } else {
-        (1_000_000, 1_000, 6)
+        (record.ts_frac / per_second, record.ts_frac % per_second)
     };
-    let carry = record.ts_frac / per_second;
     Timestamp {
         secs: i64::from(record.ts_secs) + i64::from(carry),
-        nanos: (record.ts_frac % per_second) * nanos_per_unit,
-        digits,
+        // fraction < per_second, and per_second * nanos_per_frac is 10^9.
+        nanos: fraction.saturating_mul(header.nanos_per_frac),
+        digits: header.ts_digits,
     }
 }
 
@@ -210,10 +244,7 @@ mod tests {
     #[test]
     fn timestamps_scale_by_precision_and_carry_oversized_fractions() {
         let micro = parse_file_header(&LE_MICROS_HEADER).unwrap();
-        let nano = FileHeader {
-            nanos: true,
-            ..micro
-        };
+        let nano = FileHeader::new(micro.endian, true, micro.snaplen, micro.linktype);
         let record = |ts_frac| RecordHeader {
             ts_secs: 4_000_000_000, // beyond i32: the field is unsigned
             ts_frac,

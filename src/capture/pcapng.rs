@@ -48,11 +48,22 @@ pub(crate) struct Interface {
 
 impl Interface {
     fn timestamp(&self, ticks: u64) -> Timestamp {
-        let per_second = self.ticks_per_second.max(1);
-        let whole = i64::try_from(ticks / per_second).unwrap_or(i64::MAX);
-        let fraction = u128::from(ticks % per_second) * 1_000_000_000 / u128::from(per_second);
+        // Microseconds and nanoseconds, what nearly every file uses, divide by constants (a
+        // multiplication each); any other resolution takes the general 128-bit path.
+        let (whole, fraction) = match self.ticks_per_second {
+            1_000_000 => (ticks / 1_000_000, (ticks % 1_000_000) * 1_000),
+            1_000_000_000 => (ticks / 1_000_000_000, ticks % 1_000_000_000),
+            other => {
+                let per_second = other.max(1);
+                let fraction =
+                    u128::from(ticks % per_second) * 1_000_000_000 / u128::from(per_second);
+                (ticks / per_second, u64::try_from(fraction).unwrap_or(0))
+            }
+        };
         Timestamp {
-            secs: whole.saturating_add(self.offset_secs),
+            secs: i64::try_from(whole)
+                .unwrap_or(i64::MAX)
+                .saturating_add(self.offset_secs),
             // fraction < 10^9 because (ticks % per_second) < per_second.
             nanos: u32::try_from(fraction).unwrap_or(0),
             digits: self.digits,
@@ -123,17 +134,20 @@ impl Section {
             length: total as u64,
             reason: "too short for its block type",
         };
-        let leading = endian.u32(block, 4).ok_or_else(too_short)?;
-        let trailing = endian
-            .u32(block, total.saturating_sub(4))
-            .ok_or_else(too_short)?;
+        let (Some(&[t0, t1, t2, t3, l0, l1, l2, l3]), Some(&tail)) =
+            (block.first_chunk::<BODY_AT>(), block.last_chunk::<4>())
+        else {
+            return Err(too_short());
+        };
+        let leading = word(endian, [l0, l1, l2, l3]);
+        let trailing = word(endian, tail);
         if leading != trailing {
             return Err(CaptureErrorKind::BlockLengthMismatch { leading, trailing });
         }
         let body = block
             .get(BODY_AT..total.saturating_sub(4))
             .ok_or_else(too_short)?;
-        let block_type = endian.u32(block, 0).ok_or_else(too_short)?;
+        let block_type = word(endian, [t0, t1, t2, t3]);
         match block_type {
             SECTION_HEADER => {
                 let major = endian.u16(body, 4).ok_or_else(too_short)?;
@@ -159,37 +173,7 @@ impl Section {
                 Ok(None)
             }
             ENHANCED_PACKET | OBSOLETE_PACKET => {
-                // EPB: interface_id(4) ts_high(4) ts_low(4) caplen(4) orig_len(4) data options
-                // PB:  interface_id(2) drops_count(2), then the same as EPB.
-                let interface_id = if block_type == ENHANCED_PACKET {
-                    endian.u32(body, 0)
-                } else {
-                    endian.u16(body, 0).map(u32::from)
-                }
-                .ok_or_else(too_short)?;
-                let ts_high = endian.u32(body, 4).ok_or_else(too_short)?;
-                let ts_low = endian.u32(body, 8).ok_or_else(too_short)?;
-                let caplen = endian.u32(body, 12).ok_or_else(too_short)?;
-                let len = endian.u32(body, 16).ok_or_else(too_short)?;
-                let room = body.len().saturating_sub(20);
-                if caplen as usize > room {
-                    return Err(CaptureErrorKind::CaplenBeyondBlock { caplen, room });
-                }
-                let interface = self.interface(interface_id)?;
-                if caplen > interface.caplen_limit() {
-                    return Err(CaptureErrorKind::CaplenTooLarge {
-                        caplen: u64::from(caplen),
-                        limit: u64::from(interface.caplen_limit()),
-                    });
-                }
-                let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
-                Ok(Some(PacketRef {
-                    ts: interface.timestamp(ticks),
-                    len,
-                    linktype: interface.linktype,
-                    data_at: BODY_AT + 20,
-                    caplen: caplen as usize,
-                }))
+                self.packet_block(block_type, body, endian).map(Some)
             }
             SIMPLE_PACKET => {
                 // orig_len(4) data: no interface id (always the section's first interface),
@@ -217,6 +201,87 @@ impl Section {
         }
     }
 
+    /// When `available` starts with a whole Enhanced Packet Block whose lengths and fields all
+    /// check out, its packet (`data_at` relative to the block) and the block's length. `None`
+    /// for anything else, including every damaged block: the caller then goes through
+    /// [`Self::block_len`] and [`Self::read_block`], which find and report what is wrong, so
+    /// nothing is lost by not telling it here. This is the per-packet path of nearly every
+    /// pcapng file, one pass over the block instead of two.
+    #[inline]
+    pub(crate) fn whole_enhanced_packet(&self, available: &[u8]) -> Option<(PacketRef, usize)> {
+        let endian = self.endian?;
+        let &[t0, t1, t2, t3, l0, l1, l2, l3] = available.first_chunk::<BODY_AT>()?;
+        if word(endian, [t0, t1, t2, t3]) != ENHANCED_PACKET {
+            return None;
+        }
+        // The checks of block_len: at least the minimum, a multiple of 4, within the limit.
+        let length = word(endian, [l0, l1, l2, l3]) as usize;
+        if length < MIN_BLOCK_LEN || length % 4 != 0 || length > MAX_RECORD_LEN {
+            return None;
+        }
+        // The checks of read_block: all present, the trailing length equal to the leading.
+        let block = available.get(..length)?;
+        if word(endian, *block.last_chunk::<4>()?) as usize != length {
+            return None;
+        }
+        let body = block.get(BODY_AT..length - 4)?;
+        match self.packet_block(ENHANCED_PACKET, body, endian) {
+            Ok(packet) => Some((packet, length)),
+            // read_block meets the same error again and reports it.
+            Err(_) => None,
+        }
+    }
+
+    /// The packet of an Enhanced (6) or obsolete Packet (2) Block `body`, its captured length
+    /// checked against the block and the interface's limit. `data_at` is relative to the
+    /// block's start.
+    #[inline(always)]
+    fn packet_block(
+        &self,
+        block_type: u32,
+        body: &[u8],
+        endian: Endian,
+    ) -> Result<PacketRef, CaptureErrorKind> {
+        // EPB: interface_id(4) ts_high(4) ts_low(4) caplen(4) orig_len(4) data options
+        // PB:  interface_id(2) drops_count(2), then the same as EPB.
+        let fixed = *body
+            .first_chunk::<20>()
+            .ok_or(CaptureErrorKind::BadBlockLength {
+                length: (body.len() + MIN_BLOCK_LEN) as u64,
+                reason: "too short for its block type",
+            })?;
+        let [i0, i1, i2, i3, h0, h1, h2, h3, w0, w1, w2, w3, c0, c1, c2, c3, o0, o1, o2, o3] =
+            fixed;
+        let interface_id = if block_type == ENHANCED_PACKET {
+            word(endian, [i0, i1, i2, i3])
+        } else {
+            endian.u16(&fixed, 0).map(u32::from).unwrap_or_default()
+        };
+        let ts_high = word(endian, [h0, h1, h2, h3]);
+        let ts_low = word(endian, [w0, w1, w2, w3]);
+        let caplen = word(endian, [c0, c1, c2, c3]);
+        let len = word(endian, [o0, o1, o2, o3]);
+        let room = body.len().saturating_sub(20);
+        if caplen as usize > room {
+            return Err(CaptureErrorKind::CaplenBeyondBlock { caplen, room });
+        }
+        let interface = self.interface(interface_id)?;
+        if caplen > interface.caplen_limit() {
+            return Err(CaptureErrorKind::CaplenTooLarge {
+                caplen: u64::from(caplen),
+                limit: u64::from(interface.caplen_limit()),
+            });
+        }
+        let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
+        Ok(PacketRef {
+            ts: interface.timestamp(ticks),
+            len,
+            linktype: interface.linktype,
+            data_at: BODY_AT + 20,
+            caplen: caplen as usize,
+        })
+    }
+
     fn interface(&self, id: u32) -> Result<Interface, CaptureErrorKind> {
         usize::try_from(id)
             .ok()
@@ -226,6 +291,15 @@ impl Section {
                 interface: id,
                 defined: self.interfaces.len(),
             })
+    }
+}
+
+/// A 32-bit field already cut out of a block, in the section's byte order: no check left.
+#[inline]
+fn word(endian: Endian, raw: [u8; 4]) -> u32 {
+    match endian {
+        Endian::Little => u32::from_le_bytes(raw),
+        Endian::Big => u32::from_be_bytes(raw),
     }
 }
 
@@ -395,6 +469,43 @@ mod tests {
             (packet.ts.secs, packet.ts.nanos, packet.ts.digits),
             (101, 500_000_001, 9)
         );
+    }
+
+    #[test]
+    fn one_pass_enhanced_packet_agrees_with_read_block_and_declines_damage() {
+        let mut section = section_with_idb();
+        let mut block = epb_le(0, 1_500_000_001, 4);
+        let expected = section.read_block(&block).unwrap().unwrap();
+        // Followed by the start of the next block, as in a reader's buffer.
+        block.extend_from_slice(&[0x06, 0x00]);
+        assert_eq!(section.whole_enhanced_packet(&block), Some((expected, 36)));
+        // Each of these is left to block_len / read_block, which report it.
+        let mut damaged = Vec::new();
+        damaged.push(epb_le(1, 0, 4)); // undefined interface
+        damaged.push(epb_le(0, 0, 5)); // captured length beyond the block
+        let mut mismatch = epb_le(0, 0, 4);
+        mismatch[32] = 0x28; // trailing length 40, leading 36
+        damaged.push(mismatch);
+        let mut unaligned = epb_le(0, 0, 4);
+        unaligned[4] = 0x23; // total length 35: not a multiple of 4
+        damaged.push(unaligned);
+        let mut tiny = epb_le(0, 0, 4);
+        tiny[4] = 0x08; // total length 8: below the 12-byte minimum
+        damaged.push(tiny);
+        damaged.push(epb_le(0, 0, 4)[..35].to_vec()); // not all in the buffer yet
+        for (i, bytes) in damaged.iter().enumerate() {
+            assert_eq!(section.whole_enhanced_packet(bytes), None, "case {i}");
+        }
+        // Not an EPB at all, and no section yet: also declined.
+        assert_eq!(section.whole_enhanced_packet(&SHB_LE), None);
+        let fresh = Section::default();
+        assert_eq!(fresh.whole_enhanced_packet(&epb_le(0, 0, 4)), None);
+    }
+
+    #[test]
+    fn word_reads_the_section_byte_order() {
+        assert_eq!(word(Endian::Little, [0x01, 0x02, 0x03, 0x04]), 0x0403_0201);
+        assert_eq!(word(Endian::Big, [0x01, 0x02, 0x03, 0x04]), 0x0102_0304);
     }
 
     #[test]
@@ -609,5 +720,35 @@ mod tests {
         // 3 s + 512/1024 s
         let ts = interface.timestamp(3 * 1024 + 512);
         assert_eq!((ts.secs, ts.nanos, ts.digits), (-7, 500_000_000, 4));
+    }
+
+    #[test]
+    fn micro_and_nanosecond_ticks_take_their_own_path_to_the_same_answer() {
+        let micro = Interface {
+            linktype: LinkType::ETHERNET,
+            snaplen: 0,
+            ticks_per_second: 1_000_000,
+            digits: 6,
+            offset_secs: 0,
+        };
+        let nano = Interface {
+            ticks_per_second: 1_000_000_000,
+            digits: 9,
+            ..micro
+        };
+        // 1_700_000_000 s + 123_456 us, and + 123_456_789 ns.
+        let ts = micro.timestamp(1_700_000_000_123_456);
+        assert_eq!(
+            (ts.secs, ts.nanos, ts.digits),
+            (1_700_000_000, 123_456_000, 6)
+        );
+        let ts = nano.timestamp(1_700_000_000_123_456_789);
+        assert_eq!(
+            (ts.secs, ts.nanos, ts.digits),
+            (1_700_000_000, 123_456_789, 9)
+        );
+        // The largest tick count: no overflow on either path.
+        assert_eq!(micro.timestamp(u64::MAX).nanos, 551_615_000);
+        assert_eq!(nano.timestamp(u64::MAX).secs, 18_446_744_073);
     }
 }

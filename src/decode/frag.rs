@@ -40,7 +40,16 @@ impl FragmentTracker {
     }
 
     /// Record a first fragment's ports, or give a later fragment the ports of its first.
+    #[inline]
     pub fn apply(&mut self, ts_nanos: i128, info: &mut PacketInfo) {
+        // Called for every packet; nearly none is a fragment, and that test is all they cost.
+        if info.fragment.is_some() {
+            self.apply_fragment(ts_nanos, info);
+        }
+    }
+
+    #[inline(never)]
+    fn apply_fragment(&mut self, ts_nanos: i128, info: &mut PacketInfo) {
         let Some(fragment) = info.fragment else {
             return;
         };

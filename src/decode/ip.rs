@@ -1,12 +1,14 @@
 //! IPv4 (RFC 791, options skipped by IHL) and IPv6 (RFC 8200, extension headers walked).
 //!
 //! Takes the bytes starting at an IP header, returns its addresses, fragment information and the
-//! upper-layer protocol with its payload ([`IpHeader`]). The payload ends at the smaller of what
-//! the header's length field announces and what was captured, so Ethernet padding never reads
-//! as payload and truncated captures still decode. Never allocates, never panics.
+//! upper-layer protocol with its payload: written into the packet's `PacketInfo` plus an
+//! [`Upper`] on the per-packet path ([`decode_ip_into`]), as one [`IpHeader`] for ICMP
+//! quotations ([`decode_ip`]). The payload ends at the smaller of what the header's length field
+//! announces and what was captured, so Ethernet padding never reads as payload and truncated
+//! captures still decode. Never allocates, never panics.
 
 use super::link::Network;
-use super::{read_u16, read_u32, Fragment, FragmentKey, Layer, NoPortsReason};
+use super::{read_u16, read_u32, Fragment, FragmentKey, Layer, NoPortsReason, PacketInfo};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IPv4 header without options.
@@ -64,21 +66,53 @@ pub(crate) struct IpHeader<'a> {
     pub upper: Result<Upper<'a>, NoPortsReason>,
 }
 
-/// Decode the IP header a link or tunnel layer announced.
+/// Decode the IP header a link or tunnel layer announced, as one value (for ICMP quotations,
+/// where the packet's own [`PacketInfo`] must not change). The per-packet path uses
+/// [`decode_ip_into`], which this wraps.
 pub(crate) fn decode_ip(network: Network<'_>) -> Result<IpHeader<'_>, NoPortsReason> {
+    let mut info = PacketInfo::default();
+    let upper = decode_ip_into(network, &mut info);
+    match (info.ip_version, info.src, info.dst) {
+        (Some(version), Some(src), Some(dst)) => Ok(IpHeader {
+            version,
+            src,
+            dst,
+            fragment: info.fragment,
+            upper,
+        }),
+        // No header was recorded, so `upper` holds the header's own error.
+        _ => Err(match upper {
+            Err(reason) => reason,
+            Ok(_) => NoPortsReason::Malformed(Layer::Ipv4),
+        }),
+    }
+}
+
+/// Decode the IP header a link or tunnel layer announced and return what follows it.
+///
+/// Once the header itself is sound, its version and addresses are written to `info`, and its
+/// fragment information when it is a fragment (an earlier fragment found in an outer header
+/// stays otherwise); an `Err` after that is about what follows the header. An `Err` from a
+/// header that is itself unreadable leaves `info` untouched. Writing in place spares the
+/// per-packet path a header value twice the size of the fields it carries.
+#[inline]
+pub(crate) fn decode_ip_into<'a>(
+    network: Network<'a>,
+    info: &mut PacketInfo,
+) -> Result<Upper<'a>, NoPortsReason> {
     match network {
-        Network::Ipv4(data) => ipv4(data),
-        Network::Ipv6(data) => ipv6(data),
+        Network::Ipv4(data) => ipv4(data, info),
+        Network::Ipv6(data) => ipv6(data, info),
         Network::ByVersion(data) => match data.first().map(|b| b >> 4) {
-            Some(4) => ipv4(data),
-            Some(6) => ipv6(data),
+            Some(4) => ipv4(data, info),
+            Some(6) => ipv6(data, info),
             Some(_) => Err(NoPortsReason::Malformed(Layer::Ipv4)),
             None => Err(NoPortsReason::Truncated(Layer::Ipv4)),
         },
     }
 }
 
-fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
+fn ipv4<'a>(data: &'a [u8], info: &mut PacketInfo) -> Result<Upper<'a>, NoPortsReason> {
     let first = *data.first().ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
     // First byte: version (high nibble), IHL in 32-bit words (low nibble).
     if first >> 4 != 4 {
@@ -88,10 +122,18 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
     if header_len < IPV4_MIN_HEADER_LEN {
         return Err(NoPortsReason::Malformed(Layer::Ipv4));
     }
-    let header = data
-        .get(..header_len)
+    if data.len() < header_len {
+        return Err(NoPortsReason::Truncated(Layer::Ipv4));
+    }
+    // Every field read lies in the fixed 20 bytes; options (IHL above 5) are skipped whole.
+    let fixed = *data
+        .first_chunk::<IPV4_MIN_HEADER_LEN>()
         .ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
-    let total_len = usize::from(read_u16(header, 2).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?);
+    // version/IHL, DSCP/ECN, total length (2), identification (2), flags and fragment offset
+    // (2), TTL, protocol, header checksum (2), source (4), destination (4)
+    let [_, _, len_hi, len_lo, id_hi, id_lo, ff_hi, ff_lo, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] =
+        fixed;
+    let total_len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
     // Total length 0 is what TCP segmentation offload leaves in captured packets: accepted, as
     // tshark does, and the captured bytes bound the payload.
     let end = match total_len {
@@ -100,26 +142,29 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
         n => n.min(data.len()),
     };
     let cut = total_len > data.len();
-    let flags_fragment = read_u16(header, 6).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
-    let identification = read_u16(header, 4).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
-    let protocol = *header.get(9).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
-    let src = ipv4_addr(header, 12).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
-    let dst = ipv4_addr(header, 16).ok_or(NoPortsReason::Truncated(Layer::Ipv4))?;
+    let src = IpAddr::V4(Ipv4Addr::from([s0, s1, s2, s3]));
+    let dst = IpAddr::V4(Ipv4Addr::from([d0, d1, d2, d3]));
     // Flags are the top 3 bits (reserved, DF, MF); the low 13 bits are the offset in 8-byte units.
+    let flags_fragment = u16::from_be_bytes([ff_hi, ff_lo]);
     let more_fragments = flags_fragment & 0x2000 != 0;
     let offset = u32::from(flags_fragment & 0x1fff) * 8;
-    let fragment = (more_fragments || offset > 0).then_some(Fragment {
-        key: FragmentKey {
-            src,
-            dst,
-            protocol,
-            id: u32::from(identification),
-        },
-        offset,
-        more_fragments,
-    });
+    info.ip_version = Some(4);
+    info.src = Some(src);
+    info.dst = Some(dst);
+    if more_fragments || offset > 0 {
+        info.fragment = Some(Fragment {
+            key: FragmentKey {
+                src,
+                dst,
+                protocol,
+                id: u32::from(u16::from_be_bytes([id_hi, id_lo])),
+            },
+            offset,
+            more_fragments,
+        });
+    }
     let payload = data.get(header_len..end).unwrap_or_default();
-    let upper = if offset > 0 {
+    if offset > 0 {
         Err(NoPortsReason::FragmentWithoutPorts)
     } else if protocol == protocol::AH {
         // IPsec AH sits between IPv4 and the transport just as it does in IPv6.
@@ -131,70 +176,50 @@ fn ipv4(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
             payload,
             cut,
         })
-    };
-    Ok(IpHeader {
-        version: 4,
-        src,
-        dst,
-        fragment,
-        upper,
-    })
+    }
 }
 
-fn ipv4_addr(bytes: &[u8], at: usize) -> Option<IpAddr> {
-    read_u32(bytes, at).map(|a| IpAddr::V4(Ipv4Addr::from(a)))
-}
-
-fn ipv6_addr(bytes: &[u8], at: usize) -> Option<IpAddr> {
-    let mut octets = [0u8; 16];
-    octets.copy_from_slice(bytes.get(at..at.checked_add(16)?)?);
-    Some(IpAddr::V6(Ipv6Addr::from(octets)))
-}
-
-fn ipv6(data: &[u8]) -> Result<IpHeader<'_>, NoPortsReason> {
+fn ipv6<'a>(data: &'a [u8], info: &mut PacketInfo) -> Result<Upper<'a>, NoPortsReason> {
     let first = *data.first().ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
     if first >> 4 != 6 {
         return Err(NoPortsReason::Malformed(Layer::Ipv6));
     }
-    let header = data
-        .get(..IPV6_HEADER_LEN)
+    let (header, rest) = data
+        .split_first_chunk::<IPV6_HEADER_LEN>()
         .ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
-    let payload_len =
-        usize::from(read_u16(header, 4).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?);
-    let next_header = *header.get(6).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
-    let src = ipv6_addr(header, 8).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
-    let dst = ipv6_addr(header, 24).ok_or(NoPortsReason::Truncated(Layer::Ipv6))?;
-    let rest = data.get(IPV6_HEADER_LEN..).unwrap_or_default();
+    // version, traffic class and flow label (4), payload length (2), next header, hop limit,
+    // source (16), destination (16)
+    let [_, _, _, _, len_hi, len_lo, next_header, _, addresses @ ..] = *header;
+    let (src, dst) = match (addresses.first_chunk::<16>(), addresses.last_chunk::<16>()) {
+        (Some(src), Some(dst)) => (
+            IpAddr::V6(Ipv6Addr::from(*src)),
+            IpAddr::V6(Ipv6Addr::from(*dst)),
+        ),
+        _ => return Err(NoPortsReason::Truncated(Layer::Ipv6)),
+    };
+    let payload_len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
+    info.ip_version = Some(6);
+    info.src = Some(src);
+    info.dst = Some(dst);
     // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the real length is
     // in the jumbo option, which must exceed 65535. Without a valid one the length is unknown
     // (tshark stops there too).
     let announced_len = if payload_len == 0 && next_header == protocol::HOP_BY_HOP {
-        match jumbo_payload_len(rest) {
-            Ok(len) => len,
-            Err(reason) => {
-                return Ok(IpHeader {
-                    version: 6,
-                    src,
-                    dst,
-                    fragment: None,
-                    upper: Err(reason),
-                })
-            }
-        }
+        jumbo_payload_len(rest)?
     } else {
         payload_len
     };
     let cut = announced_len > rest.len();
     let payload = rest.get(..announced_len).unwrap_or(rest);
-    let mut fragment = None;
-    let upper = extension_headers(next_header, payload, cut, src, dst, &mut fragment);
-    Ok(IpHeader {
-        version: 6,
-        src,
-        dst,
-        fragment,
-        upper,
-    })
+    match next_header {
+        // The common case: the transport follows the fixed header directly.
+        protocol::TCP | protocol::UDP => Ok(Upper {
+            protocol: next_header,
+            payload,
+            cut,
+        }),
+        _ => extension_headers(next_header, payload, cut, src, dst, &mut info.fragment),
+    }
 }
 
 /// Walk IPv6 extension headers from `next_header` to the upper-layer protocol.

@@ -86,7 +86,18 @@ fn is_raw(linktype: LinkType) -> bool {
 }
 
 /// The network layer of one frame of `linktype`.
+#[inline]
 pub(crate) fn decode_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    // Ethernet, by far the most common, is decoded in line; the rest is a call.
+    if linktype == LinkType::ETHERNET {
+        return ethernet(data);
+    }
+    decode_other_link(linktype, data)
+}
+
+/// [`decode_link`] for every link type but Ethernet.
+#[inline(never)]
+fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     match linktype {
         LinkType::ETHERNET => ethernet(data),
         LinkType::LINUX_SLL => {
@@ -121,18 +132,34 @@ pub(crate) fn decode_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>
 }
 
 /// An Ethernet II (or 802.3) frame starting at its destination address.
+#[inline]
 pub(crate) fn ethernet(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
-    let type_or_length = read_u16(data, 12).ok_or(NoPortsReason::Truncated(Layer::Link))?;
-    let rest = data.get(ETHERNET_HEADER_LEN..).unwrap_or_default();
-    after_ethertype(type_or_length, rest)
+    let (header, rest) = data
+        .split_first_chunk::<ETHERNET_HEADER_LEN>()
+        .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    // destination (6), source (6), EtherType or 802.3 length (2)
+    let [.., type_hi, type_lo] = *header;
+    after_ethertype(u16::from_be_bytes([type_hi, type_lo]), rest)
 }
 
 /// The payload of a header whose next-protocol field is an EtherType (Ethernet, SLL, C_HDLC,
 /// GRE, Geneve): follows VLAN tags, LLC/SNAP, PPPoE and MPLS down to IP.
+#[inline]
 pub(crate) fn after_ethertype(
     ethertype: u16,
     payload: &[u8],
 ) -> Result<Network<'_>, NoPortsReason> {
+    // IP straight after the header needs none of the walk below.
+    match ethertype {
+        ethertype::IPV4 => return Ok(Network::Ipv4(payload)),
+        ethertype::IPV6 => return Ok(Network::Ipv6(payload)),
+        _ => {}
+    }
+    after_ethertype_walk(ethertype, payload)
+}
+
+/// [`after_ethertype`] for everything but plain IPv4 and IPv6.
+fn after_ethertype_walk(ethertype: u16, payload: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     let mut ethertype = ethertype;
     let mut rest = payload;
     let mut tags = 0;

@@ -323,6 +323,7 @@ pub struct DecodeOptions {
 const MAX_TUNNEL_DEPTH: u8 = 4;
 
 /// Decode one frame. Never panics; `reason` is set whenever `ports` is not.
+#[inline]
 pub fn decode_frame(linktype: LinkType, data: &[u8], options: &DecodeOptions) -> PacketInfo {
     let mut info = PacketInfo::default();
     let result = link::decode_link(linktype, data)
@@ -341,26 +342,23 @@ pub fn decode_frame(linktype: LinkType, data: &[u8], options: &DecodeOptions) ->
 }
 
 /// Decode an IP header and what it carries, recording addresses and fragment state in `info`.
+///
+/// TCP and UDP without a tunnel, nearly all traffic, are decoded here; every other protocol and
+/// every tunnel is a call, which keeps this part small enough to inline into [`decode_frame`].
+#[inline]
 fn decode_network(
     network: link::Network<'_>,
     info: &mut PacketInfo,
     options: &DecodeOptions,
     depth: u8,
 ) -> Result<Ports, NoPortsReason> {
-    let header = ip::decode_ip(network)?;
-    info.ip_version = Some(header.version);
-    info.src = Some(header.src);
-    info.dst = Some(header.dst);
-    if header.fragment.is_some() {
-        info.fragment = header.fragment;
-    }
-    let upper = header.upper?;
+    let upper = ip::decode_ip_into(network, info)?;
     if upper.payload.is_empty() && !upper.cut {
         if let Some(layer) = transport_layer(upper.protocol) {
             // The IP header announces a transport but leaves it no bytes at all. tshark does
             // not start the transport after such an IPv4 header (the IP length is what is
             // wrong) but does after IPv6 and finds the transport header missing.
-            let layer = if header.version == 4 {
+            let layer = if info.ip_version == Some(4) {
                 Layer::Ipv4
             } else {
                 layer
@@ -368,6 +366,54 @@ fn decode_network(
             return Err(NoPortsReason::Malformed(layer));
         }
     }
+    match upper.protocol {
+        ip::protocol::TCP => {
+            let ports = leading_ports(Transport::Tcp, Layer::Tcp, upper.payload)?;
+            let flags = upper.payload.get(TCP_FLAGS_OFFSET).copied();
+            info.tcp_flags = flags;
+            info.handshake = flags.and_then(tcp_handshake);
+            Ok(ports)
+        }
+        ip::protocol::UDP | ip::protocol::UDP_LITE => {
+            let ports = leading_ports(Transport::Udp, Layer::Udp, upper.payload)?;
+            if options.no_decap {
+                return Ok(ports);
+            }
+            match tunnel::udp_tunnel_kind(ports.src_port, ports.dst_port) {
+                None => Ok(ports),
+                Some(kind) => enter_udp_tunnel(kind, ports, upper, info, options, depth),
+            }
+        }
+        _ => decode_other_protocol(upper, info, options, depth),
+    }
+}
+
+/// The inner packet of a UDP tunnel `kind` the datagram's ports announced; the UDP ports
+/// stand when the payload is not a packet of that tunnel.
+#[inline(never)]
+fn enter_udp_tunnel(
+    kind: TunnelKind,
+    ports: Ports,
+    upper: ip::Upper<'_>,
+    info: &mut PacketInfo,
+    options: &DecodeOptions,
+    depth: u8,
+) -> Result<Ports, NoPortsReason> {
+    match tunnel::udp_tunnel(kind, udp_payload(upper.protocol, upper.payload)) {
+        Some(inner) => enter_tunnel(kind, Some(ports), inner, info, options, depth),
+        None => Ok(ports),
+    }
+}
+
+/// What [`decode_network`] does not do in line: ICMP, the IP-borne tunnels (IP in IP, PIM,
+/// GRE), SCTP, DCCP and protocols without ports.
+#[inline(never)]
+fn decode_other_protocol(
+    upper: ip::Upper<'_>,
+    info: &mut PacketInfo,
+    options: &DecodeOptions,
+    depth: u8,
+) -> Result<Ports, NoPortsReason> {
     match upper.protocol {
         ip::protocol::ICMP | ip::protocol::ICMPV6 => {
             info.icmp_quote = icmp::quote(upper.protocol, upper.payload);
@@ -389,37 +435,15 @@ fn decode_network(
             let (kind, inner) = tunnel::gre(upper.payload);
             enter_tunnel(kind, None, inner, info, options, depth)
         }
-        ip::protocol::TCP => {
-            let ports = tcp_ports(upper.payload)?;
-            info.tcp_flags = upper.payload.get(TCP_FLAGS_OFFSET).copied();
-            info.handshake = info.tcp_flags.and_then(tcp_handshake);
-            Ok(ports)
-        }
         ip::protocol::SCTP => {
-            let ports = transport_ports(upper.protocol, upper.payload)
-                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Sctp)))?;
+            let ports = leading_ports(Transport::Sctp, Layer::Sctp, upper.payload)?;
             info.handshake = sctp::handshake(upper.payload);
             Ok(ports)
         }
         ip::protocol::DCCP => {
-            let ports = transport_ports(upper.protocol, upper.payload)
-                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Dccp)))?;
+            let ports = leading_ports(Transport::Dccp, Layer::Dccp, upper.payload)?;
             info.handshake = dccp::handshake(upper.payload);
             Ok(ports)
-        }
-        ip::protocol::UDP | ip::protocol::UDP_LITE => {
-            let ports = transport_ports(upper.protocol, upper.payload)
-                .unwrap_or(Err(NoPortsReason::Truncated(Layer::Udp)))?;
-            if options.no_decap {
-                return Ok(ports);
-            }
-            let Some(kind) = tunnel::udp_tunnel_kind(ports.src_port, ports.dst_port) else {
-                return Ok(ports);
-            };
-            match tunnel::udp_tunnel(kind, udp_payload(upper.protocol, upper.payload)) {
-                Some(inner) => enter_tunnel(kind, Some(ports), inner, info, options, depth),
-                None => Ok(ports),
-            }
         }
         other => Err(NoPortsReason::NoTransport(other)),
     }
@@ -483,10 +507,6 @@ const TCP_ACK: u8 = 0x10;
 /// checksum (RFC 768, RFC 3828).
 const UDP_HEADER_LEN: usize = 8;
 
-fn tcp_ports(segment: &[u8]) -> Result<Ports, NoPortsReason> {
-    transport_ports(ip::protocol::TCP, segment).unwrap_or(Err(NoPortsReason::Truncated(Layer::Tcp)))
-}
-
 /// SYN without ACK opens a connection toward the service; SYN+ACK answers from it.
 fn tcp_handshake(flags: u8) -> Option<Handshake> {
     match (flags & TCP_SYN != 0, flags & TCP_ACK != 0) {
@@ -519,15 +539,25 @@ pub(crate) fn transport_ports(protocol: u8, header: &[u8]) -> Option<Result<Port
         Layer::Dccp => Transport::Dccp,
         _ => Transport::Udp,
     };
-    let ports = match (read_u16(header, 0), read_u16(header, 2)) {
-        (Some(src_port), Some(dst_port)) => Ok(Ports {
-            transport,
-            src_port,
-            dst_port,
-        }),
-        _ => Err(NoPortsReason::Truncated(layer)),
-    };
-    Some(ports)
+    Some(leading_ports(transport, layer, header))
+}
+
+/// Source and destination port, the first four bytes of `header`; a truncation error in
+/// `layer` when fewer were captured.
+#[inline]
+fn leading_ports(
+    transport: Transport,
+    layer: Layer,
+    header: &[u8],
+) -> Result<Ports, NoPortsReason> {
+    let [src_hi, src_lo, dst_hi, dst_lo] = *header
+        .first_chunk::<4>()
+        .ok_or(NoPortsReason::Truncated(layer))?;
+    Ok(Ports {
+        transport,
+        src_port: u16::from_be_bytes([src_hi, src_lo]),
+        dst_port: u16::from_be_bytes([dst_hi, dst_lo]),
+    })
 }
 
 /// Big-endian u16 at `at`, if both bytes are present.
