@@ -59,6 +59,7 @@ impl<'r> Pipeline<'r> {
         self.count_frame(frame);
     }
 
+    #[inline]
     fn count_frame(&mut self, frame: &Frame<'_>) -> (PacketInfo, Option<Observed>) {
         let mut info = decode_frame(frame.linktype, frame.data, &self.options);
         self.fragments.apply(frame.ts.as_nanos(), &mut info);

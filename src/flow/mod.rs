@@ -559,7 +559,7 @@ impl FlowTable {
         let next_id = &mut self.next_id;
         let stats = &mut self.stats;
         let expiries = &mut self.expiries;
-        let timeouts = self.timeouts;
+        let timeouts = &self.timeouts;
         let live = self.flows.len() as u64;
         let slot = self.flows.entry(key).or_insert_with(|| {
             let id = *next_id;
