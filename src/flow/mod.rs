@@ -395,6 +395,57 @@ impl Ord for Expiry {
     }
 }
 
+/// Count one packet into its flow's slot (its service side already decided) and say where it
+/// goes.
+#[inline]
+fn count_packet(
+    slot: &mut Slot,
+    key: PackedKey,
+    src_is_a: bool,
+    packet: &FlowPacket,
+    timeouts: &IdleTimeouts,
+    expiries: &mut BinaryHeap<Reverse<Expiry>>,
+) -> Observed {
+    let state = &mut slot.state;
+    let ports = packet.ports;
+    let towards_server = src_is_a != state.server_is_a;
+    if towards_server {
+        state.to_server.add(u64::from(packet.wire_len));
+    } else {
+        state.to_client.add(u64::from(packet.wire_len));
+    }
+    if packet.ts > state.last_seen {
+        state.last_seen = packet.ts;
+    }
+    let flags = packet.tcp_flags.unwrap_or(0);
+    // A first FIN or RST shortens the timeout: the heap entry must not come due later than the
+    // flow does. (A later last_seen only moves the real deadline away: nothing to do.)
+    let first_close = flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0;
+    state.tcp_flags |= flags;
+    if first_close {
+        let deadline = nanos(state.last_seen).saturating_add(timeouts.of(ports.transport, state));
+        if deadline < slot.scheduled {
+            slot.scheduled = deadline;
+            expiries.push(Reverse(Expiry {
+                deadline,
+                id: state.id,
+                key,
+            }));
+        }
+    }
+    let (server, service_port) = if towards_server {
+        (ServiceSide::Dst, ports.dst_port)
+    } else {
+        (ServiceSide::Src, ports.src_port)
+    };
+    Observed {
+        flow_id: state.id,
+        server,
+        transport: ports.transport,
+        service_port,
+    }
+}
+
 /// What [`FlowTable::observe`] says of one packet: its flow and service port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observed {
@@ -517,17 +568,43 @@ impl FlowTable {
         aggregator: &mut Aggregator,
         packet: &FlowPacket,
     ) -> Observed {
+        let (key, src_is_a) = packet.packed_key();
+        // Most packets belong to a live flow and carry no handshake evidence: one probe, the
+        // counters, done.
+        if packet.handshake.is_none() {
+            if let Some(slot) = self.flows.get_mut(&key) {
+                return count_packet(
+                    slot,
+                    key,
+                    src_is_a,
+                    packet,
+                    &self.timeouts,
+                    &mut self.expiries,
+                );
+            }
+        }
+        self.observe_new_or_handshake(registry, aggregator, packet, key, src_is_a)
+    }
+
+    /// The rest of [`observe_unswept`](Self::observe_unswept): a new flow, or a packet whose
+    /// handshake evidence may revise its flow's service side (rule 3).
+    #[inline(never)]
+    fn observe_new_or_handshake(
+        &mut self,
+        registry: &Registry,
+        aggregator: &mut Aggregator,
+        packet: &FlowPacket,
+        key: PackedKey,
+        src_is_a: bool,
+    ) -> Observed {
         let FlowPacket {
             ts,
             ports,
             handshake,
-            tcp_flags,
-            wire_len,
             tunnel,
             ..
         } = *packet;
         let now = nanos(ts);
-        let (key, src_is_a) = packet.packed_key();
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
@@ -608,45 +685,14 @@ impl FlowTable {
                 state.evidence = Evidence::Handshake;
             }
         }
-        let towards_server = src_is_a != state.server_is_a;
-        if towards_server {
-            state.to_server.add(u64::from(wire_len));
-        } else {
-            state.to_client.add(u64::from(wire_len));
-        }
-        let flags = tcp_flags.unwrap_or(0);
-        if ts > state.last_seen {
-            state.last_seen = ts;
-        }
-        // A first FIN or RST shortens the timeout: the heap entry must not come due later than
-        // the flow does. (A later last_seen only moves the real deadline away: nothing to do.)
-        if flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
-            state.tcp_flags |= flags;
-            let deadline =
-                nanos(state.last_seen).saturating_add(timeouts.of(ports.transport, state));
-            if deadline < slot.scheduled {
-                slot.scheduled = deadline;
-                self.expiries.push(Reverse(Expiry {
-                    deadline,
-                    id: state.id,
-                    key,
-                }));
-            }
-        } else {
-            state.tcp_flags |= flags;
-        }
-
-        let (server, service_port) = if towards_server {
-            (ServiceSide::Dst, ports.dst_port)
-        } else {
-            (ServiceSide::Src, ports.src_port)
-        };
-        Observed {
-            flow_id: state.id,
-            server,
-            transport: ports.transport,
-            service_port,
-        }
+        count_packet(
+            slot,
+            key,
+            src_is_a,
+            packet,
+            &self.timeouts,
+            &mut self.expiries,
+        )
     }
 
     /// Fold every flow idle past its timeout at `now` into the aggregator: those with
