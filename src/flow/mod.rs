@@ -13,12 +13,13 @@
 //! crafted traffic cannot aim at collisions), and one probe of the table. The registry is read
 //! only for a new flow and for handshake evidence; an [`Observed`] packet's service is looked up
 //! by the caller that wants it ([`Observed::attribution`]). Idle flows are found through a
-//! min-heap of expiry deadlines instead of a scan of the whole table every capture second: a
-//! sweep costs the flows that are due, not the flows that are live. The heap may hold stale
-//! deadlines (a flow seen again since); those are checked against the flow and pushed back at
-//! its real deadline, so the heap never makes a flow expire early or late.
+//! timing wheel of expiry deadlines by capture second (`wheel.rs`) instead of a scan of the whole
+//! table every capture second: a sweep costs the flows that are due, not the flows that are
+//! live. The wheel may hold stale deadlines (a flow seen again since); those are checked against
+//! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod service_port;
+mod wheel;
 
 use crate::aggregate::Aggregator;
 use crate::capture::Timestamp;
@@ -26,10 +27,10 @@ use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
 use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use wheel::Wheel;
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -264,7 +265,7 @@ pub struct FlowState {
     pub tcp_flags: u8,
 }
 
-/// A table slot: the flow, the deadline (ns) of its live entry in the expiry heap, and the
+/// A table slot: the flow, the deadline (ns) of its live entry in the expiry wheel, and the
 /// tunnel its key was made with.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -366,33 +367,13 @@ impl SweepClock {
     }
 }
 
-/// A flow's place in the expiry heap: it ends when a sweep at a time after `deadline` finds it
-/// unchanged. Ordered by deadline only.
+/// A flow's place in the expiry wheel: it ends when a sweep at a time after `deadline` finds it
+/// unchanged.
 #[derive(Debug, Clone, Copy)]
 struct Expiry {
     deadline: i64,
     id: u64,
     key: PackedKey,
-}
-
-impl PartialEq for Expiry {
-    fn eq(&self, other: &Self) -> bool {
-        self.deadline == other.deadline
-    }
-}
-
-impl Eq for Expiry {}
-
-impl PartialOrd for Expiry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Expiry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.deadline.cmp(&other.deadline)
-    }
 }
 
 /// Count one packet into its flow's slot (its service side already decided) and say where it
@@ -404,7 +385,7 @@ fn count_packet(
     src_is_a: bool,
     packet: &FlowPacket,
     timeouts: &IdleTimeouts,
-    expiries: &mut BinaryHeap<Reverse<Expiry>>,
+    expiries: &mut Wheel,
 ) -> Observed {
     let state = &mut slot.state;
     let ports = packet.ports;
@@ -418,7 +399,7 @@ fn count_packet(
         state.last_seen = packet.ts;
     }
     let flags = packet.tcp_flags.unwrap_or(0);
-    // A first FIN or RST shortens the timeout: the heap entry must not come due later than the
+    // A first FIN or RST shortens the timeout: the wheel entry must not come due later than the
     // flow does. (A later last_seen only moves the real deadline away: nothing to do.)
     let first_close = flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0;
     state.tcp_flags |= flags;
@@ -426,11 +407,11 @@ fn count_packet(
         let deadline = nanos(state.last_seen).saturating_add(timeouts.of(ports.transport, state));
         if deadline < slot.scheduled {
             slot.scheduled = deadline;
-            expiries.push(Reverse(Expiry {
+            expiries.push(Expiry {
                 deadline,
                 id: state.id,
                 key,
-            }));
+            });
         }
     }
     let (server, service_port) = if towards_server {
@@ -499,8 +480,10 @@ pub struct FlowStats {
 pub struct FlowTable {
     flows: HashMap<PackedKey, Slot, FlowHasher>,
     /// Every live flow has one entry whose deadline equals its `scheduled`, at or before its
-    /// real deadline; entries of ended or rescheduled flows are stale and dropped when popped.
-    expiries: BinaryHeap<Reverse<Expiry>>,
+    /// real deadline; entries of ended or rescheduled flows are stale and dropped when taken out.
+    expiries: Wheel,
+    /// Scratch for the entries a sweep takes out of the wheel.
+    due: Vec<Expiry>,
     max_flows: usize,
     /// Table size at which [`grow`](Self::grow) runs next.
     grow_at: usize,
@@ -519,7 +502,8 @@ impl FlowTable {
                 FlowHasher::default(),
             ),
             grow_at: 0,
-            expiries: BinaryHeap::with_capacity(max_flows.min(1 << 16)),
+            expiries: Wheel::new(),
+            due: Vec::new(),
             max_flows: max_flows.max(1),
             timeouts,
             next_id: 1,
@@ -620,8 +604,8 @@ impl FlowTable {
         };
 
         // Evictions, expiries and revisions leave stale entries behind. Rebuilt before a push
-        // could take the heap past twice the live flows (a push past its capacity would double
-        // its allocation), the heap's memory stays bounded by `max_flows`; each rebuild costs
+        // could take the wheel past twice the live flows, its memory stays bounded by
+        // `max_flows`; each rebuild costs
         // the live flows and comes after at least as many pushes.
         if self.expiries.len() >= self.flows.len().saturating_mul(2).max(1024) {
             self.rebuild_expiries();
@@ -655,11 +639,11 @@ impl FlowTable {
                 tcp_flags: 0,
             };
             let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
-            expiries.push(Reverse(Expiry {
+            expiries.push(Expiry {
                 deadline: scheduled,
                 id,
                 key,
-            }));
+            });
             Slot {
                 state,
                 scheduled,
@@ -696,33 +680,36 @@ impl FlowTable {
     }
 
     /// Fold every flow idle past its timeout at `now` into the aggregator: those with
-    /// `now - last_seen > timeout`, found through the expiry heap.
+    /// `now - last_seen > timeout`, found through the expiry wheel.
     fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
         let timeouts = self.timeouts;
-        while let Some(Reverse(due)) = self.expiries.peek().copied() {
-            if due.deadline >= now {
-                break;
-            }
-            self.expiries.pop();
-            let Some(slot) = self.flows.get_mut(&due.key) else {
+        let mut due = std::mem::take(&mut self.due);
+        self.expiries.take_due(now, &mut due);
+        for entry in due.drain(..) {
+            let Some(slot) = self.flows.get_mut(&entry.key) else {
                 continue; // the flow ended another way
             };
             let state = &slot.state;
-            if state.id != due.id || slot.scheduled != due.deadline {
+            if state.id != entry.id || slot.scheduled != entry.deadline {
                 continue; // a newer flow on the same key, or a newer entry of this flow
             }
             let deadline =
-                nanos(state.last_seen).saturating_add(timeouts.of(due.key.transport(), state));
+                nanos(state.last_seen).saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
-                aggregator.fold(registry, &due.key.unpack(slot.tunnel), state);
-                self.flows.remove(&due.key);
+                aggregator.fold(registry, &entry.key.unpack(slot.tunnel), state);
+                self.flows.remove(&entry.key);
                 self.stats.expired += 1;
             } else {
                 // Seen since the entry was pushed: come back at the real deadline.
                 slot.scheduled = deadline;
-                self.expiries.push(Reverse(Expiry { deadline, ..due }));
+                self.expiries.push(Expiry { deadline, ..entry });
             }
         }
+        // A sweep after a long gap may have taken out most of the table: keep the scratch small.
+        if due.capacity() > 1 << 16 {
+            due = Vec::new();
+        }
+        self.due = due;
     }
 
     /// The hash table is about to grow: by doubling while far below `max_flows`, and straight
@@ -759,14 +746,14 @@ impl FlowTable {
 
     /// One entry per live flow, at its scheduled deadline.
     fn rebuild_expiries(&mut self) {
-        let live = self.flows.iter().map(|(key, slot)| {
-            Reverse(Expiry {
+        self.expiries.clear();
+        for (key, slot) in &self.flows {
+            self.expiries.push(Expiry {
                 deadline: slot.scheduled,
                 id: slot.state.id,
                 key: *key,
-            })
-        });
-        self.expiries = live.collect();
+            });
+        }
     }
 
     /// The table is full: sweep idle flows, and when none were idle, evict the least recently
@@ -1205,12 +1192,12 @@ mod tests {
     }
 
     #[test]
-    fn churn_keeps_the_expiry_heap_and_the_table_bounded() {
+    fn churn_keeps_the_expiry_wheel_and_the_table_bounded() {
         let r = registry();
         let mut agg = Aggregator::default();
         let mut table = FlowTable::new(5000, IdleTimeouts::default());
         // 20,000 one-packet flows within one second of capture time: no idle sweep runs, so
-        // only evictions and heap rebuilds keep memory in check.
+        // only evictions and wheel rebuilds keep memory in check.
         for n in 0..20_000u32 {
             let client = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 + n));
             table.observe(
