@@ -2,7 +2,9 @@
 # End-to-end comparison on one generated capture: portnote summary (1 thread and default
 # threads) against tshark, tcpdump and ndpiReader, run in alternation for several rounds.
 # Prints per tool the median wall time, packets per second, the ratio to
-# `portnote --threads 1`, and the largest peak RSS (/usr/bin/time %M).
+# `portnote --threads 1`, and the largest peak RSS (/usr/bin/time %M). A first row,
+# `read-only`, is `dd bs=256k` copying the file to /dev/null: the read() cost every tool pays,
+# to relate the others to this machine's speed (shared machines drift by tens of percent).
 #
 # usage: benches/compare.sh [-n PACKETS] [-r ROUNDS] [-s SNAPLEN] [-d DIR] [-k]
 #   -n PACKETS  frames in the synthetic capture (default 1000000; mean frame 760 B)
@@ -49,9 +51,10 @@ capture=$dir/compare-$packets-$snaplen.pcap
 [[ -s $capture ]] || "$synth" --out "$capture" --packets "$packets" --snaplen "$snaplen" >&2
 cat "$capture" >/dev/null
 
-names=("portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
+names=("read-only" "portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
 command_of() {
     case "$1" in
+        read-only) cmd=(dd if="$capture" of=/dev/null bs=256k status=none) ;;
         portnote-1t) cmd=("$portnote" summary --threads 1 --format json "$capture") ;;
         portnote) cmd=("$portnote" summary --format json "$capture") ;;
         tshark-conv) cmd=(tshark -q -z conv,tcp -r "$capture") ;;

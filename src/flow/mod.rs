@@ -378,7 +378,7 @@ struct Expiry {
 
 /// Count one packet into its flow's slot (its service side already decided) and say where it
 /// goes.
-#[inline]
+#[inline(always)]
 fn count_packet(
     slot: &mut Slot,
     key: PackedKey,
