@@ -82,7 +82,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-echo "capture: $packets packets, snaplen $snaplen, $(stat -c %s "$capture") bytes; $rounds rounds"
+echo "capture: $packets packets, snaplen $snaplen, $(stat -L -c %s "$capture") bytes; $rounds rounds"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 base=$(echo "${times[portnote-1t]}" | median)
 printf '| %-12s | %10s | %8s | %22s | %13s |\n' tool "median s" Mpps "time / portnote -t1" "peak RSS MiB"
