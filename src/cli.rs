@@ -4,9 +4,9 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Default `--max-flows`: keeps peak memory near 60 MiB (measured: 5 million one-packet flows
-/// through `summary` peak at 57 MiB). The flow table and its expiry heap grow in powers of two,
-/// so peak memory is not linear in this number: 150,000 measured 142 MiB, 500,000 279 MiB.
+/// Default `--max-flows`: keeps peak memory near 65 MiB (measured: 5 million one-packet flows
+/// through `summary` peak at 63 MiB). The flow table grows in powers of two, so peak memory is
+/// not linear in this number: 200,000 measured 123 MiB, 500,000 243 MiB.
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
 
 const ABOUT: &str = "Which IANA-registered service do the ports in this traffic belong to?";

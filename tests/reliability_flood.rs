@@ -26,7 +26,7 @@ const ICMP_EVERY: u32 = 1000;
 const MAX_FLOWS: u32 = 100_000;
 /// Destination ports cycle through 1..=PORTS, so rows cover many registry slots.
 const PORTS: u32 = 1000;
-/// The bound the README states; measured about 40 MiB (see the README's Reliability section).
+/// The bound the README states; measured 63 MiB in release (see the README's Reliability section).
 const PEAK_RSS_LIMIT_KIB: u64 = 100 * 1024;
 
 /// Writes the capture: a little-endian microsecond pcap with link type 228 (bare IPv4).

@@ -1208,7 +1208,7 @@ mod tests {
             assert!(table.len() <= 5000);
             assert!(
                 table.expiries.len() <= 2 * 5000,
-                "heap {}",
+                "wheel {}",
                 table.expiries.len()
             );
         }
