@@ -54,8 +54,8 @@ pub fn filter_of(args: &InputArgs) -> Result<Option<BpfFilter>, Error> {
 }
 
 /// Read one input to its end (or its first damage), calling `each` with the 1-based frame
-/// number and the frame for every record the filter keeps; with `read_ahead`, the reading
-/// itself runs in a thread of its own ([`CaptureReader::read_ahead`]). An unreadable or
+/// number and the frame for every record the filter keeps; with `read_ahead`, the reading of a
+/// regular file runs in a thread of its own ([`CaptureReader::read_ahead`]). An unreadable or
 /// damaged input is reported on stderr and in the returned [`InputReport`]; an error from
 /// `each` (writing output) ends the run.
 pub fn read_input(
@@ -76,7 +76,9 @@ pub fn read_input(
             });
         }
     };
-    let started = if read_ahead {
+    // Only for regular files: the reading thread fills whole chunks, which on a pipe (stdin,
+    // `tcpdump -w - |`) would hold back the first records until a megabyte had arrived.
+    let started = if read_ahead && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         reader.read_ahead()
     } else {
         Ok(())
