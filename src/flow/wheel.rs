@@ -27,9 +27,9 @@ const KEEP_CAPACITY: usize = 256;
 pub(super) struct Wheel {
     buckets: Vec<Vec<Expiry>>,
     /// The first second whose bucket may hold entries; every bucket in use is for a second in
-    /// `base..base + WHEEL_SECONDS`. Moved only by sweeps, to the sweep's second at most: a
-    /// deadline pushed later is in its own bucket, or (capture time went back) in `base`'s,
-    /// which every sweep looks through.
+    /// `base..base + WHEEL_SECONDS`. Moved only by sweeps, to the sweep's second: a deadline
+    /// pushed later is in its own bucket, or (capture time went back since the last sweep) in
+    /// `base`'s, which every sweep looks through.
     base: i64,
     len: usize,
 }
@@ -71,16 +71,25 @@ impl Wheel {
         }
         let now_second = now.div_euclid(SECOND);
         let start = due.len();
+        if now_second < self.base {
+            // Capture time went back (files of different days, a clock step): the ring moves
+            // back with it, so that the deadlines pushed from now on get their own buckets
+            // instead of piling up in the first one, which every sweep looks through. The
+            // first bucket's entries (some were put there because their deadline was already
+            // before it) are placed again below; every other entry is in a bucket whose
+            // second, in the moved ring, is still at or before its deadline's.
+            self.drain_bucket(self.base, due);
+            self.base = now_second;
+        }
         // Every bucket of a second before `now`'s, up to the whole ring once (a gap in the
-        // capture longer than the ring), then the bucket of `now`'s second (or of `base`, when
-        // time went backwards).
+        // capture longer than the ring), then the bucket of `now`'s second.
         let mut turns = 0;
         while self.base < now_second && turns < WHEEL_SECONDS {
             self.drain_bucket(self.base, due);
             self.base += 1;
             turns += 1;
         }
-        self.base = self.base.max(now_second);
+        self.base = now_second;
         self.drain_bucket(self.base, due);
         // Not due yet: back into the wheel (a clamped far deadline, or a later one this second).
         let mut at = start;
@@ -190,6 +199,13 @@ mod tests {
         assert!(due.is_empty());
         wheel.take_due(401 * SECOND, &mut due);
         assert_eq!(ids(due), [2]);
+        // The ring moved back with the sweep: a deadline 100 s ahead waits in its own bucket,
+        // not in the first one that every sweep looks through.
+        wheel.push(entry(501 * SECOND, 3));
+        assert!(wheel.bucket(wheel.base).unwrap().is_empty());
+        let mut due = Vec::new();
+        wheel.take_due(1301 * SECOND, &mut due);
+        assert_eq!(ids(due), [1, 3]);
     }
 
     proptest! {
@@ -201,7 +217,7 @@ mod tests {
             steps in proptest::collection::vec(
                 prop_oneof![
                     (0i64..2000).prop_map(|d| (true, d)),
-                    (-50i64..3000).prop_map(|d| (false, d)),
+                    (-3000i64..3000).prop_map(|d| (false, d)),
                 ],
                 1..200,
             ),
