@@ -110,22 +110,24 @@ impl Wheel {
         };
         let taken = bucket.len();
         into.append(bucket);
-        if bucket.capacity() > KEEP_CAPACITY {
-            *bucket = Vec::new();
-        }
+        release_if_large(bucket);
         self.len -= taken;
     }
 
     /// Empties the wheel (keeping `base`); memory of large buckets is given back.
     pub(super) fn clear(&mut self) {
         for bucket in &mut self.buckets {
-            if bucket.capacity() > KEEP_CAPACITY {
-                *bucket = Vec::new();
-            } else {
-                bucket.clear();
-            }
+            bucket.clear();
+            release_if_large(bucket);
         }
         self.len = 0;
+    }
+}
+
+/// An emptied bucket gives its memory back when it has more than [`KEEP_CAPACITY`].
+fn release_if_large(bucket: &mut Vec<Expiry>) {
+    if bucket.capacity() > KEEP_CAPACITY {
+        *bucket = Vec::new();
     }
 }
 
