@@ -108,32 +108,31 @@ fn read_chunks(
         // A recycled buffer already has this length (no zeroing); a new one is calloc'ed.
         buf.resize(size, 0);
         let mut end = HEADROOM;
-        let mut at_end = false;
+        // The last message, once the source has ended or failed.
+        let mut last = None;
         // Fill the whole chunk (pipes and decompressors hand out less per call), so that the
         // caller's per-chunk costs are spread over as many records as possible.
         while end < size {
             let room = buf.get_mut(end..).unwrap_or_default();
             match source.read(room) {
                 Ok(0) => {
-                    at_end = true;
+                    last = Some(Message::End);
                     break;
                 }
                 Ok(n) => end = end.saturating_add(n).min(size),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    if end > HEADROOM && filled.send(Message::Chunk(buf, end)).is_err() {
-                        return;
-                    }
-                    let _ = filled.send(Message::Failed(e));
-                    return;
+                    last = Some(Message::Failed(e));
+                    break;
                 }
             }
         }
+        // The bytes read come first, also before an error.
         if end > HEADROOM && filled.send(Message::Chunk(buf, end)).is_err() {
             return; // the caller is gone
         }
-        if at_end {
-            let _ = filled.send(Message::End);
+        if let Some(last) = last {
+            let _ = filled.send(last);
             return;
         }
     }
