@@ -4,7 +4,7 @@
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{
-    decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
+    decode_frame_into, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
 use crate::flow::{Attribution, FlowPacket, FlowStats, FlowTable, IdleTimeouts, Observed};
 use crate::registry::Registry;
@@ -55,14 +55,18 @@ impl<'r> Pipeline<'r> {
 
     /// Count one frame, no more (`summary`, `live`): every frame lands in exactly one row or
     /// one no-ports reason.
+    #[inline]
     pub fn count(&mut self, frame: &Frame<'_>) {
         self.count_frame(frame);
     }
 
-    // Always inlined: `count` then never builds the 120-byte PacketInfo as a return value.
+    // Always inlined: `count` then never builds the 120-byte PacketInfo as a return value. The
+    // decoder writes into `info` in place: a returned PacketInfo was copied in wide loads over
+    // its narrow field stores, stalling store forwarding on every packet.
     #[inline(always)]
     fn count_frame(&mut self, frame: &Frame<'_>) -> (PacketInfo, Option<Observed>) {
-        let mut info = decode_frame(frame.linktype, frame.data, &self.options);
+        let mut info = PacketInfo::default();
+        decode_frame_into(frame.linktype, frame.data, &self.options, &mut info);
         self.fragments.apply(frame.ts.as_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {

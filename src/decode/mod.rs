@@ -326,8 +326,20 @@ const MAX_TUNNEL_DEPTH: u8 = 4;
 #[inline]
 pub fn decode_frame(linktype: LinkType, data: &[u8], options: &DecodeOptions) -> PacketInfo {
     let mut info = PacketInfo::default();
+    decode_frame_into(linktype, data, options, &mut info);
+    info
+}
+
+/// [`decode_frame`] into a fresh (default) `info` the caller owns.
+#[inline]
+pub fn decode_frame_into(
+    linktype: LinkType,
+    data: &[u8],
+    options: &DecodeOptions,
+    info: &mut PacketInfo,
+) {
     let result = link::decode_link(linktype, data)
-        .and_then(|network| decode_network(network, &mut info, options, 0));
+        .and_then(|network| decode_network(network, info, options, 0));
     match result {
         Ok(ports) => {
             info.ports = Some(ports);
@@ -338,7 +350,6 @@ pub fn decode_frame(linktype: LinkType, data: &[u8], options: &DecodeOptions) ->
             info.reason = Some(reason);
         }
     }
-    info
 }
 
 /// Decode an IP header and what it carries, recording addresses and fragment state in `info`.
