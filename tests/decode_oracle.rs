@@ -338,7 +338,7 @@ fn decoder_agrees_with_tshark_oracle() {
                 linktypes.push(linktype);
             }
             let mut info = decode_frame(linktype, data, &options);
-            tracker.apply(ts, &mut info);
+            tracker.apply(i64::try_from(ts).unwrap_or(i64::MAX), &mut info);
             assert_eq!(
                 info.reason.is_some(),
                 info.ports.is_none(),

@@ -43,7 +43,7 @@ pub const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Fragment memory of the readers' decode step: small, so that fuzz inputs reach eviction.
 const FRAGMENT_CAPACITY: usize = 8;
-const FRAGMENT_TIMEOUT_NANOS: i128 = 60_000_000_000;
+const FRAGMENT_TIMEOUT_NANOS: i64 = 60_000_000_000;
 
 /// The `decode_frame` target: link type and options from the prefix, then one frame.
 /// `None` when the input is shorter than the prefix.
@@ -118,7 +118,7 @@ pub fn read_capture(input: &[u8]) -> ReadOutcome {
                     "frame larger than the input"
                 );
                 let mut info = decode_frame(frame.linktype, frame.data, &DecodeOptions::default());
-                fragments.apply(frame.ts.as_nanos(), &mut info);
+                fragments.apply(frame.ts.saturating_nanos(), &mut info);
                 check_packet(&info);
                 std::hint::black_box(frame.ts.to_string());
             }

@@ -467,9 +467,19 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// Nanoseconds since the epoch, saturating.
+    /// Nanoseconds since the epoch, exact.
     pub fn as_nanos(&self) -> i128 {
         i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos)
+    }
+
+    /// Nanoseconds since the epoch as the per-packet path keeps time (flow idle expiry,
+    /// fragment ages): an i64 holds 1678 to 2262, and stranger timestamps saturate. Such times
+    /// only order sweeps and age entries; reports print the exact [`Timestamp`].
+    #[inline]
+    pub fn saturating_nanos(&self) -> i64 {
+        self.secs
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::from(self.nanos))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::registry::Registry;
 /// Datagrams whose first fragment is remembered at once.
 pub(crate) const FRAGMENT_CAPACITY: usize = 4096;
 /// How long a first fragment's ports are remembered (IPv4 reassembly timeouts are 15-60 s).
-pub(crate) const FRAGMENT_TIMEOUT_NANOS: i128 = 60 * 1_000_000_000;
+pub(crate) const FRAGMENT_TIMEOUT_NANOS: i64 = 60 * 1_000_000_000;
 
 /// What the pipeline says of one packet.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +67,7 @@ impl<'r> Pipeline<'r> {
     fn count_frame(&mut self, frame: &Frame<'_>) -> (PacketInfo, Option<Observed>) {
         let mut info = PacketInfo::default();
         decode_frame_into(frame.linktype, frame.data, &self.options, &mut info);
-        self.fragments.apply(frame.ts.as_nanos(), &mut info);
+        self.fragments.apply(frame.ts.saturating_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
             Some(packet) => Some(

@@ -122,14 +122,14 @@ impl<'scope> ShardedPipeline<'scope> {
     /// which happens later in a worker).
     pub fn process(&mut self, frame: &Frame<'_>) {
         let mut info = decode_frame(frame.linktype, frame.data, &self.options);
-        self.fragments.apply(frame.ts.as_nanos(), &mut info);
+        let now = frame.ts.saturating_nanos();
+        self.fragments.apply(now, &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let Some(packet) = FlowPacket::from_decoded(&info, frame.ts, frame.len) else {
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
             return;
         };
-        let now = crate::flow::nanos(frame.ts);
         if self.clock.due(now) {
             for worker in &mut self.workers {
                 worker.push(Event::Sweep(now));

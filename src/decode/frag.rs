@@ -12,14 +12,14 @@ use std::collections::{HashMap, VecDeque};
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     ports: Ports,
-    first_seen_nanos: i128,
+    first_seen_nanos: i64,
 }
 
 /// Remembers the ports of first fragments so later fragments can inherit them.
 #[derive(Debug)]
 pub struct FragmentTracker {
     capacity: usize,
-    timeout_nanos: i128,
+    timeout_nanos: i64,
     entries: HashMap<FragmentKey, Entry>,
     /// Keys in insertion order, for evicting the oldest; never longer than `capacity`.
     order: VecDeque<FragmentKey>,
@@ -28,7 +28,7 @@ pub struct FragmentTracker {
 impl FragmentTracker {
     /// A tracker for up to `capacity` datagrams whose entries expire `timeout_nanos` after the
     /// first fragment was seen. A capacity of 0 remembers nothing.
-    pub fn new(capacity: usize, timeout_nanos: i128) -> Self {
+    pub fn new(capacity: usize, timeout_nanos: i64) -> Self {
         FragmentTracker {
             capacity,
             timeout_nanos,
@@ -41,7 +41,7 @@ impl FragmentTracker {
 
     /// Record a first fragment's ports, or give a later fragment the ports of its first.
     #[inline]
-    pub fn apply(&mut self, ts_nanos: i128, info: &mut PacketInfo) {
+    pub fn apply(&mut self, ts_nanos: i64, info: &mut PacketInfo) {
         // Called for every packet; nearly none is a fragment, and that test is all they cost.
         if info.fragment.is_some() {
             self.apply_fragment(ts_nanos, info);
@@ -49,7 +49,7 @@ impl FragmentTracker {
     }
 
     #[inline(never)]
-    fn apply_fragment(&mut self, ts_nanos: i128, info: &mut PacketInfo) {
+    fn apply_fragment(&mut self, ts_nanos: i64, info: &mut PacketInfo) {
         let Some(fragment) = info.fragment else {
             return;
         };
@@ -79,7 +79,7 @@ impl FragmentTracker {
         self.entries.is_empty()
     }
 
-    fn record(&mut self, key: FragmentKey, ports: Ports, ts_nanos: i128) {
+    fn record(&mut self, key: FragmentKey, ports: Ports, ts_nanos: i64) {
         if self.capacity == 0 {
             return;
         }
@@ -104,7 +104,7 @@ impl FragmentTracker {
         self.order.push_back(key);
     }
 
-    fn lookup(&mut self, key: FragmentKey, ts_nanos: i128) -> Option<Ports> {
+    fn lookup(&mut self, key: FragmentKey, ts_nanos: i64) -> Option<Ports> {
         let entry = *self.entries.get(&key)?;
         let age = ts_nanos.saturating_sub(entry.first_seen_nanos);
         if age > self.timeout_nanos {
@@ -123,7 +123,7 @@ mod tests {
     use crate::transport::Transport;
     use std::net::{IpAddr, Ipv4Addr};
 
-    const SECOND: i128 = 1_000_000_000;
+    const SECOND: i64 = 1_000_000_000;
 
     fn key(id: u32) -> FragmentKey {
         FragmentKey {

@@ -304,15 +304,6 @@ pub struct IdleTimeouts {
 
 const SECOND: i64 = 1_000_000_000;
 
-/// Nanoseconds since the epoch as the flow table keeps time: an i64 holds 1678 to 2262, and
-/// stranger timestamps saturate (they only order the sweeps, never reach a report).
-#[inline]
-pub(crate) fn nanos(ts: Timestamp) -> i64 {
-    ts.secs
-        .saturating_mul(SECOND)
-        .saturating_add(i64::from(ts.nanos))
-}
-
 impl Default for IdleTimeouts {
     /// Conntrack-like: established TCP 5 min, TCP after FIN/RST 10 s, UDP 2 min, SCTP/DCCP 5 min.
     fn default() -> Self {
@@ -406,7 +397,10 @@ fn count_packet(
     let first_close = flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0;
     state.tcp_flags |= flags;
     if first_close {
-        let deadline = nanos(state.last_seen).saturating_add(timeouts.of(ports.transport, state));
+        let deadline = state
+            .last_seen
+            .saturating_nanos()
+            .saturating_add(timeouts.of(ports.transport, state));
         if deadline < slot.scheduled {
             slot.scheduled = deadline;
             expiries.push(Expiry {
@@ -535,7 +529,7 @@ impl FlowTable {
         aggregator: &mut Aggregator,
         packet: &FlowPacket,
     ) -> Observed {
-        let now = nanos(packet.ts);
+        let now = packet.ts.saturating_nanos();
         if self.clock.due(now) {
             self.sweep_idle(registry, aggregator, now);
         }
@@ -595,7 +589,7 @@ impl FlowTable {
             tunnel,
             ..
         } = *packet;
-        let now = nanos(ts);
+        let now = ts.saturating_nanos();
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
@@ -700,8 +694,10 @@ impl FlowTable {
             if state.id != entry.id || slot.scheduled != entry.deadline {
                 continue; // a newer flow on the same key, or a newer entry of this flow
             }
-            let deadline =
-                nanos(state.last_seen).saturating_add(timeouts.of(entry.key.transport(), state));
+            let deadline = state
+                .last_seen
+                .saturating_nanos()
+                .saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
                 aggregator.fold(registry, &entry.key.unpack(slot.tunnel), state);
                 self.flows.remove(&entry.key);
