@@ -289,6 +289,22 @@ impl CaptureReader {
         CaptureError::new(&self.name, offset, kind)
     }
 
+    /// `what` at `at` needed `needed` bytes and the input ended after `present`; ends the stream.
+    fn truncated(
+        &mut self,
+        at: u64,
+        what: &'static str,
+        needed: usize,
+        present: usize,
+    ) -> CaptureError {
+        let kind = CaptureErrorKind::Truncated {
+            what,
+            needed: needed as u64,
+            available: present as u64,
+        };
+        self.fail(at, kind)
+    }
+
     /// Fills the buffer up to `wanted` bytes; an I/O error ends the stream.
     #[inline]
     fn fill(&mut self, at: u64, wanted: usize) -> Result<usize, CaptureError> {
@@ -327,14 +343,7 @@ impl CaptureReader {
                 self.done = true;
                 return Ok(None);
             }
-            return Err(self.fail(
-                at,
-                CaptureErrorKind::Truncated {
-                    what: "pcap record header",
-                    needed: pcap::RECORD_HEADER_LEN as u64,
-                    available: present as u64,
-                },
-            ));
+            return Err(self.truncated(at, "pcap record header", pcap::RECORD_HEADER_LEN, present));
         };
         if record.caplen > header.caplen_limit {
             return Err(self.fail(
@@ -349,14 +358,7 @@ impl CaptureReader {
         let total = pcap::RECORD_HEADER_LEN + record.caplen as usize;
         let present = self.fill(at, total)?;
         if present < total {
-            return Err(self.fail(
-                at,
-                CaptureErrorKind::Truncated {
-                    what: "pcap record",
-                    needed: total as u64,
-                    available: present as u64,
-                },
-            ));
+            return Err(self.truncated(at, "pcap record", total, present));
         }
         Ok(self.pcap_frame(&header, &record, total))
     }
@@ -394,14 +396,7 @@ impl CaptureReader {
             return Ok(None);
         }
         if present < pcapng::MIN_BLOCK_LEN {
-            return Err(self.fail(
-                at,
-                CaptureErrorKind::Truncated {
-                    what: "pcapng block header",
-                    needed: pcapng::MIN_BLOCK_LEN as u64,
-                    available: present as u64,
-                },
-            ));
+            return Err(self.truncated(at, "pcapng block header", pcapng::MIN_BLOCK_LEN, present));
         }
         let Parser::Pcapng(section) = &self.parser else {
             return Ok(None);
@@ -412,14 +407,7 @@ impl CaptureReader {
         };
         let present = self.fill(at, total)?;
         if present < total {
-            return Err(self.fail(
-                at,
-                CaptureErrorKind::Truncated {
-                    what: "pcapng block",
-                    needed: total as u64,
-                    available: present as u64,
-                },
-            ));
+            return Err(self.truncated(at, "pcapng block", total, present));
         }
         let Parser::Pcapng(section) = &mut self.parser else {
             return Ok(None);
