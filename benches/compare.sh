@@ -13,8 +13,9 @@
 #   -d DIR      where the capture is written (default: a temporary directory)
 #   -k          keep the capture
 #
-# The page cache is warmed once before the first round, so every tool reads from memory:
-# this measures packet processing, not the disk.
+# The page cache is warmed before every run, so every tool reads from memory: this measures
+# packet processing, not the disk. (Once per round was not enough here: after tshark's 5 GB the
+# kernel had dropped part of a 7 GB capture, and the next tool read it from disk.)
 set -euo pipefail
 
 packets=1000000
@@ -49,7 +50,7 @@ if [[ -z $dir ]]; then
 fi
 capture=$dir/compare-$packets-$snaplen.pcap
 [[ -s $capture ]] || "$synth" --out "$capture" --packets "$packets" --snaplen "$snaplen" >&2
-cat "$capture" >/dev/null
+warm() { cat "$capture" >/dev/null; }
 
 names=("read-only" "portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
 command_of() {
@@ -68,6 +69,7 @@ for ((round = 0; round < rounds; round++)); do
     for ((i = 0; i < ${#names[@]}; i++)); do
         name=${names[$(((i + round) % ${#names[@]}))]}
         command_of "$name"
+        warm
         start=$(date +%s%N)
         /usr/bin/time -f %M -o "$dir/rss" "${cmd[@]}" >/dev/null 2>"$dir/stderr" || {
             echo "compare.sh: $name failed: $(tail -n 3 "$dir/stderr")" >&2
