@@ -2,9 +2,11 @@
 # End-to-end comparison on one generated capture: portnote summary (1 thread and default
 # threads) against tshark, tcpdump and ndpiReader, run in alternation for several rounds.
 # Prints per tool the median wall time, packets per second, the ratio to
-# `portnote --threads 1`, and the largest peak RSS (/usr/bin/time %M). A first row,
-# `read-only`, is `dd bs=256k` copying the file to /dev/null: the read() cost every tool pays,
-# to relate the others to this machine's speed (shared machines drift by tens of percent).
+# `portnote --threads 1`, and the largest peak RSS (/usr/bin/time %M). Two first rows relate
+# the others to this machine's speed (shared machines drift by tens of percent): `read-only`,
+# `dd bs=256k` copying the file to /dev/null, the read() cost every tool pays; and `read+walk`,
+# examples/walk.rs reading 256 KiB chunks and walking the records in place, the floor of any
+# capture reader and the yardstick issue 6 set its targets by.
 #
 # usage: benches/compare.sh [-n PACKETS] [-r ROUNDS] [-s SNAPLEN] [-d DIR] [-k]
 #   -n PACKETS  frames in the synthetic capture (default 1000000; mean frame 760 B)
@@ -30,7 +32,7 @@ while getopts "n:r:s:d:kh" opt; do
         s) snaplen=$OPTARG ;;
         d) dir=$OPTARG ;;
         k) keep=1 ;;
-        *) sed -n '2,15p' "$0"; exit 2 ;;
+        *) sed -n '2,16p' "$0"; exit 2 ;;
     esac
 done
 
@@ -40,9 +42,10 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-(cd "$root" && cargo build --release --quiet --bin portnote --example synth)
+(cd "$root" && cargo build --release --quiet --bin portnote --example synth --example walk)
 portnote=$target/release/portnote
 synth=$target/release/examples/synth
+walk=$target/release/examples/walk
 
 if [[ -z $dir ]]; then
     dir=$(mktemp -d)
@@ -52,10 +55,11 @@ capture=$dir/compare-$packets-$snaplen.pcap
 [[ -s $capture ]] || "$synth" --out "$capture" --packets "$packets" --snaplen "$snaplen" >&2
 warm() { cat "$capture" >/dev/null; }
 
-names=("read-only" "portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
+names=("read-only" "read+walk" "portnote-1t" "portnote" "tshark-conv" "tcpdump" "ndpiReader")
 command_of() {
     case "$1" in
         read-only) cmd=(dd if="$capture" of=/dev/null bs=256k status=none) ;;
+        read+walk) cmd=("$walk" "$capture") ;;
         portnote-1t) cmd=("$portnote" summary --threads 1 --format json "$capture") ;;
         portnote) cmd=("$portnote" summary --format json "$capture") ;;
         tshark-conv) cmd=(tshark -q -z conv,tcp -r "$capture") ;;
