@@ -355,7 +355,7 @@ pub fn decode_frame_into(
 /// Decode an IP header and what it carries, recording addresses and fragment state in `info`.
 ///
 /// TCP and UDP without a tunnel, nearly all traffic, are decoded here; every other protocol and
-/// every tunnel is a call, which keeps this part small enough to inline into [`decode_frame`].
+/// every tunnel is a call, which keeps this part small enough to inline into [`decode_frame_into`].
 #[inline]
 fn decode_network(
     network: link::Network<'_>,
