@@ -1,12 +1,6 @@
 //! `portnote annotate` through the binary: formats, service fields, several files, stdin, BPF.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -15,7 +9,7 @@ const DEMO: &str = "captures/demo.pcapng";
 
 #[test]
 fn ndjson_records_carry_service_fields() {
-    let (code, records, _) = common::annotate_records(std::path::Path::new(DEMO));
+    let (code, records, _) = util::annotate_records(std::path::Path::new(DEMO));
     assert_eq!(code, 0);
     let https = records
         .iter()
@@ -51,7 +45,7 @@ fn ndjson_records_carry_service_fields() {
 
 #[test]
 fn text_shows_service_labels() {
-    let (code, stdout, _) = common::portnote(&["annotate", DEMO]);
+    let (code, stdout, _) = util::portnote(&["annotate", DEMO]);
     assert_eq!(code, 0);
     assert!(stdout.contains("https(443)"), "{stdout}");
     assert!(stdout.contains("unassigned(4)"), "{stdout}");
@@ -60,21 +54,21 @@ fn text_shows_service_labels() {
 
 #[test]
 fn csv_has_the_ndjson_columns() {
-    let (code, stdout, _) = common::portnote(&["annotate", "--format", "csv", DEMO]);
+    let (code, stdout, _) = util::portnote(&["annotate", "--format", "csv", DEMO]);
     assert_eq!(code, 0);
     let mut lines = stdout.lines();
     assert!(lines
         .next()
         .unwrap()
         .starts_with("file,frame,ts,len,caplen,linktype,ip_version,src,dst,transport"));
-    let (_, records, _) = common::annotate_records(std::path::Path::new(DEMO));
+    let (_, records, _) = util::annotate_records(std::path::Path::new(DEMO));
     assert_eq!(lines.count(), records.len());
 }
 
 #[test]
 fn several_files_are_named_and_numbered_each_from_1() {
     let (code, stdout, _) =
-        common::portnote(&["annotate", "--format", "ndjson", DEMO, "captures/sctp.pcap"]);
+        util::portnote(&["annotate", "--format", "ndjson", DEMO, "captures/sctp.pcap"]);
     assert_eq!(code, 0);
     let records: Vec<serde_json::Value> = stdout
         .lines()
@@ -101,7 +95,7 @@ fn stdin_is_read_with_dash() {
     child.stdin.take().unwrap().write_all(&bytes).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let (_, from_file, _) = common::annotate_records(std::path::Path::new("captures/sctp.pcap"));
+    let (_, from_file, _) = util::annotate_records(std::path::Path::new("captures/sctp.pcap"));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().lines().count(),
         from_file.len()
@@ -111,7 +105,7 @@ fn stdin_is_read_with_dash() {
 #[test]
 fn bpf_filter_keeps_matching_packets_and_their_frame_numbers() {
     let (code, stdout, stderr) =
-        common::portnote(&["annotate", "--format", "ndjson", "-f", "sctp", DEMO]);
+        util::portnote(&["annotate", "--format", "ndjson", "-f", "sctp", DEMO]);
     assert_eq!(code, 0, "{stderr}");
     let records: Vec<serde_json::Value> = stdout
         .lines()
@@ -119,7 +113,7 @@ fn bpf_filter_keeps_matching_packets_and_their_frame_numbers() {
         .collect();
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r["transport"] == "sctp"));
-    let (_, all, _) = common::annotate_records(std::path::Path::new(DEMO));
+    let (_, all, _) = util::annotate_records(std::path::Path::new(DEMO));
     let sctp_frames: Vec<&serde_json::Value> = all
         .iter()
         .filter(|r| r["transport"] == "sctp" && r["outer"].is_null())
@@ -127,16 +121,15 @@ fn bpf_filter_keeps_matching_packets_and_their_frame_numbers() {
         .collect();
     let kept: Vec<&serde_json::Value> = records.iter().map(|r| &r["frame"]).collect();
     assert_eq!(kept, sctp_frames);
-    let (code, _, stderr) = common::portnote(&["annotate", "-f", "tcp port", DEMO]);
+    let (code, _, stderr) = util::portnote(&["annotate", "-f", "tcp port", DEMO]);
     assert_eq!(code, 2);
     assert!(!stderr.is_empty());
 }
 
 #[test]
 fn no_decap_reports_the_outer_transport() {
-    let (_, inner, _) =
-        common::annotate_records(std::path::Path::new("captures/tunnel-vxlan.pcap"));
-    let (code, stdout, _) = common::portnote(&[
+    let (_, inner, _) = util::annotate_records(std::path::Path::new("captures/tunnel-vxlan.pcap"));
+    let (code, stdout, _) = util::portnote(&[
         "annotate",
         "--format",
         "ndjson",

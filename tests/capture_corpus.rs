@@ -5,15 +5,6 @@
 //! The corpus lives outside the repository (`../shared`). Without it these tests print a notice
 //! and pass, unless `CI=true`, where a missing corpus is a failure.
 
-// Test code may unwrap, index and panic (clippy.toml allows it inside #[test] functions; these
-// files' helper functions are test code too).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use portnote::capture::{BpfFilter, CaptureError, CaptureReader};
@@ -22,19 +13,14 @@ use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
-const CORPUS: &str = "../shared/captures/public";
+/// The corpus directory (checked for presence by [`corpus`]).
+fn corpus_dir() -> PathBuf {
+    crate::util::shared_path().join("captures/public")
+}
 
 /// The corpus' capture files, or `None` (after a notice) when it is absent outside CI.
 fn corpus() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(CORPUS);
-    if !dir.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{CORPUS} is missing and CI=true"
-        );
-        eprintln!("notice: {CORPUS} not found; corpus tests skipped");
-        return None;
-    }
+    let dir = crate::util::shared_file("the corpus tests", "captures/public")?;
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -46,8 +32,9 @@ fn corpus() -> Option<Vec<PathBuf>> {
     files.sort();
     assert!(
         files.len() >= 70,
-        "only {} captures in {CORPUS}",
-        files.len()
+        "only {} captures in {}",
+        files.len(),
+        corpus_dir().display()
     );
     Some(files)
 }
@@ -141,7 +128,7 @@ fn every_capture_matches_the_oracle_counts_and_lengths() {
     }
     println!("{total} packets in {} captures", files.len());
     // MANIFEST.md's summary line: "N real capture files ..., B bytes in total, F frames."
-    let manifest = fs::read_to_string(Path::new(CORPUS).join("MANIFEST.md")).unwrap();
+    let manifest = fs::read_to_string(corpus_dir().join("MANIFEST.md")).unwrap();
     let frames = manifest
         .split(" frames.")
         .next()
@@ -200,7 +187,7 @@ fn timestamps_match_tcpdump() {
         "zeek--pcapng-multi-interface.pcapng",
     ] {
         assert!(
-            !tcpdump_timestamps(&Path::new(CORPUS).join(name)).is_empty(),
+            !tcpdump_timestamps(&corpus_dir().join(name)).is_empty(),
             "{name}"
         );
     }
@@ -212,7 +199,7 @@ fn timestamps_match_tcpdump() {
 fn invalid_nanosecond_fractions_carry_into_the_seconds() {
     let Some(_) = corpus() else { return };
     // tcpdump prints 1418145370.1000000000 and 1418145370.2147483648 for packets 2 and 3.
-    let path = Path::new(CORPUS).join("tcpdump--timestamp_invalid_nano.pcap");
+    let path = corpus_dir().join("tcpdump--timestamp_invalid_nano.pcap");
     let (seen, end) = drain(CaptureReader::open(&path).unwrap());
     end.unwrap();
     assert_eq!((seen[1].secs, seen[1].nanos), (1_418_145_371, 0));
@@ -371,7 +358,7 @@ fn streamed_and_gzipped_input_reads_like_the_file() {
         "zeek--tunnels_Teredo.pcap",
         "pcapplusplus--many_interfaces-1.pcapng",
     ] {
-        let path = Path::new(CORPUS).join(name);
+        let path = corpus_dir().join(name);
         let bytes = fs::read(&path).unwrap();
         let (from_file, end) = drain(CaptureReader::open(&path).unwrap());
         end.unwrap();
@@ -410,8 +397,8 @@ fn streamed_and_gzipped_input_reads_like_the_file() {
 #[test]
 fn sections_in_both_byte_orders_concatenated_read_as_one_stream() {
     let Some(_) = corpus() else { return };
-    let little = Path::new(CORPUS).join("pcapng-test-generator--le-test010.pcapng");
-    let big = Path::new(CORPUS).join("pcapng-test-generator--be-test201.pcapng");
+    let little = corpus_dir().join("pcapng-test-generator--le-test010.pcapng");
+    let big = corpus_dir().join("pcapng-test-generator--be-test201.pcapng");
     let (first, _) = drain(CaptureReader::open(&little).unwrap());
     let (second, _) = drain(CaptureReader::open(&big).unwrap());
     let mut both = fs::read(&little).unwrap();
@@ -441,7 +428,7 @@ fn oracle_outer_transport(capture: &Path) -> Vec<String> {
 #[test]
 fn udp_filter_keeps_exactly_the_outer_udp_frames() {
     let Some(_) = corpus() else { return };
-    let path = Path::new(CORPUS).join("zeek--tunnels_Teredo.pcap");
+    let path = corpus_dir().join("zeek--tunnels_Teredo.pcap");
     let expected: Vec<bool> = oracle_outer_transport(&path)
         .iter()
         .map(|t| t == "udp")

@@ -2,15 +2,6 @@
 //! offset of the bad record, after the good records before it, without allocating what a
 //! header merely claims.
 
-// Test code may unwrap, index and panic (clippy.toml allows it inside #[test] functions; these
-// files' helper functions are test code too).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use portnote::capture::{CaptureErrorKind, CaptureFormat, CaptureReader};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,15 +2,6 @@
 //! whatever the byte order, timestamp resolution, record sizes (crossing the reader's 256 KiB
 //! chunks) and the sizes of the reads the source answers with.
 
-// Test code may unwrap, index and panic (clippy.toml allows it inside #[test] functions; these
-// files' helper functions are test code too).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use portnote::capture::{CaptureFormat, CaptureReader};
 use proptest::prelude::*;
 use std::io::{self, Read};

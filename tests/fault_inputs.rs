@@ -4,13 +4,6 @@
 //! address-space limit (`ulimit -v`, about twice what portnote needs for these runs), so a
 //! reader that allocated what a header claims would abort instead of exiting 2.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

@@ -5,21 +5,12 @@
 //! - a panic (forced with the undocumented PORTNOTE_TEST_PANIC) is reported as a bug in two
 //!   lines and exits 2, not 101 with Rust's default message.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn portnote() -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("portnote"));
-    command.env_remove("RUST_BACKTRACE");
-    command
+    crate::util::portnote_command()
 }
 
 fn demo() -> String {

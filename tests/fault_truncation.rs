@@ -13,14 +13,7 @@
 //! only), not from the reader under test. The reader-level twin of this test, every offset
 //! of the small files, is `tests/capture_damage.rs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
-
-mod common;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -214,8 +207,8 @@ fn bundled_captures_cut_short() {
 
 #[test]
 fn reference_captures_cut_short() {
-    let Some(shared) = common::shared_dir("fault_truncation on the reference captures") else {
+    let Some(shared) = util::shared_dir("fault_truncation on the reference captures") else {
         return;
     };
-    check_all(&common::public_captures(&shared));
+    check_all(&util::public_captures(&shared));
 }

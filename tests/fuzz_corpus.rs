@@ -2,17 +2,10 @@
 //! goes through the very function its fuzz target calls (`fuzz/src/lib.rs`, included below),
 //! with that function's checks, and must give what its name says. The capture seeds are
 //! excerpts of `captures/` plus a few hand-built damaged files, written by [`capture_seeds`]
-//! (`cargo test --test fuzz_corpus -- --ignored`; they need not follow every change to
+//! (`cargo test --test main fuzz_corpus -- --ignored`; they need not follow every change to
 //! `captures/`, so no test pins them to it). The registry seeds are excerpts written by hand.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
-
-mod common;
+use crate::util;
 
 #[path = "../fuzz/src/lib.rs"]
 mod fuzz_entry;
@@ -321,11 +314,11 @@ fn whole_captures_pass_the_reader_checks() {
         );
         assert!(outcome.frames > 0, "{}", path.display());
     }
-    let Some(shared) = common::shared_dir("fuzz_corpus on the reference captures") else {
+    let Some(shared) = util::shared_dir("fuzz_corpus on the reference captures") else {
         return;
     };
     // Some reference files hold no packet at all (pcapng test014: only non-packet blocks).
-    for path in common::public_captures(&shared) {
+    for path in util::public_captures(&shared) {
         let outcome = read_capture(&std::fs::read(&path).unwrap());
         assert!(
             outcome.error.is_none(),

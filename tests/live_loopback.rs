@@ -4,17 +4,10 @@
 //!
 //! The capture tests need root; without it they skip with a notice, and under `CI=true` they
 //! fail instead.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
-mod live_support;
+use crate::util;
 
-use live_support::{assert_same_traffic, can_capture, run, summary_json, LiveProcess};
+use crate::live_support::{assert_same_traffic, can_capture, run, summary_json, LiveProcess};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::thread;
@@ -160,8 +153,7 @@ fn loopback_tcp_and_udp_on_unassigned_ports_are_flagged_with_exact_counts() {
 
 #[test]
 fn unknown_interface_is_refused_with_the_valid_ones() {
-    let (code, stdout, stderr) =
-        common::portnote(&["live", "-i", "no-such-if0", "--format", "json"]);
+    let (code, stdout, stderr) = util::portnote(&["live", "-i", "no-such-if0", "--format", "json"]);
     assert_eq!(code, 2);
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
@@ -178,7 +170,7 @@ fn unknown_interface_is_refused_with_the_valid_ones() {
 
 #[test]
 fn list_shows_the_loopback_interface_up_with_its_address() {
-    let (code, stdout, stderr) = common::portnote(&["live", "--list"]);
+    let (code, stdout, stderr) = util::portnote(&["live", "--list"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("interface\tstate\tlink type\taddresses\n"));
     let lo = stdout
@@ -195,7 +187,7 @@ fn a_bad_filter_names_the_filter() {
     if !can_capture("the live bad-filter test", &[]) {
         return;
     }
-    let (code, _, stderr) = common::portnote(&["live", "-i", "lo", "-f", "port nonsense"]);
+    let (code, _, stderr) = util::portnote(&["live", "-i", "lo", "-f", "port nonsense"]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("lo: filter \"port nonsense\": "),
@@ -215,7 +207,7 @@ fn without_capture_permission_the_error_says_how_to_get_it() {
     let bin = dir.path().join("portnote");
     std::fs::copy(env!("CARGO_BIN_EXE_portnote"), &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new(live_support::tool("setpriv").unwrap())
+    let out = std::process::Command::new(crate::util::tool("setpriv").unwrap())
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&bin)
         .args(["live", "-i", "lo", "--count", "1"])

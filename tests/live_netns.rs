@@ -5,17 +5,10 @@
 //!
 //! These need root, `ip` and `tcpreplay`; without them they skip with a notice, and under
 //! `CI=true` they fail instead (.ci/run installs the tools).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
-mod live_support;
+use crate::util;
 
-use live_support::{assert_same_traffic, can_capture, summary_json, LiveProcess, NetnsPair};
+use crate::live_support::{assert_same_traffic, can_capture, summary_json, LiveProcess, NetnsPair};
 use std::time::Duration;
 
 const TOOLS: &[&str] = &["ip", "tcpreplay"];
@@ -28,7 +21,7 @@ const TLS: &str = "captures/public/pcapplusplus--tls.pcap";
 
 #[test]
 fn live_capture_of_a_replayed_capture_equals_its_offline_summary() {
-    let Some(shared) = common::shared_dir("the live replay test") else {
+    let Some(shared) = util::shared_dir("the live replay test") else {
         return;
     };
     if !can_capture("the live replay test", TOOLS) {
@@ -79,7 +72,7 @@ fn live_capture_of_a_replayed_capture_equals_its_offline_summary() {
 
 #[test]
 fn ndjson_snapshots_follow_the_traffic_and_sigterm_prints_the_final_one() {
-    let Some(shared) = common::shared_dir("the live NDJSON test") else {
+    let Some(shared) = util::shared_dir("the live NDJSON test") else {
         return;
     };
     if !can_capture("the live NDJSON test", TOOLS) {
@@ -157,7 +150,7 @@ fn ndjson_snapshots_follow_the_traffic_and_sigterm_prints_the_final_one() {
 
 #[test]
 fn duration_ends_a_capture_on_a_silent_link() {
-    if common::shared_dir("the live --duration test").is_none() {
+    if util::shared_dir("the live --duration test").is_none() {
         return;
     }
     if !can_capture("the live --duration test", TOOLS) {
@@ -189,7 +182,7 @@ fn duration_ends_a_capture_on_a_silent_link() {
 
 #[test]
 fn interface_going_away_ends_with_the_final_summary_and_exit_2() {
-    if common::shared_dir("the live interface-removal test").is_none() {
+    if util::shared_dir("the live interface-removal test").is_none() {
         return;
     }
     if !can_capture("the live interface-removal test", TOOLS) {

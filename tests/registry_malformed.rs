@@ -1,9 +1,6 @@
 //! A malformed registry is an error, exit status 2, naming the file and the line (CSV,
 //! services, nmap) or the record (XML). Nothing is skipped silently.
 
-// The helpers below are test code too (clippy.toml only exempts #[test] functions).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-
 use assert_cmd::Command;
 use std::io::Write;
 

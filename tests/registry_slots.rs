@@ -6,31 +6,20 @@
 //! row does, else unassigned; primary = first named row) and are compared slot by slot with
 //! what the real binary exports.
 
-// The helpers below are test code too (clippy.toml only exempts #[test] functions).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-
 use assert_cmd::Command;
 use std::collections::HashMap;
-use std::path::Path;
 
-const CSV: &str = "../shared/registry/service-names-port-numbers.csv";
-const XML: &str = "../shared/registry/service-names-port-numbers.xml";
+const CSV: &str = "registry/service-names-port-numbers.csv";
+const XML: &str = "registry/service-names-port-numbers.xml";
 const TRANSPORTS: [&str; 4] = ["tcp", "udp", "sctp", "dccp"];
 
 /// (status, primary name) per "transport/port"; absent keys are unassigned.
 type Slots = HashMap<(String, u32), (String, String)>;
 
-/// True when the shared data is there; otherwise prints a notice (and fails under CI=true).
-fn shared_present(path: &str) -> bool {
-    if Path::new(path).exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{path} is missing and CI=true"
-    );
-    eprintln!("notice: {path} not found; skipping (run from the worktree next to ../shared)");
-    false
+/// The path of `relative` under ../shared, or `None` (a skip) when ../shared is absent.
+fn shared_present(relative: &str) -> Option<String> {
+    crate::util::shared_file("the registry slot comparison", relative)
+        .map(|path| path.to_str().unwrap().to_owned())
 }
 
 /// One registry row as the independent readers see it.
@@ -210,33 +199,33 @@ fn assert_same_slots(file: &str, independent: &Slots, exported: &Slots) {
 
 #[test]
 fn export_of_iana_csv_matches_an_independent_reading_on_every_slot() {
-    if !shared_present(CSV) {
+    let Some(csv) = shared_present(CSV) else {
         return;
-    }
-    let independent = read_csv_independently(CSV);
-    assert_same_slots(CSV, &independent, &export(Some(CSV)));
+    };
+    let independent = read_csv_independently(&csv);
+    assert_same_slots(&csv, &independent, &export(Some(&csv)));
 }
 
 #[test]
 fn export_of_iana_xml_matches_an_independent_reading_on_every_slot() {
-    if !shared_present(XML) {
+    let Some(xml) = shared_present(XML) else {
         return;
-    }
-    let independent = read_xml_independently(XML);
+    };
+    let independent = read_xml_independently(&xml);
     // The independent XML reading reproduces the counts published in ../shared/registry/README.md.
     assert_eq!(counts(&independent, "tcp"), (5951, 205, 59380));
     assert_eq!(counts(&independent, "udp"), (5557, 592, 59387));
     assert_eq!(counts(&independent, "sctp"), (88, 1, 65447));
     assert_eq!(counts(&independent, "dccp"), (9, 1, 65526));
-    assert_same_slots(XML, &independent, &export(Some(XML)));
+    assert_same_slots(&xml, &independent, &export(Some(&xml)));
 }
 
 #[test]
 fn embedded_snapshot_agrees_with_iana_xml_on_at_least_99_5_percent_of_assigned_slots() {
-    if !shared_present(XML) {
+    let Some(xml) = shared_present(XML) else {
         return;
-    }
-    let iana = read_xml_independently(XML);
+    };
+    let iana = read_xml_independently(&xml);
     let embedded = export(None);
     let mut assigned = 0u32;
     let mut agree = 0u32;

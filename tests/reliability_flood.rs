@@ -8,14 +8,7 @@
 //! Ignored in plain `cargo test`: about 35 s of a busy machine in a debug build (5 s in
 //! release). `.ci/run` runs it after the test command, on the debug build that command made
 //! (a release build would cost minutes to save seconds):
-//! `cargo test --test reliability_flood -- --ignored`. `--release` works too.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
+//! `cargo test --test main reliability_flood -- --ignored`. `--release` works too.
 
 use std::io::{BufWriter, Write};
 use std::process::{Command, Stdio};

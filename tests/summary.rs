@@ -1,13 +1,7 @@
 //! `portnote summary` through the binary: the demo capture's sections, the SYN 443 -> 51000 rule,
 //! --fail-on / --allow exit codes, several files, --per-file, CSV, and a damaged input.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
+use crate::util;
 
 use serde_json::Value;
 
@@ -16,7 +10,7 @@ const DEMO: &str = "captures/demo.pcapng";
 fn summary_json(args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["summary", "--format", "json"];
     all.extend_from_slice(args);
-    let (code, stdout, stderr) = common::portnote(&all);
+    let (code, stdout, stderr) = util::portnote(&all);
     let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
     (code, json, stderr)
 }
@@ -80,7 +74,7 @@ fn syn_from_443_to_51000_is_attributed_to_51000() {
         (Some("dynamic"), Some("dynamic"))
     );
     // Its packets are not in the https row: annotate names 51000 as the service for them.
-    let (_, records, _) = common::annotate_records(std::path::Path::new(DEMO));
+    let (_, records, _) = util::annotate_records(std::path::Path::new(DEMO));
     let syn = records
         .iter()
         .find(|r| r["src_port"] == 443 && r["dst_port"] == 51000)
@@ -108,7 +102,7 @@ fn fail_on_exits_1_unless_allowed() {
     assert_eq!(code, 1);
     let (code, _, _) = summary_json(&["--fail-on", "dynamic", "captures/sctp.pcap"]);
     assert_eq!(code, 0, "sctp.pcap has no dynamic-only traffic");
-    let (code, _, stderr) = common::portnote(&["summary", "--allow", "http", DEMO]);
+    let (code, _, stderr) = util::portnote(&["summary", "--allow", "http", DEMO]);
     assert_eq!(code, 2);
     assert!(stderr.contains("PORT/TRANSPORT"), "{stderr}");
 }
@@ -130,7 +124,7 @@ fn several_files_give_one_combined_summary_or_one_each() {
 
 #[test]
 fn csv_has_a_header_and_a_line_per_row_and_reason() {
-    let (code, stdout, _) = common::portnote(&["summary", "--format", "csv", DEMO]);
+    let (code, stdout, _) = util::portnote(&["summary", "--format", "csv", DEMO]);
     assert_eq!(code, 0);
     let (_, s, _) = summary_json(&[DEMO]);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -144,7 +138,7 @@ fn csv_has_a_header_and_a_line_per_row_and_reason() {
 
 #[test]
 fn table_shows_sections_and_no_colour_when_piped() {
-    let (code, stdout, _) = common::portnote(&["summary", DEMO]);
+    let (code, stdout, _) = util::portnote(&["summary", DEMO]);
     assert_eq!(code, 0);
     for heading in [
         "Assigned services",

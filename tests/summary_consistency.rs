@@ -1,28 +1,22 @@
 //! Issue 4's accounting check on every shared capture: `summary` counts every packet that
 //! `annotate` reports, in exactly one row or one no-ports reason, and each row holds exactly the
 //! annotate records attributed to its service.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
+use crate::util;
 
 use std::collections::BTreeMap;
 
 #[test]
 fn summary_rows_equal_annotate_records_grouped_by_service() {
-    let Some(shared) = common::shared_dir("the summary accounting check") else {
+    let Some(shared) = util::shared_dir("the summary accounting check") else {
         return;
     };
     let mut checked = 0;
-    for file in common::public_captures(&shared) {
+    for file in util::public_captures(&shared) {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let (_, records, _) = common::annotate_records(&file);
+        let (_, records, _) = util::annotate_records(&file);
         let (code, stdout, stderr) =
-            common::portnote(&["summary", "--format", "json", file.to_str().unwrap()]);
+            util::portnote(&["summary", "--format", "json", file.to_str().unwrap()]);
         assert!(code == 0 || code == 2, "{name}: exit {code}: {stderr}");
         let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
 

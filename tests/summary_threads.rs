@@ -2,20 +2,14 @@
 //! depend on N. Each capture is summarised with 1, 2, 3 and 4 threads (2 = reading ahead in a
 //! thread of its own; 3 = that, a decoding thread and one flow shard; 4 = two shards, so flows
 //! really are split) and the parsed JSON compared whole: rows, totals, reasons.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
+use crate::util;
 
 use portnote::synth::{self, args::parse_args};
 use std::path::{Path, PathBuf};
 
 fn summary_json(file: &Path, threads: &str) -> serde_json::Value {
-    let (code, stdout, stderr) = common::portnote(&[
+    let (code, stdout, stderr) = util::portnote(&[
         "summary",
         "--format",
         "json",
@@ -62,10 +56,10 @@ fn bundled_captures_summarise_the_same_with_any_thread_count() {
 
 #[test]
 fn shared_captures_summarise_the_same_with_any_thread_count() {
-    let Some(shared) = common::shared_dir("the --threads equivalence check") else {
+    let Some(shared) = util::shared_dir("the --threads equivalence check") else {
         return;
     };
-    let files = common::public_captures(&shared);
+    let files = util::public_captures(&shared);
     assert!(!files.is_empty());
     for file in &files {
         assert_same_for_any_thread_count(file);

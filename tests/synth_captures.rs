@@ -1,9 +1,6 @@
 //! The committed captures are exactly what the commands in captures/README.md generate: the
 //! generator is deterministic, and the README says truthfully how each file was made.
 
-// Tests may unwrap, index and panic: the lints in Cargo.toml guard the code users run.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-
 use portnote::synth::{self, args::parse_args};
 use std::collections::BTreeSet;
 

@@ -3,9 +3,6 @@
 //!
 //! Skips loudly (passes with a notice) when tshark or tcpdump is not installed.
 
-// Tests may unwrap, index and panic: the lints in Cargo.toml guard the code users run.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-
 use portnote::capture::write::{FrameWriter, PcapResolution, PcapWriter, PcapngWriter};
 use portnote::capture::Timestamp;
 use portnote::linktype::LinkType;
@@ -14,12 +11,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("NOTICE: {tool} is not installed; SKIPPING this check");
-    }
-    found
+fn have(tool: &'static str) -> bool {
+    crate::util::require(
+        "a check of generated captures",
+        &[crate::util::Need::Tool(tool)],
+    )
 }
 
 /// One tshark row per frame: (protocols, [(transport, port, port)], malformed).

@@ -4,28 +4,16 @@
 //! Reads ../shared/captures/public by relative path; when it is absent the test prints a notice
 //! and passes, unless CI=true.
 
-// Tests may unwrap, index and panic: the lints in Cargo.toml guard the code users run.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-
 use portnote::decode::dccp::{self, DccpPacket};
 use portnote::decode::sctp::{self, SctpPacket};
 use portnote::decode::{DecodeErrorKind, Handshake};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const PUBLIC: &str = "../shared/captures/public";
+const PUBLIC: &str = "captures/public";
 
 fn public_dir() -> Option<PathBuf> {
-    let dir = Path::new(PUBLIC);
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{PUBLIC} is missing and CI=true"
-    );
-    eprintln!("NOTICE: {PUBLIC} not found; skipping the public-capture checks");
-    None
+    crate::util::shared_file("the SCTP and DCCP views on public captures", PUBLIC)
 }
 
 /// A frame of a little-endian classic pcap file: (link type, captured bytes).

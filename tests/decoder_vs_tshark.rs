@@ -13,15 +13,6 @@
 //! - Not seen in this corpus but expected elsewhere: UDP-Lite, which tshark lists as `udplite`
 //!   while we report it as UDP (the brief's choice: it shares UDP's port space).
 
-// Test code: a broken expectation is a panic. clippy.toml allows that inside #[test] functions
-// only, not in the helpers an integration test shares between them.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use portnote::decode::{
     decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
@@ -123,15 +114,7 @@ fn read_oracle(path: &Path) -> Vec<OracleRow> {
 }
 
 fn captures() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(CAPTURES);
-    if !dir.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{CAPTURES} is missing and CI=true"
-        );
-        eprintln!("notice: {CAPTURES} not found; oracle comparison skipped");
-        return None;
-    }
+    let dir = crate::util::shared_file("the decoder's oracle comparison", "captures/public")?;
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{CAPTURES}: {e}"))
         .map(|entry| entry.unwrap_or_else(|e| panic!("{CAPTURES}: {e}")).path())

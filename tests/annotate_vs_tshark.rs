@@ -2,14 +2,8 @@
 //! `portnote annotate` reports for each packet record agree with tshark's oracle (columns 4-6,
 //! joined on column 16). The only difference allowed by design is a later IP fragment to which
 //! portnote gives the ports of its first fragment (`inherited: true`) where tshark shows none.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
-mod common;
+use crate::util;
 
 use std::collections::HashMap;
 
@@ -69,7 +63,7 @@ fn ours(record: &serde_json::Value) -> Expected {
 
 #[test]
 fn annotate_agrees_with_tshark_on_every_shared_capture() {
-    let Some(shared) = common::shared_dir("the oracle comparison") else {
+    let Some(shared) = util::shared_dir("the oracle comparison") else {
         return;
     };
     let mut total = 0usize;
@@ -77,10 +71,10 @@ fn annotate_agrees_with_tshark_on_every_shared_capture() {
     let mut inherited_only = 0usize;
     let mut report = String::new();
     let mut disagreements = Vec::new();
-    for file in common::public_captures(&shared) {
+    for file in util::public_captures(&shared) {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let expected = oracle(&file.with_file_name(format!("{name}.oracle.tsv")));
-        let (code, records, stderr) = common::annotate_records(&file);
+        let (code, records, stderr) = util::annotate_records(&file);
         assert!(code == 0 || code == 2, "{name}: exit {code}: {stderr}");
         assert_eq!(
             records.len(),

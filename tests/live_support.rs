@@ -1,13 +1,6 @@
 //! Helpers for the live-capture tests: the privilege check, a pair of network namespaces joined
 //! by a veth pair (removed on drop), and a `portnote live` child process that is waited for
 //! until it says it is capturing and is killed on drop if it is still running.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // test code
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -18,51 +11,16 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Where a tool is: on PATH, or in the sbin directories a non-login root PATH may lack.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-fn has_tool(name: &str) -> bool {
-    tool(name).is_some()
-}
+pub use crate::util::tool;
+use crate::util::{require, Need};
 
 /// Whether this test can capture live traffic with `tools`: root and every tool present.
-/// Otherwise says why, loudly, and returns false; under `CI=true` that is a failure instead.
-pub fn can_capture(what: &str, tools: &[&str]) -> bool {
-    let mut missing: Vec<String> = Vec::new();
-    if !is_root() {
-        missing.push("root (live capture and network namespaces need it)".to_string());
-    }
-    for tool in tools {
-        if !has_tool(tool) {
-            missing.push(format!("the `{tool}` command"));
-        }
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let why = missing.join(", ");
-    if under_ci() {
-        panic!("CI=true but {what} cannot run: missing {why}");
-    }
-    eprintln!("NOTICE: SKIPPING {what}: missing {why} (it runs as root, and always under CI=true)");
-    false
+/// Otherwise the shared skip policy applies (a notice and false; under `CI=true` a failure).
+pub fn can_capture(what: &str, tools: &[&'static str]) -> bool {
+    let needs: Vec<Need> = std::iter::once(Need::Root)
+        .chain(tools.iter().map(|&name| Need::Tool(name)))
+        .collect();
+    require(what, &needs)
 }
 
 /// Runs a command to success, or fails the test with its output.

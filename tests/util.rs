@@ -1,0 +1,192 @@
+//! Helpers shared by the integration tests: the skip policy for checks that need something
+//! outside the repository (`../shared`, an external program, root), the binary runner, and the
+//! corpus listing.
+//!
+//! The skip policy lives here and nowhere else. A check whose needs are missing:
+//! - under `CI=true` fails (CI installs every tool and provides `../shared`);
+//! - otherwise passes without running, after a notice on its own (captured) output, and is
+//!   entered in a process-wide registry. `wrap_up::skipped_checks_are_counted_in_one_line`, the
+//!   last test in name order, prints one uncaptured line counting the registry's entries by
+//!   reason, so a run that skipped checks never looks like a full pass.
+//!
+//! `PORTNOTE_SHARED_DIR` overrides where `../shared` is looked for (the `wrap_up` tests set it to
+//! a missing directory to check the skip report).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// What a check needs beyond the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `../shared`: reference captures, IANA files, attribution truth.
+    Shared,
+    /// A program on PATH (or in the sbin directories a non-login root PATH may lack).
+    Tool(&'static str),
+    /// Root (live capture, network namespaces).
+    Root,
+}
+
+/// The checks skipped so far in this process: (check, reason).
+static SKIPPED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Whether this run is CI's: missing needs fail instead of skipping.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Where `../shared` is expected: `$PORTNOTE_SHARED_DIR`, else next to the project root.
+pub fn shared_path() -> PathBuf {
+    match std::env::var_os("PORTNOTE_SHARED_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    }
+}
+
+/// Where a tool is: on PATH, or in the sbin directories a non-login root PATH may lack.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Why `need` is not met on this machine, or `None` when it is.
+fn unmet(need: Need) -> Option<String> {
+    match need {
+        Need::Shared => (!shared_path().is_dir()).then(|| "../shared absent".to_string()),
+        Need::Tool(name) => tool(name)
+            .is_none()
+            .then(|| format!("{name} not installed")),
+        Need::Root => (!is_root()).then(|| "not root".to_string()),
+    }
+}
+
+/// True when every need of `check` is met. Otherwise: under `CI=true` a failure; else a notice,
+/// an entry in the skip registry, and false (the caller returns, passing without running).
+pub fn require(check: &str, needs: &[Need]) -> bool {
+    let missing: Vec<String> = needs.iter().filter_map(|&need| unmet(need)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = missing.join(", ");
+    if under_ci() {
+        panic!("CI=true but {check} cannot run: {why}");
+    }
+    eprintln!(
+        "NOTICE: SKIPPING {check}: {why} (it runs where those exist, and always under CI=true)"
+    );
+    SKIPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((check.to_string(), why));
+    false
+}
+
+/// `../shared` when present; `None` after [`require`]'s skip otherwise.
+pub fn shared_dir(check: &str) -> Option<PathBuf> {
+    require(check, &[Need::Shared]).then(shared_path)
+}
+
+/// A file under `../shared` (`relative` like `registry/service-names-port-numbers.xml`), when
+/// `../shared` is present; `None` after [`require`]'s skip otherwise.
+pub fn shared_file(check: &str, relative: &str) -> Option<PathBuf> {
+    shared_dir(check).map(|dir| dir.join(relative))
+}
+
+/// The skip registry so far, as one line: `N checks skipped (reason: count; ...)`, or `None`
+/// when nothing was skipped.
+pub fn skip_report() -> Option<String> {
+    let skipped = SKIPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, why) in &skipped {
+        *by_reason.entry(why.as_str()).or_default() += 1;
+    }
+    let reasons: Vec<String> = by_reason
+        .iter()
+        .map(|(why, n)| format!("{why}: {n}"))
+        .collect();
+    let n = skipped.len();
+    let checks = if n == 1 { "check" } else { "checks" };
+    Some(format!(
+        "SKIPPED: {n} {checks} passed without running ({}); they run where those exist, and fail under CI=true",
+        reasons.join("; ")
+    ))
+}
+
+/// Writes `line` to the real stderr. libtest captures only the `print!`/`eprint!` macros, so
+/// this is visible in a plain `cargo test`.
+pub fn say_uncaptured(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Number of entries in the skip registry.
+pub fn skipped_count() -> usize {
+    SKIPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .len()
+}
+
+/// Every capture in ../shared/captures/public (files with an .oracle.tsv beside them), sorted.
+pub fn public_captures(shared: &Path) -> Vec<PathBuf> {
+    let dir = shared.join("captures/public");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            !name.ends_with(".tsv") && !name.ends_with(".txt") && !name.ends_with(".md")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Run the portnote binary, returning (exit code, stdout, stderr).
+pub fn portnote(args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("portnote")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `annotate --format ndjson` of one file, parsed.
+pub fn annotate_records(file: &Path) -> (i32, Vec<serde_json::Value>, String) {
+    let (code, stdout, stderr) =
+        portnote(&["annotate", "--format", "ndjson", file.to_str().unwrap()]);
+    let records = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad ndjson line {l:?}: {e}")))
+        .collect();
+    (code, records, stderr)
+}
+
+/// A `Command` for the portnote binary under test, with no backtrace setting inherited.
+pub fn portnote_command() -> Command {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("portnote"));
+    command.env_remove("RUST_BACKTRACE");
+    command
+}
