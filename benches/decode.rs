@@ -6,17 +6,23 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use portnote::decode::{decode_frame, DecodeOptions};
+use portnote_synth::{lookup, Kind, SynthConfig, Tunnel, LINKS};
 use std::hint::black_box;
 
-const LINKS: &[&str] = &[
+const LINK_NAMES: &[&str] = &[
     "ethernet", "vlan", "qinq", "null", "loop", "raw", "ipv4", "ipv6", "sll", "sll2",
 ];
 
 fn decode_per_link_type(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     let options = DecodeOptions::default();
-    for link in LINKS {
-        let capture = common::capture(&["--packets", "20000", "--link", link, "--snaplen", "128"]);
+    for link in LINK_NAMES {
+        let capture = common::capture(
+            SynthConfig::new(Kind::Mix)
+                .packets(20_000)
+                .link(lookup(&LINKS, link).unwrap())
+                .snaplen(128),
+        );
         let frames = common::frames(&capture);
         group.throughput(Throughput::Elements(frames.len() as u64));
         group.bench_function(*link, |b| {
@@ -28,7 +34,9 @@ fn decode_per_link_type(c: &mut Criterion) {
         });
     }
     for tunnel in ["vxlan", "gre", "gtpu", "6in4"] {
-        let capture = common::capture(&["--kind", "tunnels", "--tunnel", tunnel]);
+        let capture = common::capture(
+            SynthConfig::new(Kind::Tunnels).tunnel(lookup(&Tunnel::ALL, tunnel).unwrap()),
+        );
         let frames = common::frames(&capture);
         group.throughput(Throughput::Elements(frames.len() as u64));
         group.bench_function(format!("tunnel-{tunnel}"), |b| {

@@ -26,11 +26,14 @@ fn end_to_end(c: &mut Criterion) {
     let mut group = c.benchmark_group("end_to_end");
     group.sample_size(20);
     group.throughput(Throughput::Elements(PACKETS));
-    let packets = PACKETS.to_string();
-    for (name, snaplen) in [("full", "262144"), ("headers", "128")] {
+    for (name, snaplen) in [("full", 262_144), ("headers", 128)] {
         // Leaked so every iteration reads the same bytes without copying them first.
-        let capture: &'static [u8] =
-            common::capture(&["--packets", &packets, "--snaplen", snaplen]).leak();
+        let capture: &'static [u8] = common::capture(
+            portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+                .packets(PACKETS)
+                .snaplen(snaplen),
+        )
+        .leak();
         group.bench_function(format!("summary_1_thread_{name}"), |b| {
             b.iter(|| {
                 let mut reader = reader(capture);

@@ -26,12 +26,11 @@ fn decoded(capture: Vec<u8>) -> Vec<FlowPacket> {
 
 fn flow_update(c: &mut Criterion) {
     let registry = Registry::embedded().unwrap();
-    let packets = decoded(common::capture(&[
-        "--packets",
-        "200000",
-        "--snaplen",
-        "128",
-    ]));
+    let packets = decoded(common::capture(
+        portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+            .packets(200_000)
+            .snaplen(128),
+    ));
     let mut group = c.benchmark_group("flow");
     group.throughput(Throughput::Elements(packets.len() as u64));
     group.bench_function("observe_mix_200k", |b| {

@@ -1,4 +1,5 @@
-//! Writes a deterministic synthetic capture (see `portnote::synth`).
+//! Writes a deterministic synthetic capture: the command line of the `portnote-synth` crate
+//! (`synth/`), whose commands captures/README.md records for every bundled capture.
 //!
 //! ```text
 //! cargo run --example synth -- --packets 100000 --seed 7 --format pcapng --out mix.pcapng
@@ -7,7 +8,7 @@
 //! ```
 //! `--out -` writes to stdout. Prints what was written on stderr. Options: `--help`.
 
-use portnote::synth::{self, args::parse_args};
+use portnote_synth::args::{parse_args, USAGE};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -20,8 +21,10 @@ fn run() -> Result<(), String> {
         Box::new(File::create(&args.out).map_err(|e| format!("{}: {e}", args.out))?)
     };
     let mut out = BufWriter::with_capacity(1 << 20, out);
-    let summary =
-        synth::write_capture(&args.cfg, &mut out).map_err(|e| format!("{}: {e}", args.out))?;
+    let summary = args
+        .cfg
+        .write(&mut out)
+        .map_err(|e| format!("{}: {e}", args.out))?;
     out.flush().map_err(|e| format!("{}: {e}", args.out))?;
     eprintln!(
         "{}: {} packets, {} flows, {} bytes on the wire (mean {} B)",
@@ -37,7 +40,7 @@ fn run() -> Result<(), String> {
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) if message == synth::args::USAGE => {
+        Err(message) if message == USAGE => {
             println!("{message}");
             ExitCode::SUCCESS
         }

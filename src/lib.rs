@@ -58,7 +58,6 @@ pub mod flow;
 pub mod linktype;
 pub mod registry;
 pub mod report;
-pub mod synth;
 pub mod transport;
 
 pub use error::{Error, Outcome};

@@ -5,7 +5,6 @@
 
 use crate::util;
 
-use portnote::synth::{self, args::parse_args};
 use std::path::{Path, PathBuf};
 
 fn summary_json(file: &Path, threads: &str) -> serde_json::Value {
@@ -74,10 +73,11 @@ fn shared_captures_summarise_the_same_with_any_thread_count() {
 fn synthetic_mix_with_expiring_flows_summarises_the_same_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mix.pcap");
-    let args = ["--out", path.to_str().unwrap(), "--packets", "60000"];
-    let parsed = parse_args(args).unwrap();
     let file = std::fs::File::create(&path).unwrap();
-    synth::write_capture(&parsed.cfg, std::io::BufWriter::new(file)).unwrap();
+    portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+        .packets(60_000)
+        .write(std::io::BufWriter::new(file))
+        .unwrap();
     assert_eq!(assert_same_for_any_thread_count(&path), 60_000);
     let one = summary_json(&path, "1");
     assert!(

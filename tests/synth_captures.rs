@@ -1,7 +1,7 @@
 //! The committed captures are exactly what the commands in captures/README.md generate: the
 //! generator is deterministic, and the README says truthfully how each file was made.
 
-use portnote::synth::{self, args::parse_args};
+use portnote_synth::args::parse_args;
 use std::collections::BTreeSet;
 
 const COMMAND_PREFIX: &str = "- made by: `cargo run --example synth -- ";
@@ -31,7 +31,7 @@ fn committed_captures_regenerate_byte_identical() {
     for args in commands {
         let parsed = parse_args(&args).unwrap();
         let mut generated = Vec::new();
-        synth::write_capture(&parsed.cfg, &mut generated).unwrap();
+        parsed.cfg.write(&mut generated).unwrap();
         let committed = std::fs::read(&parsed.out)
             .unwrap_or_else(|e| panic!("{}: {e} (listed in captures/README.md)", parsed.out));
         assert!(

@@ -6,7 +6,7 @@
 use portnote::capture::write::{FrameWriter, PcapResolution, PcapWriter, PcapngWriter};
 use portnote::capture::Timestamp;
 use portnote::linktype::LinkType;
-use portnote::synth::{self, args::parse_args};
+use portnote_synth::{lookup, Format, Kind, SynthConfig, Tunnel, LINKS};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -87,15 +87,12 @@ fn tshark(path: &Path) -> Vec<Row> {
         .collect()
 }
 
-/// Generates `args` into a temporary file, returns tshark's rows and the packet count.
-fn generate_and_read(args: &str) -> (Vec<Row>, u64) {
+/// Generates `config` into a temporary file, returns tshark's rows and the packet count.
+fn generate_and_read(config: SynthConfig) -> (Vec<Row>, u64) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("capture");
-    let mut words: Vec<String> = args.split_whitespace().map(String::from).collect();
-    words.extend(["--out".to_string(), out.display().to_string()]);
-    let parsed = parse_args(words).unwrap();
     let mut file = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
-    let summary = synth::write_capture(&parsed.cfg, &mut file).unwrap();
+    let summary = config.write(&mut file).unwrap();
     drop(file);
     (tshark(&out), summary.packets)
 }
@@ -134,7 +131,9 @@ fn every_link_type_decodes_to_the_intended_ports() {
         ("sll", "sll:ethertype:ip"),
         ("sll2", "sll:ethertype:ip"),
     ] {
-        let (rows, packets) = generate_and_read(&format!("--kind linktypes --link {link}"));
+        let (rows, packets) = generate_and_read(
+            SynthConfig::new(Kind::LinkTypes).link(lookup(&LINKS, link).unwrap()),
+        );
         assert_eq!(rows.len() as u64, packets, "{link}");
         assert_has(&rows, &SMALL_SET, link);
         assert!(
@@ -171,7 +170,9 @@ fn every_tunnel_decodes_to_the_inner_ports() {
         ("gtpu", "udp:gtp:ip", Some(2152)),
         ("teredo", "udp:teredo:ipv6", Some(3544)),
     ] {
-        let (rows, packets) = generate_and_read(&format!("--kind tunnels --tunnel {tunnel}"));
+        let (rows, packets) = generate_and_read(
+            SynthConfig::new(Kind::Tunnels).tunnel(lookup(&Tunnel::ALL, tunnel).unwrap()),
+        );
         assert_eq!(rows.len() as u64, packets, "{tunnel}");
         assert_has(&rows, &SMALL_SET, tunnel);
         if let Some(port) = outer {
@@ -193,7 +194,11 @@ fn demo_has_every_case_the_readme_shows() {
     if !have("tshark") {
         return;
     }
-    let (rows, packets) = generate_and_read("--kind demo --format pcapng --max-payload 256");
+    let (rows, packets) = generate_and_read(
+        SynthConfig::new(Kind::Demo)
+            .format(Format::Pcapng)
+            .max_payload(256),
+    );
     assert_eq!(rows.len() as u64, packets);
     assert!((200..=400).contains(&packets), "{packets} packets");
     assert_has(
@@ -239,19 +244,19 @@ fn sctp_dccp_icmp_and_truncated_kinds_decode() {
     if !have("tshark") {
         return;
     }
-    let (rows, _) = generate_and_read("--kind sctp");
+    let (rows, _) = generate_and_read(SynthConfig::new(Kind::Sctp));
     assert_has(&rows, &[("sctp", 2905), ("sctp", 3868)], "sctp");
     assert!(rows.iter().all(|r| r.protocols.contains(":sctp")));
-    let (rows, _) = generate_and_read("--kind dccp");
+    let (rows, _) = generate_and_read(SynthConfig::new(Kind::Dccp));
     assert_has(&rows, &[("dccp", 5004), ("dccp", 5005)], "dccp");
     assert!(rows
         .iter()
         .all(|r| r.protocols.contains(":dccp") && !r.malformed));
-    let (rows, _) = generate_and_read("--kind icmp");
+    let (rows, _) = generate_and_read(SynthConfig::new(Kind::IcmpErrors));
     let errors = rows.iter().filter(|r| r.protocols.contains("icmp")).count();
     assert_eq!(errors, 3, "one ICMP/ICMPv6 error per probe");
     assert!(rows.iter().any(|r| r.protocols.contains("icmpv6:ipv6:udp")));
-    let (rows, packets) = generate_and_read("--kind truncated");
+    let (rows, packets) = generate_and_read(SynthConfig::new(Kind::Truncated));
     assert_eq!(rows.len() as u64, packets);
     assert!(rows.iter().filter(|r| r.caplen < r.len).count() > 20);
 }

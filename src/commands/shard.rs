@@ -242,12 +242,10 @@ mod tests {
     fn three_shards_count_what_one_pipeline_counts() {
         let registry = Registry::embedded().unwrap();
         let options = DecodeOptions::default();
-        let config = crate::synth::SynthConfig {
-            packets: 60_000,
-            ..crate::synth::SynthConfig::default()
-        };
-        let mut capture = Vec::new();
-        crate::synth::write_capture(&config, &mut capture).unwrap();
+        let capture = portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+            .packets(60_000)
+            .to_bytes()
+            .unwrap();
 
         let mut single = Pipeline::new(&registry, options, 100_000);
         let mut frames = reader(&capture);

@@ -86,7 +86,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::Link;
+    use crate::Link;
 
     #[test]
     fn parses_every_option() {

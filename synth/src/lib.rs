@@ -1,7 +1,24 @@
-//! Deterministic synthetic capture generator for tests, benchmarks and the bundled captures.
+//! Deterministic synthetic capture generator for portnote's tests, benchmarks and bundled
+//! captures (a workspace member, not part of the portnote library).
 //!
-//! Takes a [`SynthConfig`] (kind of traffic, packet budget, seed, link, format) and writes a pcap
-//! or pcapng file to any `impl Write`. The same config always gives the same bytes: all choices
+//! Takes a [`SynthConfig`] (kind of traffic, packet budget, seed, link, format), built with its
+//! typed builder methods, and writes a pcap or pcapng file to any `impl Write`:
+//!
+//! ```
+//! use portnote_synth::{Format, Kind, Link, SynthConfig};
+//!
+//! let mut capture = Vec::new();
+//! let summary = SynthConfig::new(Kind::Mix)
+//!     .packets(500)
+//!     .seed(7)
+//!     .link(Link::Vlan(100))
+//!     .format(Format::Pcapng)
+//!     .write(&mut capture)?;
+//! assert_eq!(summary.packets, 500);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! `examples/synth.rs` (in the portnote package) is its command line, `args::parse_args`. The same config always gives the same bytes: all choices
 //! come from a seeded [`rng::Rng`], timestamps start at a fixed instant, nothing reads the clock
 //! or the environment.
 //!
@@ -17,9 +34,9 @@ mod packets;
 pub mod rng;
 mod scripts;
 
-use crate::capture::write::{FrameWriter, PcapResolution, PcapWriter, PcapngWriter};
-use crate::capture::Timestamp;
 pub use build::Link;
+use portnote::capture::write::{FrameWriter, PcapResolution, PcapWriter, PcapngWriter};
+use portnote::capture::Timestamp;
 use rng::Rng;
 use std::io::{self, Write};
 
@@ -171,6 +188,78 @@ impl Default for SynthConfig {
     }
 }
 
+/// Typed builder methods: `SynthConfig::new(kind)` and one method per field, then
+/// [`write`](SynthConfig::write).
+impl SynthConfig {
+    /// The defaults (see [`Default`]) with this kind of traffic.
+    pub fn new(kind: Kind) -> Self {
+        SynthConfig {
+            kind,
+            ..SynthConfig::default()
+        }
+    }
+
+    /// Frames to write ([`Kind::Mix`] only).
+    #[must_use]
+    pub fn packets(mut self, packets: u64) -> Self {
+        self.packets = packets;
+        self
+    }
+
+    /// Seed of every random choice: the same seed gives the same bytes.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// One link type for every frame.
+    #[must_use]
+    pub fn link(mut self, link: Link) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// One tunnel for [`Kind::Tunnels`].
+    #[must_use]
+    pub fn tunnel(mut self, tunnel: Tunnel) -> Self {
+        self.tunnel = Some(tunnel);
+        self
+    }
+
+    /// Cut frames longer than this (caplen < len).
+    #[must_use]
+    pub fn snaplen(mut self, snaplen: u32) -> Self {
+        self.snaplen = snaplen;
+        self
+    }
+
+    /// Largest application payload of one packet.
+    #[must_use]
+    pub fn max_payload(mut self, max_payload: u16) -> Self {
+        self.max_payload = max_payload;
+        self
+    }
+
+    /// Generates the capture into `out`: [`write_capture`].
+    pub fn write(&self, out: impl Write) -> io::Result<SynthSummary> {
+        write_capture(self, out)
+    }
+
+    /// Generates the capture in memory.
+    pub fn to_bytes(&self) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        write_capture(self, &mut bytes)?;
+        Ok(bytes)
+    }
+}
+
 /// What a run wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SynthSummary {
@@ -314,7 +403,13 @@ const PPID_DIAMETER: u32 = 46;
 struct Engine {
     cfg: SynthConfig,
     rng: Rng,
+    /// The frame being built.
     buf: Vec<u8>,
+    /// What goes above the IP header of the frame being built.
+    payload: Vec<u8>,
+    /// A tunnelled frame's outer payload: the tunnel header and the inner packet.
+    inner: Vec<u8>,
+    /// The whole datagram a fragment is cut from.
     scratch: Vec<u8>,
     pattern: Vec<u8>,
     nanos: u64,
@@ -332,6 +427,8 @@ impl Engine {
             cfg: cfg.clone(),
             rng,
             buf: Vec::with_capacity(4096),
+            payload: Vec::with_capacity(4096),
+            inner: Vec::with_capacity(4096),
             scratch: Vec::with_capacity(4096),
             pattern,
             nanos: 0,
@@ -425,9 +522,9 @@ impl Engine {
         self.buf.clear();
         let app = flow.spec.app;
         if app == App::Arp {
-            self.build_arp(flow);
+            self.build_arp(flow)?;
         } else {
-            self.build_ip_frame(flow);
+            self.build_ip_frame(flow)?;
         }
         flow.step += 1;
         let frame_len = self.buf.len();
@@ -458,8 +555,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{dccp::DccpPacket, sctp::SctpPacket};
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+    use portnote::decode::{dccp::DccpPacket, sctp::SctpPacket};
     use std::collections::HashSet;
 
     fn generate(cfg: &SynthConfig) -> (Vec<u8>, SynthSummary) {

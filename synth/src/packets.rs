@@ -1,30 +1,29 @@
-//! Frame building: what a flow sends at each step ([`Plan`]), and the bytes of it, from the
-//! link header (or tunnel headers) down to the application payload, in the engine's one buffer.
+//! Frame building: what a flow sends at each step ([`Plan`]), and the bytes of it: the
+//! application payload first (it draws from the random stream), then the headers below it,
+//! written by etherparse's builder (see `build`), tunnels as an outer packet around the inner.
 
-use super::build::{self, tcp_flags, Addrs, Link};
+use super::build::{self, tcp_flags, Addrs, Below, Link, Segment};
 use super::{App, Encap, Engine, FlowState, Tunnel, PATTERN_LEN, PPID_M3UA};
+use etherparse::IpHeaders;
+use std::io;
 
 impl Engine {
-    pub(super) fn build_arp(&mut self, flow: &FlowState) {
+    pub(super) fn build_arp(&mut self, flow: &FlowState) -> io::Result<()> {
         let client = client_v4(flow.spec.client_host);
-        build::link_header(
-            &mut self.buf,
-            flow.spec.encap.link(),
-            build::mac(flow.spec.client_host),
-            [0xff; 6],
-            build::ETHERTYPE_ARP,
-        );
         let [a, b, c, _] = client;
-        build::arp_request(
+        let link = flow.spec.encap.link();
+        build::arp_frame(
             &mut self.buf,
+            link,
             build::mac(flow.spec.client_host),
             client,
             [a, b, c, 254],
-        );
-        pad(&mut self.buf, flow.spec.encap.link());
+        )?;
+        pad(&mut self.buf, link);
+        Ok(())
     }
 
-    pub(super) fn build_ip_frame(&mut self, flow: &mut FlowState) {
+    pub(super) fn build_ip_frame(&mut self, flow: &mut FlowState) -> io::Result<()> {
         let spec = flow.spec;
         let plan = self.plan(flow);
         let client = host_addrs(spec.client_host, spec.server_host, spec.v6);
@@ -38,29 +37,50 @@ impl Engine {
         } else {
             (0x00ff_0000 | spec.server_host, spec.client_host)
         };
-        let framing = open_frame(
-            &mut self.buf,
-            spec.encap,
-            plan.from_client,
-            spec.client_port,
-            build::mac(src_host),
-            build::mac(dst_host),
-            addrs.ethertype(),
-        );
         self.ident = self.ident.wrapping_add(1);
-        let (protocol, fragment) = match plan.packet {
-            Packet::Fragment { offset, more } => (build::PROTO_UDP, (offset, more)),
-            _ => (plan.protocol, (0, false)),
+        let (fragment, ident) = match plan.packet {
+            Packet::Fragment { offset, more } => ((offset, more), flow.fragment_ident),
+            _ => ((0, false), self.ident),
         };
-        let ident = if let Packet::Fragment { .. } = plan.packet {
-            flow.fragment_ident
-        } else {
-            self.ident
-        };
-        let ip = build::begin_ip(&mut self.buf, addrs, protocol, ident, fragment);
-        self.write_transport(flow, &plan, addrs);
-        build::finish_ip(&mut self.buf, ip);
-        close_frame(&mut self.buf, framing);
+        // What goes above the IP header first (it draws from the generator's random stream),
+        // into `payload`; then the headers below it, into the frame.
+        self.buf.clear();
+        let segment = self.write_transport(flow, &plan, addrs)?;
+        std::mem::swap(&mut self.buf, &mut self.payload);
+        self.buf.clear();
+        let ip = build::ip_header(addrs, ident, fragment);
+        let (src_mac, dst_mac) = (build::mac(src_host), build::mac(dst_host));
+        match spec.encap {
+            Encap::Link(link) => {
+                let below = Below::Link(link, src_mac, dst_mac);
+                build::ip_packet(&mut self.buf, below, ip, segment, &self.payload)?;
+                pad(&mut self.buf, link);
+            }
+            Encap::Tunnel(tunnel) => {
+                self.inner.clear();
+                let outer = open_tunnel(
+                    &mut self.inner,
+                    tunnel,
+                    plan.from_client,
+                    spec.client_port,
+                    addrs.ethertype(),
+                );
+                let below = match tunnel {
+                    Tunnel::Vxlan | Tunnel::Geneve => Below::Link(Link::Ethernet, src_mac, dst_mac),
+                    _ => Below::Nothing,
+                };
+                build::ip_packet(&mut self.inner, below, ip, segment, &self.payload)?;
+                if tunnel == Tunnel::GtpU {
+                    // GTP-U length counts the bytes after the 8-byte mandatory header.
+                    let len = u16::try_from(self.inner.len().saturating_sub(8)).unwrap_or(u16::MAX);
+                    build::put(&mut self.inner, 2, &len.to_be_bytes());
+                }
+                let below = Below::Link(Link::Ethernet, outer.src_mac, outer.dst_mac);
+                build::ip_packet(&mut self.buf, below, outer.ip, outer.segment, &self.inner)?;
+                pad(&mut self.buf, Link::Ethernet);
+            }
+        }
+        Ok(())
     }
 
     /// Decides what the flow sends at its current step.
@@ -97,13 +117,11 @@ impl Engine {
                 };
                 Plan {
                     from_client,
-                    protocol: build::PROTO_TCP,
                     packet: Packet::Tcp { flags, payload },
                 }
             }
             App::Dns | App::Ntp | App::Udp => Plan {
                 from_client: step % 2 == 0,
-                protocol: build::PROTO_UDP,
                 packet: Packet::Udp {
                     payload: self.size(40, 1200),
                 },
@@ -116,7 +134,6 @@ impl Engine {
                 };
                 Plan {
                     from_client,
-                    protocol: build::PROTO_UDP,
                     packet: Packet::Udp { payload },
                 }
             }
@@ -137,7 +154,6 @@ impl Engine {
                 };
                 Plan {
                     from_client: step % 3 == 0,
-                    protocol: build::PROTO_UDP,
                     packet,
                 }
             }
@@ -163,7 +179,6 @@ impl Engine {
                 };
                 Plan {
                     from_client,
-                    protocol: build::PROTO_SCTP,
                     packet: Packet::Sctp(chunk),
                 }
             }
@@ -179,7 +194,6 @@ impl Engine {
                 };
                 Plan {
                     from_client,
-                    protocol: build::PROTO_DCCP,
                     packet: Packet::Dccp {
                         packet_type,
                         payload,
@@ -188,13 +202,6 @@ impl Engine {
             }
             App::IcmpUnreachable => Plan {
                 from_client: step == 0,
-                protocol: if step == 0 {
-                    build::PROTO_UDP
-                } else if spec.v6 {
-                    build::PROTO_ICMPV6
-                } else {
-                    build::PROTO_ICMP
-                },
                 packet: if step == 0 {
                     Packet::Udp { payload: 32 }
                 } else {
@@ -203,7 +210,6 @@ impl Engine {
             },
             App::Arp => Plan {
                 from_client: true,
-                protocol: 0,
                 packet: Packet::Udp { payload: 0 },
             },
         }
@@ -225,7 +231,15 @@ impl Engine {
             .extend_from_slice(self.pattern.get(start..start + len).unwrap_or_default());
     }
 
-    fn write_transport(&mut self, flow: &mut FlowState, plan: &Plan, addrs: Addrs) {
+    /// Appends what goes above the IP header to the (empty) buffer: the payload of a TCP, UDP
+    /// or ICMP header, which the builder then writes (the returned [`Segment`]), or the whole
+    /// IP payload for SCTP, DCCP and fragments.
+    fn write_transport(
+        &mut self,
+        flow: &mut FlowState,
+        plan: &Plan,
+        addrs: Addrs,
+    ) -> io::Result<Segment> {
         let spec = flow.spec;
         let (src_port, dst_port) = if plan.from_client {
             (spec.client_port, spec.server_port)
@@ -239,19 +253,23 @@ impl Engine {
                 } else {
                     (&mut flow.server_seq, flow.client_seq)
                 };
-                let ack = if flags & tcp_flags::ACK != 0 { ack } else { 0 };
-                let start = build::begin_tcp(&mut self.buf, src_port, dst_port, *seq, ack, flags);
+                let segment = Segment::Tcp {
+                    src_port,
+                    dst_port,
+                    seq: *seq,
+                    ack,
+                    flags,
+                };
                 let consumed = u32::try_from(payload).unwrap_or(0)
                     + u32::from(flags & (tcp_flags::SYN | tcp_flags::FIN) != 0);
                 *seq = seq.wrapping_add(consumed);
                 let tls = matches!(spec.app, App::Tcp { tls: true, .. });
                 self.app_payload(payload, tls);
-                build::finish_transport(&mut self.buf, start, addrs, build::PROTO_TCP);
+                Ok(segment)
             }
             Packet::Udp { payload } => {
-                let start = build::begin_udp(&mut self.buf, src_port, dst_port);
                 self.udp_payload(spec.app, plan.from_client, payload);
-                build::finish_udp(&mut self.buf, start, addrs);
+                Ok(Segment::Udp { src_port, dst_port })
             }
             Packet::Fragment { offset, more } => {
                 // Build the whole 2000-byte datagram aside, then append this fragment's slice:
@@ -270,6 +288,7 @@ impl Engine {
                 };
                 self.buf
                     .extend_from_slice(self.scratch.get(from..to).unwrap_or_default());
+                Ok(Segment::Raw(build::PROTO_UDP))
             }
             Packet::Sctp(step) => {
                 let (tag, own_tag) = if plan.from_client {
@@ -282,6 +301,7 @@ impl Engine {
                 let start = build::begin_sctp(&mut self.buf, src_port, dst_port, tag);
                 self.sctp_chunks(flow, step, own_tag, plan.from_client);
                 build::finish_transport(&mut self.buf, start, addrs, build::PROTO_SCTP);
+                Ok(Segment::Raw(build::PROTO_SCTP))
             }
             Packet::Dccp {
                 packet_type,
@@ -313,33 +333,34 @@ impl Engine {
                     self.fill(payload.saturating_sub(2));
                 }
                 build::finish_transport(&mut self.buf, start, addrs, build::PROTO_DCCP);
+                Ok(Segment::Raw(build::PROTO_DCCP))
             }
             Packet::IcmpUnreachable => {
-                let start = self.buf.len();
-                let (icmp_type, protocol) = match addrs {
-                    // ICMP type 3 code 3 (RFC 792); ICMPv6 type 1 code 4 (RFC 4443).
-                    Addrs::V4 { .. } => (3u8, build::PROTO_ICMP),
-                    Addrs::V6 { .. } => (1u8, build::PROTO_ICMPV6),
+                // ICMP type 3 code 3 (RFC 792); ICMPv6 type 1 code 4 (RFC 4443).
+                let (v6, icmp_type, code) = match addrs {
+                    Addrs::V4 { .. } => (false, 3, 3),
+                    Addrs::V6 { .. } => (true, 1, 4),
                 };
-                let code = if protocol == build::PROTO_ICMP { 3 } else { 4 };
-                self.buf
-                    .extend_from_slice(&[icmp_type, code, 0, 0, 0, 0, 0, 0]);
                 // The quotation: the client's datagram (IP header + UDP header + payload) as it
                 // was sent, cut after the UDP header as RFC 792 asks for at least.
-                let quoted = addrs.reversed();
-                let ip = build::begin_ip(
-                    &mut self.buf,
-                    quoted,
-                    build::PROTO_UDP,
-                    self.ident,
-                    (0, false),
-                );
-                let udp = build::begin_udp(&mut self.buf, spec.client_port, spec.server_port);
                 self.fill(32);
-                build::finish_udp(&mut self.buf, udp, quoted);
-                build::finish_ip(&mut self.buf, ip);
-                self.buf.truncate(udp + 8);
-                build::finish_transport(&mut self.buf, start, addrs, protocol);
+                let mut datagram = [0u8; 32];
+                build::put(&mut datagram, 0, &self.buf);
+                self.buf.clear();
+                let quoted = addrs.reversed();
+                let ip = build::ip_header(quoted, self.ident, (0, false));
+                let udp = Segment::Udp {
+                    src_port: spec.client_port,
+                    dst_port: spec.server_port,
+                };
+                build::ip_packet(&mut self.buf, Below::Nothing, ip, udp, &datagram)?;
+                let ip_len = if v6 { 40 } else { 20 };
+                self.buf.truncate(ip_len + 8);
+                Ok(Segment::Icmp {
+                    v6,
+                    icmp_type,
+                    code,
+                })
             }
         }
     }
@@ -540,8 +561,6 @@ const FRAGMENT_SIZE: u16 = 1480;
 #[derive(Debug, Clone, Copy)]
 struct Plan {
     from_client: bool,
-    /// IP protocol of the packet.
-    protocol: u8,
     packet: Packet,
 }
 
@@ -616,38 +635,24 @@ fn host_addrs(client: u32, server: u32, use_v6: bool) -> Addrs {
     }
 }
 
-/// Offsets of the outer headers still to patch once the inner packet is complete.
-#[derive(Debug, Clone, Copy)]
-struct Framing {
-    link: Link,
-    outer_ip: Option<usize>,
-    outer_udp: Option<(usize, Addrs)>,
-    gtp: Option<usize>,
-}
-
-/// Writes everything below the flow's IP header: the link header, and for tunnels the outer
-/// IP, UDP and tunnel headers (and an inner Ethernet header for VXLAN and Geneve).
-fn open_frame(
-    buf: &mut Vec<u8>,
-    encap: Encap,
-    from_client: bool,
-    entropy: u16,
+/// The outer packet of a tunnelled frame, above Ethernet: its IP header, the header the
+/// builder writes above that, and the outer MACs.
+struct Outer {
+    ip: IpHeaders,
+    segment: Segment,
     src_mac: [u8; 6],
     dst_mac: [u8; 6],
+}
+
+/// Appends the tunnel header to `buf` (the outer packet's payload, before the inner packet;
+/// GTP-U's length is patched once the inner packet follows) and says what goes under it.
+fn open_tunnel(
+    buf: &mut Vec<u8>,
+    tunnel: Tunnel,
+    from_client: bool,
+    entropy: u16,
     inner_ethertype: u16,
-) -> Framing {
-    let tunnel = match encap {
-        Encap::Link(link) => {
-            build::link_header(buf, link, src_mac, dst_mac, inner_ethertype);
-            return Framing {
-                link,
-                outer_ip: None,
-                outer_udp: None,
-                gtp: None,
-            };
-        }
-        Encap::Tunnel(tunnel) => tunnel,
-    };
+) -> Outer {
     // The tunnel endpoints: 192.0.2.1 (client side) and 192.0.2.2, or their IPv6 twins.
     let outer = if tunnel.outer_v6() {
         Addrs::V6 {
@@ -662,83 +667,68 @@ fn open_frame(
     };
     let outer = if from_client { outer } else { outer.reversed() };
     let (tep_a, tep_b) = (build::mac(0x00fe_0001), build::mac(0x00fe_0002));
-    let (outer_src_mac, outer_dst_mac) = if from_client {
+    let (src_mac, dst_mac) = if from_client {
         (tep_a, tep_b)
     } else {
         (tep_b, tep_a)
     };
-    build::ethernet(buf, outer_dst_mac, outer_src_mac, outer.ethertype());
     let inner_ip_protocol = if inner_ethertype == build::ETHERTYPE_IPV6 {
         build::PROTO_IPV6
     } else {
         build::PROTO_IPIP
     };
-    let protocol = match tunnel {
-        Tunnel::Gre => build::PROTO_GRE,
-        Tunnel::Ip4in4 | Tunnel::Ip6in4 | Tunnel::Ip4in6 | Tunnel::Ip6in6 => inner_ip_protocol,
-        Tunnel::Vxlan | Tunnel::Geneve | Tunnel::GtpU | Tunnel::Teredo => build::PROTO_UDP,
-    };
-    let outer_ip = Some(build::begin_ip(buf, outer, protocol, entropy, (0, false)));
     // Tunnels over UDP take a per-flow source port for ECMP entropy (RFC 7348 section 5).
     let entropy_port = 49152 | (entropy & 0x3fff);
-    let mut framing = Framing {
-        link: Link::Ethernet,
-        outer_ip,
-        outer_udp: None,
-        gtp: None,
-    };
-    match tunnel {
+    let segment = match tunnel {
         Tunnel::Gre => {
             buf.extend_from_slice(&[0, 0]); // no checksum, key or sequence; version 0
             buf.extend_from_slice(&inner_ethertype.to_be_bytes());
+            Segment::Raw(build::PROTO_GRE)
         }
-        Tunnel::Ip4in4 | Tunnel::Ip6in4 | Tunnel::Ip4in6 | Tunnel::Ip6in6 => {}
-        Tunnel::Vxlan | Tunnel::Geneve => {
-            let port = if tunnel == Tunnel::Vxlan { 4789 } else { 6081 };
-            framing.outer_udp = Some((build::begin_udp(buf, entropy_port, port), outer));
-            if tunnel == Tunnel::Vxlan {
-                buf.extend_from_slice(&[0x08, 0, 0, 0, 0, 0x10, 0x01, 0]); // I flag, VNI 4097
-            } else {
-                // Version 0, no options, protocol Transparent Ethernet Bridging, VNI 4097.
-                buf.extend_from_slice(&[0, 0]);
-                buf.extend_from_slice(&build::ETHERTYPE_TEB.to_be_bytes());
-                buf.extend_from_slice(&[0, 0x10, 0x01, 0]);
+        Tunnel::Ip4in4 | Tunnel::Ip6in4 | Tunnel::Ip4in6 | Tunnel::Ip6in6 => {
+            Segment::Raw(inner_ip_protocol)
+        }
+        Tunnel::Vxlan => {
+            buf.extend_from_slice(&[0x08, 0, 0, 0, 0, 0x10, 0x01, 0]); // I flag, VNI 4097
+            Segment::Udp {
+                src_port: entropy_port,
+                dst_port: 4789,
             }
-            build::ethernet(buf, dst_mac, src_mac, inner_ethertype);
+        }
+        Tunnel::Geneve => {
+            // Version 0, no options, protocol Transparent Ethernet Bridging, VNI 4097.
+            buf.extend_from_slice(&[0, 0]);
+            buf.extend_from_slice(&build::ETHERTYPE_TEB.to_be_bytes());
+            buf.extend_from_slice(&[0, 0x10, 0x01, 0]);
+            Segment::Udp {
+                src_port: entropy_port,
+                dst_port: 6081,
+            }
         }
         Tunnel::GtpU => {
-            framing.outer_udp = Some((build::begin_udp(buf, 2152, 2152), outer));
-            framing.gtp = Some(buf.len());
             // Version 1, protocol type GTP, no optional fields; G-PDU; length; TEID.
             buf.extend_from_slice(&[0x30, 0xff, 0, 0]);
             buf.extend_from_slice(&(0x0001_0000 | u32::from(entropy)).to_be_bytes());
+            Segment::Udp {
+                src_port: 2152,
+                dst_port: 2152,
+            }
         }
         Tunnel::Teredo => {
-            let (src, dst) = if from_client {
+            let (src_port, dst_port) = if from_client {
                 (entropy_port, 3544)
             } else {
                 (3544, entropy_port)
             };
-            framing.outer_udp = Some((build::begin_udp(buf, src, dst), outer));
+            Segment::Udp { src_port, dst_port }
         }
+    };
+    Outer {
+        ip: build::ip_header(outer, entropy, (0, false)),
+        segment,
+        src_mac,
+        dst_mac,
     }
-    framing
-}
-
-/// Patches the outer headers innermost first, then pads Ethernet frames to 60 bytes.
-fn close_frame(buf: &mut Vec<u8>, framing: Framing) {
-    if let Some(gtp) = framing.gtp {
-        // GTP-U length counts the bytes after the 8-byte mandatory header.
-        let len = u16::try_from(buf.len().saturating_sub(gtp + 8)).unwrap_or(u16::MAX);
-        build::put(buf, gtp + 2, &len.to_be_bytes());
-    }
-    if let Some((udp, addrs)) = framing.outer_udp {
-        build::finish_udp(buf, udp, addrs);
-    }
-    if let Some(ip) = framing.outer_ip {
-        build::finish_ip(buf, ip);
-    }
-    pad(buf, framing.link);
 }
 
 fn pad(buf: &mut Vec<u8>, link: Link) {

@@ -1,19 +1,26 @@
-//! Byte builders for the generator: link headers, IPv4/IPv6, TCP, UDP, SCTP, DCCP, ICMP, ARP
-//! and tunnel headers, appended to one reused `Vec<u8>`.
+//! Byte builders for the generator, appending to one reused `Vec<u8>`.
 //!
-//! Each header that carries a length or checksum is written in two steps: `begin_*` appends it
-//! with zeros in those fields and returns its start offset, `finish_*` patches them once
-//! everything inside has been appended. Finishing runs innermost first, so nested tunnels work
-//! by construction. Writes go through `get_mut`, so a wrong offset leaves a wrong byte, never a
-//! panic.
+//! Ethernet, 802.1Q / 802.1ad tags, Linux SLL, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6 and ARP are
+//! written by etherparse's [`PacketBuilder`] ([`ip_packet`], [`arp_frame`]), which fills in
+//! their lengths and checksums. What etherparse cannot build is written here by hand: the
+//! NULL, LOOP and SLL2 link headers, SCTP and DCCP segments (with their checksums, which need
+//! the IP addresses: [`finish_transport`]), tunnel headers, and a UDP datagram cut into IP
+//! fragments. Those hand-written headers that carry a length or checksum are written in two
+//! steps: `begin_*` appends them with zeros in those fields and returns the start offset,
+//! `finish_*` patches them once everything inside has been appended. Writes go through
+//! `get_mut`, so a wrong offset leaves a wrong byte, never a panic.
 
-use crate::linktype::LinkType;
+use etherparse::{
+    ArpHardwareId, ArpOperation, ArpPacket, EtherType, IpFragOffset, IpHeaders, IpNumber,
+    Ipv4Header, Ipv6FlowLabel, Ipv6Header, LinuxSllPacketType, PacketBuilder, PacketBuilderStep,
+    TcpOptionElement, VlanId,
+};
+use portnote::linktype::LinkType;
+use std::io;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 pub const ETHERTYPE_ARP: u16 = 0x0806;
-pub const ETHERTYPE_VLAN: u16 = 0x8100;
-pub const ETHERTYPE_QINQ: u16 = 0x88a8;
 /// Transparent Ethernet Bridging: the payload is an Ethernet frame (Geneve protocol type).
 pub const ETHERTYPE_TEB: u16 = 0x6558;
 
@@ -122,59 +129,29 @@ fn len16(buf: &[u8], start: usize) -> u16 {
     u16::try_from(buf.len().saturating_sub(start)).unwrap_or(u16::MAX)
 }
 
-/// Ethernet II header, MACs derived from `host_a` / `host_b` so flows look consistent.
-pub fn ethernet(buf: &mut Vec<u8>, dst_mac: [u8; 6], src_mac: [u8; 6], ethertype: u16) {
-    buf.extend_from_slice(&dst_mac);
-    buf.extend_from_slice(&src_mac);
-    buf.extend_from_slice(&ethertype.to_be_bytes());
-}
-
 /// A locally administered unicast MAC (02:..) derived from a host number.
 pub fn mac(host: u32) -> [u8; 6] {
     let [a, b, c, d] = host.to_be_bytes();
     [0x02, 0x00, a, b, c, d]
 }
 
-/// The link header for one frame carrying `ethertype`.
-pub fn link_header(
-    buf: &mut Vec<u8>,
-    link: Link,
-    src_mac: [u8; 6],
-    dst_mac: [u8; 6],
-    ethertype: u16,
-) {
+/// The link header, written by hand, for the links etherparse's builder has no step for
+/// (NULL, LOOP, SLL2; nothing for raw IP). Ethernet, VLAN and SLL are the builder's: see
+/// [`ip_packet`] and [`arp_frame`].
+fn hand_link_header(buf: &mut Vec<u8>, link: Link, src_mac: [u8; 6], ethertype: u16) {
     let family = if ethertype == ETHERTYPE_IPV6 {
         AF_INET6_BSD
     } else {
         AF_INET
     };
     match link {
-        Link::Ethernet => ethernet(buf, dst_mac, src_mac, ethertype),
-        Link::Vlan(id) => {
-            ethernet(buf, dst_mac, src_mac, ETHERTYPE_VLAN);
-            buf.extend_from_slice(&(id & 0x0fff).to_be_bytes()); // PCP 0, DEI 0, VID
-            buf.extend_from_slice(&ethertype.to_be_bytes());
-        }
-        Link::QinQ(outer, inner) => {
-            ethernet(buf, dst_mac, src_mac, ETHERTYPE_QINQ);
-            buf.extend_from_slice(&(outer & 0x0fff).to_be_bytes());
-            buf.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
-            buf.extend_from_slice(&(inner & 0x0fff).to_be_bytes());
-            buf.extend_from_slice(&ethertype.to_be_bytes());
-        }
+        // etherparse's builder writes these.
+        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Sll => {}
         // NULL stores the family in the writer's byte order; this generator writes
         // little-endian files, so little-endian it is.
         Link::Null => buf.extend_from_slice(&family.to_le_bytes()),
         Link::Loop => buf.extend_from_slice(&family.to_be_bytes()),
         Link::Raw | Link::Ipv4 | Link::Ipv6 => {}
-        Link::Sll => {
-            buf.extend_from_slice(&0u16.to_be_bytes()); // packet type: to us
-            buf.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
-            buf.extend_from_slice(&6u16.to_be_bytes()); // link-layer address length
-            buf.extend_from_slice(&src_mac);
-            buf.extend_from_slice(&[0, 0]); // address field is 8 bytes, 6 used
-            buf.extend_from_slice(&ethertype.to_be_bytes());
-        }
         Link::Sll2 => {
             buf.extend_from_slice(&ethertype.to_be_bytes());
             buf.extend_from_slice(&0u16.to_be_bytes()); // reserved
@@ -188,54 +165,229 @@ pub fn link_header(
     }
 }
 
-/// Appends an IPv4 or IPv6 header with zero length/checksum; returns its start.
-/// `fragment` is (offset in bytes, more fragments) and only used for IPv4.
-pub fn begin_ip(
-    buf: &mut Vec<u8>,
-    addrs: Addrs,
-    protocol: u8,
-    ident: u16,
-    fragment: (u16, bool),
-) -> usize {
-    let start = buf.len();
+/// An IPv4 header (DF set unless `fragment` makes it a fragment; `fragment` is the offset in
+/// bytes and the more-fragments flag) or an IPv6 header, TTL / hop limit 64. The builder fills
+/// in the protocol, the lengths and the checksum.
+pub fn ip_header(addrs: Addrs, ident: u16, fragment: (u16, bool)) -> IpHeaders {
     match addrs {
         Addrs::V4 { src, dst } => {
             let (offset, more) = fragment;
-            // Flags and fragment offset share 16 bits: MF is 0x2000, the offset counts 8-byte
-            // units in the low 13 bits. Unfragmented packets set DF (0x4000) as stacks do.
-            let flags_offset = if offset == 0 && !more {
-                0x4000
-            } else {
-                (u16::from(more) << 13) | ((offset / 8) & 0x1fff)
+            let unfragmented = offset == 0 && !more;
+            let header = Ipv4Header {
+                identification: ident,
+                // Unfragmented packets set DF as stacks do.
+                dont_fragment: unfragmented,
+                more_fragments: more,
+                // The offset counts 8-byte units in 13 bits.
+                fragment_offset: IpFragOffset::try_new((offset / 8) & 0x1fff)
+                    .unwrap_or(IpFragOffset::ZERO),
+                time_to_live: 64,
+                source: src,
+                destination: dst,
+                ..Ipv4Header::default()
             };
-            buf.extend_from_slice(&[0x45, 0x00, 0, 0]); // version 4, IHL 5, DSCP 0, length
-            buf.extend_from_slice(&ident.to_be_bytes());
-            buf.extend_from_slice(&flags_offset.to_be_bytes());
-            buf.extend_from_slice(&[64, protocol, 0, 0]); // TTL, protocol, checksum
-            buf.extend_from_slice(&src);
-            buf.extend_from_slice(&dst);
+            IpHeaders::Ipv4(header, Default::default())
         }
-        Addrs::V6 { src, dst } => {
-            buf.extend_from_slice(&[0x60, 0, 0, 0, 0, 0, protocol, 64]); // version 6, length, NH, hop limit
-            buf.extend_from_slice(&src);
-            buf.extend_from_slice(&dst);
-        }
+        Addrs::V6 { src, dst } => IpHeaders::Ipv6(
+            Ipv6Header {
+                traffic_class: 0,
+                flow_label: Ipv6FlowLabel::ZERO,
+                payload_length: 0,
+                next_header: IpNumber(0),
+                hop_limit: 64,
+                source: src,
+                destination: dst,
+            },
+            Default::default(),
+        ),
     }
-    start
 }
 
-/// Patches the IP header at `start`: total (IPv4) or payload (IPv6) length, IPv4 checksum.
-pub fn finish_ip(buf: &mut [u8], start: usize) {
-    let version = buf.get(start).map_or(0, |b| b >> 4);
-    if version == 4 {
-        let total = len16(buf, start);
-        put16(buf, start + 2, total);
-        let sum = checksum(buf.get(start..start + 20).unwrap_or_default(), 0);
-        put16(buf, start + 10, sum);
-    } else {
-        let payload = len16(buf, start + 40);
-        put16(buf, start + 4, payload);
+/// What sits directly below the IP header of [`ip_packet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Below {
+    /// A link header of this type, with these source and destination MACs.
+    Link(Link, [u8; 6], [u8; 6]),
+    /// Nothing: the packet is the payload of a tunnel (IP in IP, GRE, GTP-U, Teredo).
+    Nothing,
+}
+
+/// The header the builder writes on top of the IP header, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// A TCP header; an MSS option (1460) on SYNs, window 64240. `ack` is sent only with ACK.
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    /// An ICMP (IPv4) or ICMPv6 header of this type and code, bytes 5-8 zero.
+    Icmp {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+    },
+    /// No header: the payload is the whole IP payload, of this IP protocol.
+    Raw(u8),
+}
+
+fn build_error(error: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::other(error)
+}
+
+/// The builder's steps up to the IP header for `below` (writing a hand-made link header into
+/// `buf` first when etherparse has no step for the link).
+fn ip_step(
+    buf: &mut Vec<u8>,
+    below: Below,
+    ip: IpHeaders,
+) -> io::Result<PacketBuilderStep<IpHeaders>> {
+    let vlan = |id: u16| VlanId::try_new(id & 0x0fff).unwrap_or(VlanId::ZERO);
+    Ok(match below {
+        Below::Link(Link::Ethernet, src, dst) => PacketBuilder::ethernet2(src, dst).ip(ip),
+        Below::Link(Link::Vlan(id), src, dst) => PacketBuilder::ethernet2(src, dst)
+            .single_vlan(vlan(id))
+            .ip(ip),
+        Below::Link(Link::QinQ(outer, inner), src, dst) => PacketBuilder::ethernet2(src, dst)
+            .double_vlan(vlan(outer), vlan(inner))
+            .ip(ip),
+        Below::Link(Link::Sll, src, _) => {
+            PacketBuilder::linux_sll(LinuxSllPacketType::HOST, 6, sll_address(src)).ip(ip)
+        }
+        Below::Link(link, src, _) => {
+            let ethertype = match ip {
+                IpHeaders::Ipv4(..) => ETHERTYPE_IPV4,
+                IpHeaders::Ipv6(..) => ETHERTYPE_IPV6,
+            };
+            hand_link_header(buf, link, src, ethertype);
+            PacketBuilder::ip(ip)
+        }
+        Below::Nothing => PacketBuilder::ip(ip),
+    })
+}
+
+/// The 8-byte SLL address field: a 6-byte MAC, zero-padded.
+fn sll_address(mac: [u8; 6]) -> [u8; 8] {
+    let [a, b, c, d, e, f] = mac;
+    [a, b, c, d, e, f, 0, 0]
+}
+
+/// Appends one packet: `below`, the IP header `ip`, the `segment` header and `payload`, with
+/// every length and checksum filled in by etherparse. Errors only if the packet exceeds what
+/// the headers can express (the generator never builds such packets).
+pub fn ip_packet(
+    buf: &mut Vec<u8>,
+    below: Below,
+    ip: IpHeaders,
+    segment: Segment,
+    payload: &[u8],
+) -> io::Result<()> {
+    let step = ip_step(buf, below, ip)?;
+    match segment {
+        Segment::Tcp {
+            src_port,
+            dst_port,
+            seq,
+            ack,
+            flags,
+        } => {
+            let mut tcp = step.tcp(src_port, dst_port, seq, 64240);
+            if flags & tcp_flags::SYN != 0 {
+                tcp = tcp
+                    .syn()
+                    .options(&[TcpOptionElement::MaximumSegmentSize(1460)])
+                    .map_err(build_error)?;
+            }
+            if flags & tcp_flags::FIN != 0 {
+                tcp = tcp.fin();
+            }
+            if flags & tcp_flags::RST != 0 {
+                tcp = tcp.rst();
+            }
+            if flags & tcp_flags::PSH != 0 {
+                tcp = tcp.psh();
+            }
+            if flags & tcp_flags::ACK != 0 {
+                tcp = tcp.ack(ack);
+            }
+            tcp.write(buf, payload).map_err(build_error)
+        }
+        Segment::Udp { src_port, dst_port } => step
+            .udp(src_port, dst_port)
+            .write(buf, payload)
+            .map_err(build_error),
+        Segment::Icmp {
+            v6: false,
+            icmp_type,
+            code,
+        } => step
+            .icmpv4_raw(icmp_type, code, [0; 4])
+            .write(buf, payload)
+            .map_err(build_error),
+        Segment::Icmp {
+            v6: true,
+            icmp_type,
+            code,
+        } => step
+            .icmpv6_raw(icmp_type, code, [0; 4])
+            .write(buf, payload)
+            .map_err(build_error),
+        Segment::Raw(protocol) => step
+            .write(buf, IpNumber(protocol), payload)
+            .map_err(build_error),
     }
+}
+
+/// An Ethernet/IPv4 ARP request (RFC 826) from `sender` asking for `target_ip`, broadcast, on
+/// `link` (one that [`Link::carries`] ARP).
+pub fn arp_frame(
+    buf: &mut Vec<u8>,
+    link: Link,
+    sender_mac: [u8; 6],
+    sender_ip: [u8; 4],
+    target_ip: [u8; 4],
+) -> io::Result<()> {
+    let arp = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EtherType::IPV4,
+        ArpOperation::REQUEST,
+        &sender_mac,
+        &sender_ip,
+        &[0; 6],
+        &target_ip,
+    )
+    .map_err(build_error)?;
+    let broadcast = [0xff; 6];
+    let vlan = |id: u16| VlanId::try_new(id & 0x0fff).unwrap_or(VlanId::ZERO);
+    match link {
+        Link::Ethernet => PacketBuilder::ethernet2(sender_mac, broadcast)
+            .arp(arp)
+            .write(buf),
+        Link::Vlan(id) => PacketBuilder::ethernet2(sender_mac, broadcast)
+            .single_vlan(vlan(id))
+            .arp(arp)
+            .write(buf),
+        Link::QinQ(outer, inner) => PacketBuilder::ethernet2(sender_mac, broadcast)
+            .double_vlan(vlan(outer), vlan(inner))
+            .arp(arp)
+            .write(buf),
+        Link::Sll => PacketBuilder::linux_sll(LinuxSllPacketType::HOST, 6, sll_address(sender_mac))
+            .arp(arp)
+            .write(buf),
+        _ => {
+            hand_link_header(buf, link, sender_mac, ETHERTYPE_ARP);
+            arp.write(buf)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            return Ok(());
+        }
+    }
+    .map_err(build_error)
 }
 
 /// One's-complement sum of 16-bit words (RFC 1071), not yet complemented.
@@ -339,32 +491,6 @@ pub mod tcp_flags {
     pub const ACK: u8 = 0x10;
 }
 
-/// Appends a TCP header (with an MSS option on SYNs); returns its start. Payload follows.
-pub fn begin_tcp(
-    buf: &mut Vec<u8>,
-    src_port: u16,
-    dst_port: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-) -> usize {
-    let start = buf.len();
-    let syn = flags & tcp_flags::SYN != 0;
-    let data_offset: u8 = if syn { 6 } else { 5 };
-    buf.extend_from_slice(&src_port.to_be_bytes());
-    buf.extend_from_slice(&dst_port.to_be_bytes());
-    buf.extend_from_slice(&seq.to_be_bytes());
-    buf.extend_from_slice(&ack.to_be_bytes());
-    buf.push(data_offset << 4);
-    buf.push(flags);
-    buf.extend_from_slice(&64240u16.to_be_bytes()); // window
-    buf.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
-    if syn {
-        buf.extend_from_slice(&[2, 4, 0x05, 0xb4]); // MSS 1460
-    }
-    start
-}
-
 /// Appends a UDP header with zero length and checksum; returns its start.
 pub fn begin_udp(buf: &mut Vec<u8>, src_port: u16, dst_port: u16) -> usize {
     let start = buf.len();
@@ -440,15 +566,6 @@ pub fn begin_dccp(
     start
 }
 
-/// An Ethernet/IPv4 ARP request (RFC 826).
-pub fn arp_request(buf: &mut Vec<u8>, sender_mac: [u8; 6], sender_ip: [u8; 4], target_ip: [u8; 4]) {
-    buf.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]); // Ethernet, IPv4, lengths, request
-    buf.extend_from_slice(&sender_mac);
-    buf.extend_from_slice(&sender_ip);
-    buf.extend_from_slice(&[0; 6]);
-    buf.extend_from_slice(&target_ip);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,18 +586,26 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_header_checksums_to_zero_and_carries_fragment_fields() {
+    fn ipv4_fragment_header_checksums_to_zero_and_carries_fragment_fields() {
         let mut buf = Vec::new();
         let addrs = Addrs::V4 {
             src: [10, 0, 0, 1],
             dst: [10, 0, 0, 2],
         };
-        let start = begin_ip(&mut buf, addrs, PROTO_UDP, 0x1234, (1480, true));
-        buf.extend_from_slice(&[0; 8]);
-        finish_ip(&mut buf, start);
+        let ip = ip_header(addrs, 0x1234, (1480, true));
+        ip_packet(
+            &mut buf,
+            Below::Nothing,
+            ip,
+            Segment::Raw(PROTO_UDP),
+            &[0; 8],
+        )
+        .unwrap();
         assert_eq!(&buf[2..4], &[0, 28], "total length");
+        assert_eq!(&buf[4..6], &[0x12, 0x34], "identification");
         // MF set, offset 1480 / 8 = 185 = 0x0b9.
         assert_eq!(&buf[6..8], &[0x20, 0xb9]);
+        assert_eq!(buf[9], PROTO_UDP);
         assert_eq!(checksum(&buf[..20], 0), 0, "a correct header sums to zero");
     }
 
@@ -488,7 +613,7 @@ mod tests {
     fn dccp_request_header_round_trips_through_the_decoder() {
         let mut buf = Vec::new();
         begin_dccp(&mut buf, 50000, 5004, 0, 7, 0, 42);
-        let packet = crate::decode::dccp::DccpPacket::new_checked(&buf).unwrap();
+        let packet = portnote::decode::dccp::DccpPacket::new_checked(&buf).unwrap();
         assert_eq!(packet.header_len(), 20, "16 generic + 4 service code");
         assert_eq!(packet.seq_number(), 7);
         assert_eq!(packet.dst_port(), 5004);
@@ -496,7 +621,7 @@ mod tests {
         // A Response carries the acknowledgement subheader before the service code.
         let mut buf = Vec::new();
         begin_dccp(&mut buf, 5004, 50000, 1, 8, 7, 42);
-        let packet = crate::decode::dccp::DccpPacket::new_checked(&buf).unwrap();
+        let packet = portnote::decode::dccp::DccpPacket::new_checked(&buf).unwrap();
         assert_eq!(packet.header_len(), 28);
         assert_eq!(
             (packet.ack_number(), packet.service_code()),
