@@ -22,6 +22,7 @@ mod annotate_vs_tshark;
 mod capture_corpus;
 mod capture_damage;
 mod capture_roundtrip;
+mod decoder_vs_etherparse;
 mod decoder_vs_tshark;
 mod fault_inputs;
 mod fault_output;
