@@ -15,7 +15,7 @@
 //!   evidence comes from [`sctp`] and [`dccp`].
 //! - `frag`: [`FragmentTracker`], which lets later fragments inherit the first fragment's ports.
 //!
-//! What counts as the packet's ports follows tshark (the yardstick in `tests/decode_oracle.rs`):
+//! What counts as the packet's ports follows tshark (the yardstick in `tests/decoder_vs_tshark.rs`):
 //! the innermost transport outside ICMP quotations; inside a tunnel whose inner packet has no
 //! transport, the tunnel's own ports; a transport header whose ports were cut is reported as
 //! truncated, not replaced by an outer one.
