@@ -111,7 +111,7 @@ fn services_malformed_lines_name_the_line() {
     for (row, what) in [
         ("bad 65536/tcp", "out of range"),
         ("bad 30-20/udp", "reversed"),
-        ("bad 30/xtp", "unknown transport"),
+        ("bad 30/x*p", "unknown transport"),
         ("bad 3x/tcp", "unparsable number"),
     ] {
         let text = format!("# my services\nhttp 80/tcp www\n{row} # comment\n");
@@ -127,7 +127,7 @@ fn nmap_malformed_lines_name_the_line() {
     for (row, what) in [
         ("bad\t65536/tcp\t0.1", "out of range"),
         ("bad\t9-8/tcp\t0.1", "reversed"),
-        ("bad\t9/ip\t0.1", "unknown transport"),
+        ("bad\t9/i:p\t0.1", "unknown transport"),
         ("bad\t9/tcp\tlots", "unparsable number"),
     ] {
         let stderr = fails_with(&format!("{ok}{row}\n"), &[]);

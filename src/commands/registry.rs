@@ -47,6 +47,8 @@ struct Info<'r> {
     date: Option<&'r str>,
     overlays: Vec<String>,
     counts: indexmap::IndexMap<&'static str, Counts>,
+    /// Rows left out because portnote does not read their transport (`ddp`), by protocol.
+    skipped: &'r std::collections::BTreeMap<String, u64>,
 }
 
 fn info(registry: &Registry) -> Info<'_> {
@@ -69,6 +71,7 @@ fn info(registry: &Registry) -> Info<'_> {
             .iter()
             .map(|t| (t.as_str(), registry.counts(*t)))
             .collect(),
+        skipped: registry.skipped(),
     }
 }
 
@@ -91,6 +94,19 @@ fn write_info(registry: &Registry, format: TableFormat, out: &mut dyn Write) -> 
             writeln!(out, "date      {}", info.date.unwrap_or("unknown"))?;
             for overlay in &info.overlays {
                 writeln!(out, "overlay   {overlay}")?;
+            }
+            if !info.skipped.is_empty() {
+                let total: u64 = info.skipped.values().sum();
+                let each: Vec<String> = info
+                    .skipped
+                    .iter()
+                    .map(|(name, count)| format!("{name} {count}"))
+                    .collect();
+                writeln!(
+                    out,
+                    "skipped   {total} rows on transports portnote does not read ({})",
+                    each.join(", ")
+                )?;
             }
             writeln!(out)?;
             writeln!(

@@ -95,7 +95,8 @@ pub fn install(text: &str, origin: &str) -> Result<(PathBuf, Registry), Registry
     })?;
     let path = dir.join(SAVED_NAME);
     write_atomically(&dir, &path, text.as_bytes())?;
-    let registry = Registry::build(parsed.entries, Source::Updated(path.clone()), parsed.date);
+    let mut registry = Registry::build(parsed.entries, Source::Updated(path.clone()), parsed.date);
+    registry.add_skipped(parsed.skipped);
     Ok((path, registry))
 }
 
