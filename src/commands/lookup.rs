@@ -69,7 +69,8 @@ pub struct Row {
     pub class: Option<Class>,
     pub service: Option<String>,
     pub other_names: Vec<String>,
-    pub description: String,
+    /// None (JSON null, as everywhere) when no row describes the slot.
+    pub description: Option<String>,
     pub unauthorized: Option<String>,
 }
 
@@ -159,7 +160,7 @@ pub fn lookup(registry: &Registry, query: &Query) -> Result<Vec<Row>, Error> {
                         class: None,
                         service: Some(entry.name.to_string()),
                         other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
-                        description: entry.description.to_string(),
+                        description: non_empty(&entry.description),
                         unauthorized: non_empty(&entry.unauthorized),
                     }),
                 }
@@ -184,8 +185,7 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     let description = registry
         .deciding_entry(transport, port)
         .or_else(|| covering.first().copied())
-        .map(|e| e.description.to_string())
-        .unwrap_or_default();
+        .and_then(|e| non_empty(&e.description));
     Row {
         transport: Some(transport),
         port: Some(port),
@@ -218,7 +218,7 @@ fn cells(row: &Row) -> [String; 8] {
         or_empty(row.class.map(Class::as_str)),
         or_empty(row.service.as_deref()),
         row.other_names.join(" "),
-        row.description.clone(),
+        or_empty(row.description.as_deref()),
         or_empty(row.unauthorized.as_deref()),
     ]
 }
@@ -434,9 +434,16 @@ mod tests {
         );
         let reserved = lookup(&r, &Query::parse("0/tcp").unwrap()).unwrap();
         assert_eq!(
-            (reserved[0].status, reserved[0].description.as_str()),
-            (Some(Status::Reserved), "Reserved")
+            (reserved[0].status, reserved[0].description.as_deref()),
+            (Some(Status::Reserved), Some("Reserved"))
         );
+        // Issue 13: no row describes an unassigned slot, and JSON says so with null, not "".
+        let unassigned = lookup(&r, &Query::parse("4/tcp").unwrap()).unwrap();
+        assert_eq!(unassigned[0].description, None);
+        let mut json = Vec::new();
+        write_rows(&unassigned, TableFormat::Json, &mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(json[0]["description"].is_null(), "{json}");
     }
 
     #[test]

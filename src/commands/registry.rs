@@ -126,14 +126,15 @@ fn write_info(registry: &Registry, format: TableFormat, out: &mut dyn Write) -> 
     }
 }
 
+/// One slot. Absent values are JSON `null` (as in `summary` and `lookup`) and empty CSV cells.
 #[derive(Serialize)]
 struct ExportRow<'r> {
     transport: &'static str,
     port: u16,
     status: &'static str,
     class: &'static str,
-    service: &'r str,
-    unauthorized: &'r str,
+    service: Option<&'r str>,
+    unauthorized: Option<&'r str>,
 }
 
 /// Every slot, transport by transport, port by port: 262,144 rows.
@@ -146,8 +147,8 @@ fn export(registry: &Registry, format: ExportFormat, out: &mut dyn Write) -> io:
                 port,
                 status: info.status.as_str(),
                 class: info.class.as_str(),
-                service: info.service.unwrap_or(""),
-                unauthorized: info.unauthorized.unwrap_or(""),
+                service: info.service,
+                unauthorized: info.unauthorized,
             }
         })
     });
@@ -222,7 +223,12 @@ mod tests {
         let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(rows.len(), 4 * 65536);
         assert_eq!(rows[79]["service"], "finger");
+        assert_eq!(rows[79]["unauthorized"], "seen, often");
         assert_eq!(rows[65536]["transport"], "udp");
+        // Issue 13: absent is null, as in summary and lookup, not "".
+        assert!(rows[80]["service"].is_null(), "{}", rows[80]);
+        assert!(rows[80]["unauthorized"].is_null(), "{}", rows[80]);
+        assert!(rows[79]["unauthorized"].is_string());
     }
 
     #[test]
