@@ -175,3 +175,33 @@ fn malformed_services_overlay_is_an_error_too() {
         "{stderr}"
     );
 }
+
+/// Issue 13 item 2 made rows on other transports skippable (services(5)'s `ddp`); in the user's
+/// own overlay such a row is more likely a typo, so every run warns about it.
+#[test]
+fn overlay_row_on_another_transport_is_skipped_with_a_warning() {
+    let mut overlay = tempfile::NamedTempFile::new().unwrap();
+    overlay
+        .write_all(b"myapp 8443/tpc\nother 8444/tcp\n")
+        .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("portnote")
+        .unwrap()
+        .env_remove("PORTNOTE_REGISTRY")
+        .env("PORTNOTE_DATA_DIR", data_dir.path())
+        .args(["lookup", "8443/tcp", "--format", "csv", "--services"])
+        .arg(overlay.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("\"tpc\" skipped"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("myapp"));
+
+    // A file of nothing but such rows says what it skipped.
+    let stderr = fails_with("myapp 8443/tpc\n", &[]);
+    assert!(stderr.contains("skipped: 1 on \"tpc\""), "{stderr}");
+}

@@ -3,7 +3,7 @@
 
 use super::lookup::csv_to_io;
 use crate::cli::{ExportFormat, RegistryCommand, RegistryOptions, TableFormat};
-use crate::registry::{self, update, Counts, Registry, Source};
+use crate::registry::{self, update, Counts, Registry, RegistryError, Source};
 use crate::transport::Transport;
 use crate::{Error, Outcome};
 use serde::Serialize;
@@ -17,26 +17,100 @@ pub fn run(
 ) -> Result<Outcome, Error> {
     match command {
         RegistryCommand::Info { format } => {
-            let registry = registry::load(opts)?;
+            let registry = match registry::load(opts) {
+                Ok(registry) => registry,
+                Err(error @ RegistryError::SavedUnusable { .. }) => {
+                    // Say what is in use and what to do on stdout too; the error (stderr, exit
+                    // 2) follows, as for every other command.
+                    write_unusable(&error, *format, out).map_err(Error::Output)?;
+                    return Err(error.into());
+                }
+                Err(error) => return Err(error.into()),
+            };
             write_info(&registry, *format, out).map_err(Error::Output)?;
         }
         RegistryCommand::Export { format } => {
             let registry = registry::load(opts)?;
             export(&registry, *format, out).map_err(Error::Output)?;
         }
-        RegistryCommand::Update { url } => {
-            let (path, registry) = update::update(url)?;
+        RegistryCommand::Update { url, from } => {
+            let (path, registry) = match from {
+                Some(file) => update::update_from(file)?,
+                None => update::update(url)?,
+            };
+            let origin = from
+                .as_ref()
+                .map_or_else(|| url.clone(), |f| f.display().to_string());
             let date = registry.date().unwrap_or("unknown");
             writeln!(
                 out,
-                "saved {url} as {} (registry date {date}, {} rows); later runs use it",
+                "saved {origin} as {} (registry date {date}, {} rows); later runs use it",
                 path.display(),
                 registry.entries().len()
             )
             .map_err(Error::Output)?;
         }
+        RegistryCommand::Reset => {
+            let (path, removed) = update::reset()?;
+            if removed {
+                writeln!(
+                    out,
+                    "removed {}; later runs use the embedded snapshot",
+                    path.display()
+                )
+            } else {
+                writeln!(
+                    out,
+                    "no saved registry at {}; the embedded snapshot is in use \
+                     (unless --registry or PORTNOTE_REGISTRY names a file)",
+                    path.display()
+                )
+            }
+            .map_err(Error::Output)?;
+        }
     }
     Ok(Outcome::Success)
+}
+
+/// `registry info` when the saved copy does not load: which file, why, and the way out.
+fn write_unusable(
+    error: &RegistryError,
+    format: TableFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let RegistryError::SavedUnusable { path, source } = error else {
+        return Ok(());
+    };
+    let [reset, update, update_from] = [
+        "portnote registry reset",
+        "portnote registry update",
+        "portnote registry update --from FILE",
+    ];
+    match format {
+        TableFormat::Json => {
+            let value = serde_json::json!({
+                "source": "updated",
+                "path": path,
+                "usable": false,
+                "error": source.to_string(),
+                "fix": [reset, update, update_from],
+            });
+            serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::from)?;
+            writeln!(out)
+        }
+        // CSV has no place for it: the message on stderr says it all.
+        TableFormat::Csv => Ok(()),
+        TableFormat::Table => {
+            writeln!(out, "source    updated copy {path}")?;
+            writeln!(out, "status    unusable: {source}")?;
+            writeln!(
+                out,
+                "fix       {reset}               remove it: later runs use the embedded snapshot"
+            )?;
+            writeln!(out, "          {update}              download a new copy")?;
+            writeln!(out, "          {update_from}  replace it from a local file")
+        }
+    }
 }
 
 #[derive(Serialize)]

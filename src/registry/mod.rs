@@ -302,9 +302,22 @@ pub fn parse(
         RegistryFormat::Nmap => nmap::parse(text, path)?,
     };
     if parsed.entries.is_empty() {
+        let reason = if parsed.skipped.is_empty() {
+            "no registry rows in it".to_string()
+        } else {
+            let skipped: Vec<String> = parsed
+                .skipped
+                .iter()
+                .map(|(name, count)| format!("{count} on {name:?}"))
+                .collect();
+            format!(
+                "no registry rows on tcp, udp, sctp or dccp in it (skipped: {})",
+                skipped.join(", ")
+            )
+        };
         return Err(RegistryError::NotARegistry {
             path: path.to_string(),
-            reason: "no registry rows in it".to_string(),
+            reason,
         });
     }
     Ok(parsed)
@@ -337,13 +350,27 @@ pub fn load(opts: &RegistryOptions) -> Result<Registry, RegistryError> {
     let mut registry = match &opts.registry {
         Some(path) => from_path(path, opts.registry_format, Source::File(path.clone()))?,
         None => match update::saved_registry()? {
-            Some(path) => from_path(&path, None, Source::Updated(path.clone()))?,
+            Some(path) => from_path(&path, None, Source::Updated(path.clone())).map_err(|e| {
+                RegistryError::SavedUnusable {
+                    path: path.display().to_string(),
+                    source: Box::new(e),
+                }
+            })?,
             None => Registry::embedded()?,
         },
     };
     for path in &opts.services {
         let text = read_file(path)?;
         let parsed = parse(&text, &path.display().to_string(), opts.registry_format)?;
+        // An overlay is the user's own file: a transport portnote skips there is more likely a
+        // typo (`8443/tpc`) than AppleTalk, so say so each time.
+        for (name, count) in &parsed.skipped {
+            eprintln!(
+                "portnote: warning: {}: {count} row(s) on transport {name:?} skipped \
+                 (portnote reads tcp, udp, sctp and dccp)",
+                path.display()
+            );
+        }
         registry.overlay(parsed.entries, path.clone());
         registry.add_skipped(parsed.skipped);
     }
