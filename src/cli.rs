@@ -77,7 +77,10 @@ Examples:
   portnote lookup https            by service name
   portnote lookup 6000-6010/tcp    a range
   portnote lookup 50000            a dynamic port
-  portnote lookup 4/tcp --format json")]
+  portnote lookup 4/tcp --format json
+  portnote lookup --search kerberos  names and descriptions that contain the text
+
+Every answer found is printed; a query without one is named on stderr and the exit status is 2.")]
     Lookup(LookupArgs),
 
     /// Inspect, export or update the registry in use
@@ -135,6 +138,10 @@ pub struct LookupArgs {
     /// Output format (the table shortens long descriptions; json and csv keep them whole)
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+
+    /// Take each QUERY as text to find in service names and descriptions (ignoring case)
+    #[arg(long)]
+    pub search: bool,
 }
 
 #[derive(Debug, Subcommand)]
