@@ -6,7 +6,9 @@ use crate::capture::Frame;
 use crate::decode::{
     decode_frame_into, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
-use crate::flow::{Attribution, FlowPacket, FlowStats, FlowTable, IdleTimeouts, Observed};
+use crate::flow::{
+    Attribution, FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, Observed,
+};
 use crate::registry::Registry;
 
 /// Datagrams whose first fragment is remembered at once.
@@ -23,23 +25,41 @@ pub struct Processed<'r> {
 }
 
 /// Decode, attribute and count packets, one at a time.
+///
+/// Every finished flow goes to the aggregator (the summary's rows) and then to `records`, a
+/// second [`FlowSink`] for whoever wants the flows themselves; `()` by default, which costs
+/// nothing.
 #[derive(Debug)]
-pub struct Pipeline<'r> {
+pub struct Pipeline<'r, S = ()> {
     registry: &'r Registry,
     options: DecodeOptions,
     fragments: FragmentTracker,
     flows: FlowTable,
     aggregator: Aggregator,
+    records: S,
 }
 
 impl<'r> Pipeline<'r> {
     pub fn new(registry: &'r Registry, options: DecodeOptions, max_flows: usize) -> Self {
+        Pipeline::with_sink(registry, options, max_flows, ())
+    }
+}
+
+impl<'r, S: FlowSink> Pipeline<'r, S> {
+    /// A pipeline that also hands every finished flow to `records`.
+    pub fn with_sink(
+        registry: &'r Registry,
+        options: DecodeOptions,
+        max_flows: usize,
+        records: S,
+    ) -> Self {
         Pipeline {
             registry,
             options,
             fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
             flows: FlowTable::new(max_flows, IdleTimeouts::default()),
             aggregator: Aggregator::default(),
+            records,
         }
     }
 
@@ -70,10 +90,10 @@ impl<'r> Pipeline<'r> {
         self.fragments.apply(frame.ts.saturating_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
-            Some(packet) => Some(
-                self.flows
-                    .observe(self.registry, &mut self.aggregator, &packet),
-            ),
+            Some(packet) => {
+                let mut sinks = (&mut self.aggregator, &mut self.records);
+                Some(self.flows.observe(self.registry, &mut sinks, &packet))
+            }
             None => {
                 // Ports without addresses cannot come out of the decoder (every transport rides
                 // on IP); should it ever happen the packet is still counted, as malformed.
@@ -87,15 +107,68 @@ impl<'r> Pipeline<'r> {
 
     /// The counts [`finish`](Self::finish) would hand back now, with every live flow folded
     /// into a copy of the aggregator and left running: `live`'s interval snapshots.
+    /// (`records` sees none of these: they have not ended.)
     pub fn snapshot(&self) -> (Aggregator, FlowStats) {
         let mut aggregator = self.aggregator.clone();
-        self.flows.fold_live_into(self.registry, &mut aggregator);
+        self.flows.snapshot_into(self.registry, &mut aggregator);
         (aggregator, self.flows.stats())
     }
 
-    /// End of input: fold the live flows and hand back the counts.
-    pub fn finish(mut self) -> (Aggregator, FlowStats) {
-        self.flows.finish(self.registry, &mut self.aggregator);
-        (self.aggregator, self.flows.stats())
+    /// End of input: hand on the live flows and give back the counts.
+    pub fn finish(self) -> (Aggregator, FlowStats) {
+        let (aggregator, stats, _) = self.finish_with_sink();
+        (aggregator, stats)
+    }
+
+    /// [`finish`](Self::finish), also giving back the second sink.
+    pub fn finish_with_sink(mut self) -> (Aggregator, FlowStats, S) {
+        let mut sinks = (&mut self.aggregator, &mut self.records);
+        self.flows.finish(self.registry, &mut sinks);
+        (self.aggregator, self.flows.stats(), self.records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+    use crate::flow::{EndReason, FlowRecord};
+
+    /// A second sink sees every flow the rows count, once: the same packets, bytes and flows.
+    #[test]
+    fn a_second_sink_gets_every_flow_the_rows_count() {
+        let registry = Registry::embedded().unwrap();
+        let config = crate::synth::SynthConfig {
+            packets: 20_000,
+            ..crate::synth::SynthConfig::default()
+        };
+        let mut capture = Vec::new();
+        crate::synth::write_capture(&config, &mut capture).unwrap();
+        let mut frames =
+            CaptureReader::from_reader("mix", Box::new(std::io::Cursor::new(capture))).unwrap();
+        let mut pipeline =
+            Pipeline::with_sink(&registry, DecodeOptions::default(), 100_000, Vec::new());
+        while let Some(frame) = frames.next_frame().unwrap() {
+            pipeline.count(&frame);
+        }
+        let (aggregator, stats, records): (_, _, Vec<FlowRecord>) = pipeline.finish_with_sink();
+        let rows = |f: fn(&crate::aggregate::Row) -> u64| aggregator.rows().map(f).sum::<u64>();
+        assert_eq!(
+            records.iter().map(FlowRecord::packets).sum::<u64>(),
+            rows(crate::aggregate::Row::packets)
+        );
+        assert_eq!(
+            records.iter().map(FlowRecord::bytes).sum::<u64>(),
+            rows(crate::aggregate::Row::bytes)
+        );
+        assert_eq!(records.len() as u64, rows(|row| row.flows));
+        assert_eq!(records.len() as u64, stats.flows);
+        let ended = |reason| records.iter().filter(|r| r.end == reason).count() as u64;
+        assert!(ended(EndReason::CaptureEnd) > 0);
+        assert!(
+            ended(EndReason::Fin) + ended(EndReason::Rst) > 0,
+            "closed TCP flows"
+        );
+        assert_eq!(ended(EndReason::Revised), stats.revised);
     }
 }
