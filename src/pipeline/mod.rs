@@ -1,5 +1,19 @@
-//! The per-packet path shared by `annotate`, `summary` and `live`: decode, fragment
-//! inheritance, flow attribution and aggregation. No I/O.
+//! The per-packet engine shared by `annotate`, `summary` and `live`: decode, fragment
+//! inheritance, flow attribution, and the finished flows handed to the aggregator (and to any
+//! other [`FlowSink`]). Takes frames, gives back per-packet answers and, at the end, the
+//! aggregator and flow statistics. No I/O, except the threads of [`ShardedPipeline`].
+//!
+//! - [`Pipeline`]: everything in the calling thread.
+//! - [`ShardedPipeline`]: decoding in the calling thread, flows sharded over worker threads.
+//! - [`ThreadPlan`]: how many threads do what, decided in one place.
+//!
+//! Both pipelines start every packet the same way ([`PacketStart`]).
+
+mod shard;
+mod threads;
+
+pub use shard::ShardedPipeline;
+pub use threads::ThreadPlan;
 
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
@@ -12,9 +26,52 @@ use crate::flow::{
 use crate::registry::Registry;
 
 /// Datagrams whose first fragment is remembered at once.
-pub(crate) const FRAGMENT_CAPACITY: usize = 4096;
+const FRAGMENT_CAPACITY: usize = 4096;
 /// How long a first fragment's ports are remembered (IPv4 reassembly timeouts are 15-60 s).
-pub(crate) const FRAGMENT_TIMEOUT_NANOS: i64 = 60 * 1_000_000_000;
+const FRAGMENT_TIMEOUT_NANOS: i64 = 60 * 1_000_000_000;
+
+/// The start of every packet's path, in either pipeline: decode in place, fragment port
+/// inheritance, the totals, and the no-ports reason of a packet without ports. What comes out
+/// is a [`FlowPacket`] for the flow table, or nothing (the packet is fully counted).
+///
+/// Fragment inheritance needs every fragment of a datagram in capture order, so this always
+/// runs in one thread.
+#[derive(Debug)]
+struct PacketStart {
+    options: DecodeOptions,
+    fragments: FragmentTracker,
+    /// Totals and packets without ports; flows are folded into it (or a shard's) later.
+    aggregator: Aggregator,
+}
+
+impl PacketStart {
+    fn new(options: DecodeOptions) -> Self {
+        PacketStart {
+            options,
+            fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
+            aggregator: Aggregator::default(),
+        }
+    }
+
+    /// Decode `frame` into `info` (fresh, default) and count it.
+    ///
+    /// Always inlined, and `info` is the caller's: a returned 120-byte PacketInfo was copied in
+    /// wide loads over its narrow field stores, stalling store forwarding on every packet.
+    #[inline(always)]
+    fn start(&mut self, frame: &Frame<'_>, info: &mut PacketInfo) -> Option<FlowPacket> {
+        decode_frame_into(frame.linktype, frame.data, &self.options, info);
+        self.fragments.apply(frame.ts.saturating_nanos(), info);
+        self.aggregator.count_packet(frame.ts, frame.len);
+        let packet = FlowPacket::from_decoded(info, frame.ts, frame.len);
+        if packet.is_none() {
+            // Ports without addresses cannot come out of the decoder (every transport rides on
+            // IP); should it ever happen the packet is still counted, as malformed.
+            let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
+            self.aggregator.count_no_ports(reason, frame.len);
+        }
+        packet
+    }
+}
 
 /// What the pipeline says of one packet.
 #[derive(Debug, Clone, Copy)]
@@ -32,10 +89,8 @@ pub struct Processed<'r> {
 #[derive(Debug)]
 pub struct Pipeline<'r, S = ()> {
     registry: &'r Registry,
-    options: DecodeOptions,
-    fragments: FragmentTracker,
+    start: PacketStart,
     flows: FlowTable,
-    aggregator: Aggregator,
     records: S,
 }
 
@@ -55,10 +110,8 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
     ) -> Self {
         Pipeline {
             registry,
-            options,
-            fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
+            start: PacketStart::new(options),
             flows: FlowTable::new(max_flows, IdleTimeouts::default()),
-            aggregator: Aggregator::default(),
             records,
         }
     }
@@ -80,28 +133,14 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         self.count_frame(frame);
     }
 
-    // Always inlined: `count` then never builds the 120-byte PacketInfo as a return value. The
-    // decoder writes into `info` in place: a returned PacketInfo was copied in wide loads over
-    // its narrow field stores, stalling store forwarding on every packet.
+    // Always inlined: `count` then never builds the 120-byte PacketInfo as a return value.
     #[inline(always)]
     fn count_frame(&mut self, frame: &Frame<'_>) -> (PacketInfo, Option<Observed>) {
         let mut info = PacketInfo::default();
-        decode_frame_into(frame.linktype, frame.data, &self.options, &mut info);
-        self.fragments.apply(frame.ts.saturating_nanos(), &mut info);
-        self.aggregator.count_packet(frame.ts, frame.len);
-        let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
-            Some(packet) => {
-                let mut sinks = (&mut self.aggregator, &mut self.records);
-                Some(self.flows.observe(self.registry, &mut sinks, &packet))
-            }
-            None => {
-                // Ports without addresses cannot come out of the decoder (every transport rides
-                // on IP); should it ever happen the packet is still counted, as malformed.
-                let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
-                self.aggregator.count_no_ports(reason, frame.len);
-                None
-            }
-        };
+        let observed = self.start.start(frame, &mut info).map(|packet| {
+            let mut sinks = (&mut self.start.aggregator, &mut self.records);
+            self.flows.observe(self.registry, &mut sinks, &packet)
+        });
         (info, observed)
     }
 
@@ -109,7 +148,7 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
     /// into a copy of the aggregator and left running: `live`'s interval snapshots.
     /// (`records` sees none of these: they have not ended.)
     pub fn snapshot(&self) -> (Aggregator, FlowStats) {
-        let mut aggregator = self.aggregator.clone();
+        let mut aggregator = self.start.aggregator.clone();
         self.flows.snapshot_into(self.registry, &mut aggregator);
         (aggregator, self.flows.stats())
     }
@@ -122,9 +161,9 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
 
     /// [`finish`](Self::finish), also giving back the second sink.
     pub fn finish_with_sink(mut self) -> (Aggregator, FlowStats, S) {
-        let mut sinks = (&mut self.aggregator, &mut self.records);
+        let mut sinks = (&mut self.start.aggregator, &mut self.records);
         self.flows.finish(self.registry, &mut sinks);
-        (self.aggregator, self.flows.stats(), self.records)
+        (self.start.aggregator, self.flows.stats(), self.records)
     }
 }
 
