@@ -2,6 +2,8 @@
 //! clap's value parsers happens in the commands.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use portnote::registry::{RegistryFormat, RegistrySource};
+use portnote::report::summary::SortKey;
 use std::path::PathBuf;
 
 /// Default `--max-flows`: keeps peak memory near 65 MiB (measured: 5 million one-packet flows
@@ -48,7 +50,7 @@ pub struct RegistryOptions {
 
     /// Format of --registry and --services files (detected from the content when omitted)
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub registry_format: Option<RegistryFormat>,
+    pub registry_format: Option<RegistryFormatArg>,
 
     /// Lay your own mappings over the registry, services(5) style: `myapp 8443/tcp` (repeatable)
     #[arg(long = "services", global = true, value_name = "FILE")]
@@ -56,7 +58,7 @@ pub struct RegistryOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RegistryFormat {
+pub enum RegistryFormatArg {
     /// IANA's service-names-port-numbers.csv
     IanaCsv,
     /// IANA's service-names-port-numbers.xml
@@ -65,6 +67,47 @@ pub enum RegistryFormat {
     Services,
     /// nmap-services
     Nmap,
+}
+
+impl RegistryOptions {
+    /// The core's description of the same choice.
+    pub fn source(&self) -> RegistrySource {
+        RegistrySource {
+            file: self.registry.clone(),
+            format: self.registry_format.map(RegistryFormat::from),
+            services: self.services.clone(),
+        }
+    }
+}
+
+impl From<TableFormat> for portnote::report::Format {
+    fn from(format: TableFormat) -> Self {
+        match format {
+            TableFormat::Table => portnote::report::Format::Table,
+            TableFormat::Json => portnote::report::Format::Json,
+            TableFormat::Csv => portnote::report::Format::Csv,
+        }
+    }
+}
+
+impl From<ExportFormat> for portnote::report::ExportFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Csv => portnote::report::ExportFormat::Csv,
+            ExportFormat::Json => portnote::report::ExportFormat::Json,
+        }
+    }
+}
+
+impl From<RegistryFormatArg> for RegistryFormat {
+    fn from(arg: RegistryFormatArg) -> RegistryFormat {
+        match arg {
+            RegistryFormatArg::IanaCsv => RegistryFormat::IanaCsv,
+            RegistryFormatArg::IanaXml => RegistryFormat::IanaXml,
+            RegistryFormatArg::Services => RegistryFormat::Services,
+            RegistryFormatArg::Nmap => RegistryFormat::Nmap,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +120,10 @@ Examples:
   portnote lookup https            by service name
   portnote lookup 6000-6010/tcp    a range
   portnote lookup 50000            a dynamic port
-  portnote lookup 4/tcp --format json")]
+  portnote lookup 4/tcp --format json
+  portnote lookup --search kerberos  names and descriptions that contain the text
+
+Every answer found is printed; a query without one is named on stderr and the exit status is 2.")]
     Lookup(LookupArgs),
 
     /// Inspect, export or update the registry in use
@@ -135,6 +181,10 @@ pub struct LookupArgs {
     /// Output format (the table shortens long descriptions; json and csv keep them whole)
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+
+    /// Take each QUERY as text to find in service names and descriptions (ignoring case)
+    #[arg(long)]
+    pub search: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,15 +219,27 @@ instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take pr
 Examples:
   portnote registry update
   portnote registry update --url http://mirror.example/service-names-port-numbers.csv
+  portnote registry update --from service-names-port-numbers.csv      offline
   PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry update")]
     Update {
-        /// Where to download from
+        /// Where to download from (http, https, or file:///path for a local copy)
         #[arg(
             long,
             default_value = "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
         )]
         url: String,
+        /// Read this file instead of downloading (an offline machine's copy of IANA's CSV or XML)
+        #[arg(long, value_name = "FILE", conflicts_with = "url")]
+        from: Option<PathBuf>,
     },
+    /// Remove the copy saved by `registry update`: later runs use the embedded snapshot
+    #[command(after_help = "\
+Use it when the saved copy is damaged (every command then names it and fails) or no longer wanted.
+
+Examples:
+  portnote registry reset
+  PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry reset")]
+    Reset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -242,8 +304,8 @@ pub struct SummaryArgs {
     pub top: usize,
 
     /// Row order within a section
-    #[arg(long, value_enum, default_value_t = SortKey::Bytes)]
-    pub sort: SortKey,
+    #[arg(long, value_enum, default_value_t = SortArg::Bytes)]
+    pub sort: SortArg,
 
     /// Exit 1 when traffic of this category is present (repeatable)
     #[arg(long, value_enum, value_name = "CATEGORY")]
@@ -269,21 +331,21 @@ pub struct SummaryArgs {
     pub threads: Option<u16>,
 }
 
-impl SummaryArgs {
-    /// `--threads`, or the number of cores the process may use.
-    pub fn threads(&self) -> usize {
-        match self.threads {
-            Some(n) => usize::from(n),
-            None => std::thread::available_parallelism().map_or(1, usize::from),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
+pub enum SortArg {
     Bytes,
     Packets,
     Flows,
+}
+
+impl From<SortArg> for SortKey {
+    fn from(arg: SortArg) -> SortKey {
+        match arg {
+            SortArg::Bytes => SortKey::Bytes,
+            SortArg::Packets => SortKey::Packets,
+            SortArg::Flows => SortKey::Flows,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]

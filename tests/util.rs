@@ -2,7 +2,8 @@
 //! outside the repository (`../shared`, an external program, root), the binary runner, and the
 //! corpus listing.
 //!
-//! The skip policy lives here and nowhere else. A check whose needs are missing:
+//! The skip policy lives here and nowhere else. A check whose needs are missing (`../shared`, a
+//! program, root, a file of a system package):
 //! - under `CI=true` fails (CI installs every tool and provides `../shared`);
 //! - otherwise passes without running, after a notice on its own (captured) output, and is
 //!   entered in a process-wide registry. `wrap_up::skipped_checks_are_counted_in_one_line`, the
@@ -27,6 +28,8 @@ pub enum Need {
     Tool(&'static str),
     /// Root (live capture, network namespaces).
     Root,
+    /// A file a system package installs: (path, package), like `/etc/services` of netbase.
+    File(&'static str, &'static str),
 }
 
 /// The checks skipped so far in this process: (check, reason).
@@ -69,6 +72,8 @@ fn unmet(need: Need) -> Option<String> {
             .is_none()
             .then(|| format!("{name} not installed")),
         Need::Root => (!is_root()).then(|| "not root".to_string()),
+        Need::File(path, package) => (!Path::new(path).is_file())
+            .then(|| format!("{path} absent (apt-get install {package})")),
     }
 }
 

@@ -6,13 +6,13 @@
 //! all four transports. Names registered without a port or transport (DNS SRV only) get a row
 //! of their own with those cells empty.
 
-use crate::cli::{LookupArgs, RegistryOptions, TableFormat};
-use crate::registry::{self, Class, Entry, PortRange, Registry, Status};
-use crate::transport::Transport;
-use crate::{Error, Outcome};
-use serde::Serialize;
+use crate::cli::LookupArgs;
+use portnote::registry::{self, Entry, PortRange, Registry};
+use portnote::report::lookup::write_rows;
+use portnote::transport::Transport;
+use portnote::{Error, Outcome};
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Write};
+use std::io::Write;
 
 /// One parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,37 +60,96 @@ impl Query {
     }
 }
 
-/// One output row: a slot, or a name registered without a slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    pub transport: Option<Transport>,
-    pub port: Option<u16>,
-    pub status: Option<Status>,
-    pub class: Option<Class>,
-    pub service: Option<String>,
-    pub other_names: Vec<String>,
-    pub description: String,
-    pub unauthorized: Option<String>,
-}
+pub use portnote::report::lookup::Row;
 
 /// Run `portnote lookup`.
 pub fn run(
     args: &LookupArgs,
-    opts: &RegistryOptions,
+    opts: &registry::RegistrySource,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let queries = args
-        .queries
-        .iter()
-        .map(|q| Query::parse(q))
-        .collect::<Result<Vec<_>, _>>()?;
     let registry = registry::load(opts)?;
     let mut rows = Vec::new();
-    for query in &queries {
-        rows.extend(lookup(&registry, query)?);
+    // Every answer that exists is printed; each query without one is named on stderr and
+    // makes the exit status 2, like an unreadable file among several captures.
+    let mut failed = false;
+    for text in &args.queries {
+        let answer = if args.search {
+            search(&registry, text)
+        } else {
+            Query::parse(text).and_then(|query| lookup(&registry, &query))
+        };
+        match answer {
+            Ok(found) => rows.extend(found),
+            Err(e) => {
+                eprintln!("portnote: {e}");
+                failed = true;
+            }
+        }
     }
-    write_rows(&rows, args.format, out).map_err(Error::Output)?;
-    Ok(Outcome::Success)
+    if !rows.is_empty() {
+        write_rows(&rows, args.format.into(), out).map_err(Error::Output)?;
+    }
+    Ok(if failed {
+        Outcome::InputErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `lookup --search TEXT`: the rows whose name, further names or description contain `text`,
+/// ignoring case.
+pub fn search(registry: &Registry, text: &str) -> Result<Vec<Row>, Error> {
+    let needle = text.trim().to_lowercase();
+    if needle.is_empty() {
+        return Err(Error::Usage(
+            "bad search \"\": nothing to search for".to_string(),
+        ));
+    }
+    let matching: Vec<&Entry> = registry
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.names().any(|n| n.to_lowercase().contains(&needle))
+                || e.description.to_lowercase().contains(&needle)
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::Usage(format!(
+            "no service name or description contains {text:?} in the registry in use"
+        )));
+    }
+    Ok(rows_of_entries(registry, &matching))
+}
+
+/// One row per slot the entries cover (each slot once, in the entries' order), and one per
+/// entry registered without a port or transport.
+fn rows_of_entries(registry: &Registry, matching: &[&Entry]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    for entry in matching {
+        match (entry.transport, entry.ports) {
+            (Some(t), Some(r)) => {
+                for port in r.first..=r.last {
+                    if seen.insert((t, port)) {
+                        let entries: Vec<&Entry> = registry.entries_covering(t, port).collect();
+                        rows.push(slot_row(registry, t, port, &entries));
+                    }
+                }
+            }
+            _ => rows.push(Row {
+                transport: entry.transport,
+                port: entry.ports.map(|r| r.first),
+                status: None,
+                class: None,
+                service: non_empty(&entry.name),
+                other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
+                description: non_empty(&entry.description),
+                unauthorized: non_empty(&entry.unauthorized),
+            }),
+        }
+    }
+    rows
 }
 
 /// The rows for one query.
@@ -139,32 +198,7 @@ pub fn lookup(registry: &Registry, query: &Query) -> Result<Vec<Row>, Error> {
                      (see `portnote registry info`)"
                 )));
             }
-            let mut rows = Vec::new();
-            let mut seen = HashSet::new();
-            for entry in matching {
-                match (entry.transport, entry.ports) {
-                    (Some(t), Some(r)) => {
-                        for port in r.first..=r.last {
-                            if seen.insert((t, port)) {
-                                let entries: Vec<&Entry> =
-                                    registry.entries_covering(t, port).collect();
-                                rows.push(slot_row(registry, t, port, &entries));
-                            }
-                        }
-                    }
-                    _ => rows.push(Row {
-                        transport: entry.transport,
-                        port: entry.ports.map(|r| r.first),
-                        status: None,
-                        class: None,
-                        service: Some(entry.name.to_string()),
-                        other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
-                        description: entry.description.to_string(),
-                        unauthorized: non_empty(&entry.unauthorized),
-                    }),
-                }
-            }
-            Ok(rows)
+            Ok(rows_of_entries(registry, &matching))
         }
     }
 }
@@ -184,8 +218,7 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     let description = registry
         .deciding_entry(transport, port)
         .or_else(|| covering.first().copied())
-        .map(|e| e.description.to_string())
-        .unwrap_or_default();
+        .and_then(|e| non_empty(&e.description));
     Row {
         transport: Some(transport),
         port: Some(port),
@@ -198,118 +231,11 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     }
 }
 
-const HEADER: [&str; 8] = [
-    "transport",
-    "port",
-    "status",
-    "class",
-    "service",
-    "other_names",
-    "description",
-    "unauthorized",
-];
-
-fn cells(row: &Row) -> [String; 8] {
-    let or_empty = |s: Option<&str>| s.unwrap_or("").to_string();
-    [
-        or_empty(row.transport.map(Transport::as_str)),
-        row.port.map_or(String::new(), |p| p.to_string()),
-        or_empty(row.status.map(Status::as_str)),
-        or_empty(row.class.map(Class::as_str)),
-        or_empty(row.service.as_deref()),
-        row.other_names.join(" "),
-        row.description.clone(),
-        or_empty(row.unauthorized.as_deref()),
-    ]
-}
-
-/// Widest a table cell may be, per column; longer text ends in `…`.
-const TABLE_WIDTHS: [usize; 8] = [4, 5, 10, 7, 40, 40, 60, 80];
-
-fn shorten(text: String, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text;
-    }
-    let mut short: String = text.chars().take(limit.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
-fn write_rows(rows: &[Row], format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        TableFormat::Csv => {
-            let mut writer = ::csv::Writer::from_writer(&mut *out);
-            writer.write_record(HEADER).map_err(csv_to_io)?;
-            for row in rows {
-                writer.write_record(cells(row)).map_err(csv_to_io)?;
-            }
-            writer.flush()?;
-        }
-        TableFormat::Table => {
-            // Multi-line IANA notes would break the alignment: one line per row. A few very
-            // long descriptions would pad every line, so the table shortens them (CSV and JSON
-            // keep the full text).
-            let table: Vec<[String; 8]> = rows
-                .iter()
-                .map(|row| {
-                    let mut column = 0;
-                    cells(row).map(|c| {
-                        let c = c.split_whitespace().collect::<Vec<_>>().join(" ");
-                        let limit = TABLE_WIDTHS.get(column).copied().unwrap_or(usize::MAX);
-                        column += 1;
-                        if c.is_empty() {
-                            "-".to_string()
-                        } else {
-                            shorten(c, limit)
-                        }
-                    })
-                })
-                .collect();
-            let header = HEADER.map(|h| h.replace('_', " ").to_uppercase());
-            let mut widths = header.clone().map(|h| h.chars().count());
-            for row in &table {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count());
-                }
-            }
-            let mut out = io::BufWriter::new(out);
-            for row in std::iter::once(&header).chain(&table) {
-                let mut line = String::new();
-                let last = row.len().saturating_sub(1);
-                for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-                    if i == last {
-                        line.push_str(cell);
-                    } else if i == 1 {
-                        // Port numbers right-aligned.
-                        line.push_str(&format!("{cell:>w$}  "));
-                    } else {
-                        line.push_str(&format!("{cell:<w$}  "));
-                    }
-                }
-                writeln!(out, "{}", line.trim_end())?;
-            }
-            out.flush()?;
-        }
-    }
-    Ok(())
-}
-
-/// The csv crate wraps I/O errors; unwrap them so a closed pipe stays recognisable.
-pub(crate) fn csv_to_io(e: ::csv::Error) -> io::Error {
-    match e.into_kind() {
-        ::csv::ErrorKind::Io(io) => io,
-        other => io::Error::other(format!("{other:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Entry, Source};
+    use portnote::registry::{Entry, Source, Status};
+    use portnote::report::Format;
 
     fn entry(name: &str, first: u16, last: u16, t: Option<Transport>, desc: &str) -> Entry {
         Entry {
@@ -434,9 +360,16 @@ mod tests {
         );
         let reserved = lookup(&r, &Query::parse("0/tcp").unwrap()).unwrap();
         assert_eq!(
-            (reserved[0].status, reserved[0].description.as_str()),
-            (Some(Status::Reserved), "Reserved")
+            (reserved[0].status, reserved[0].description.as_deref()),
+            (Some(Status::Reserved), Some("Reserved"))
         );
+        // Issue 13: no row describes an unassigned slot, and JSON says so with null, not "".
+        let unassigned = lookup(&r, &Query::parse("4/tcp").unwrap()).unwrap();
+        assert_eq!(unassigned[0].description, None);
+        let mut json = Vec::new();
+        write_rows(&unassigned, Format::Json, &mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(json[0]["description"].is_null(), "{json}");
     }
 
     #[test]
@@ -474,12 +407,12 @@ mod tests {
         );
         let rows = lookup(&r, &Query::parse("1/tcp").unwrap()).unwrap();
         let mut table = Vec::new();
-        write_rows(&rows, TableFormat::Table, &mut table).unwrap();
+        write_rows(&rows, Format::Table, &mut table).unwrap();
         let table = String::from_utf8(table).unwrap();
         assert!(table.contains(&format!("{}…", "x".repeat(59))), "{table}");
         assert!(!table.contains(&long));
         let mut csv = Vec::new();
-        write_rows(&rows, TableFormat::Csv, &mut csv).unwrap();
+        write_rows(&rows, Format::Csv, &mut csv).unwrap();
         assert!(String::from_utf8(csv).unwrap().contains(&long));
     }
 
@@ -488,7 +421,7 @@ mod tests {
         let r = sample();
         let rows = lookup(&r, &Query::parse("79/tcp").unwrap()).unwrap();
         let mut table = Vec::new();
-        write_rows(&rows, TableFormat::Table, &mut table).unwrap();
+        write_rows(&rows, Format::Table, &mut table).unwrap();
         let table = String::from_utf8(table).unwrap();
         let lines: Vec<_> = table.lines().collect();
         assert_eq!(lines.len(), 2);
@@ -496,7 +429,7 @@ mod tests {
         assert_eq!(lines[0].find("STATUS"), lines[1].find("assigned"));
         assert!(lines[1].ends_with("Unauthorized use by some mail users"));
         let mut csv = Vec::new();
-        write_rows(&rows, TableFormat::Csv, &mut csv).unwrap();
+        write_rows(&rows, Format::Csv, &mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(
             csv,

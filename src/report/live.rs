@@ -463,9 +463,9 @@ pub fn clear_frame(out: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::aggregate::Aggregator;
-    use crate::cli::SortKey;
     use crate::flow::FlowStats;
     use crate::registry::{Class, Status};
+    use crate::report::summary::SortKey;
 
     fn row(transport: Transport, service: Option<&str>, port: u16, packets: u64) -> RowReport {
         RowReport {
@@ -485,6 +485,8 @@ mod tests {
             class: Class::User,
             unauthorized: None,
             flows: 1,
+            flows_unanswered: 0,
+            flows_refused: 0,
             packets,
             bytes: packets * 100,
             share: 0.0,

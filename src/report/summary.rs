@@ -3,10 +3,10 @@
 
 use crate::aggregate::{Aggregator, Row, Section};
 use crate::capture::Timestamp;
-use crate::cli::SortKey;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
+use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -15,6 +15,15 @@ use std::net::IpAddr;
 
 /// Version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The order of a section's rows: by this, descending (ties by the other two counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Bytes,
+    Packets,
+    Flows,
+}
 
 /// One capture input as the report names it.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +61,10 @@ pub struct RowReport {
     pub class: Class,
     pub unauthorized: Option<String>,
     pub flows: u64,
+    /// Of `flows`, those whose packets went one way only (a SYN or datagrams nobody answered).
+    pub flows_unanswered: u64,
+    /// Of `flows`, those the server turned away: TCP resets only, or ICMP port unreachable.
+    pub flows_refused: u64,
     pub packets: u64,
     pub bytes: u64,
     /// Fraction of all bytes (packets without ports included), 0..1.
@@ -173,6 +186,8 @@ fn row_report(row: &Row, total_bytes: u64) -> RowReport {
         class: row.class,
         unauthorized: row.unauthorized.clone(),
         flows: row.flows,
+        flows_unanswered: row.flows_unanswered,
+        flows_refused: row.flows_refused,
         packets: row.packets(),
         bytes: row.bytes(),
         share: if total_bytes == 0 {
@@ -197,15 +212,56 @@ pub fn write_json(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()>
     out.write_all(b"\n")
 }
 
+/// Several reports (`--per-file`, or one over all inputs) in one format: JSON as one object,
+/// or an array of them with `per_file`; CSV one after another; tables each under a `== file`
+/// line with `per_file`.
+pub fn write_reports(
+    out: &mut dyn Write,
+    reports: &[SummaryReport],
+    format: Format,
+    per_file: bool,
+    style: TableStyle,
+) -> io::Result<()> {
+    match format {
+        Format::Json => match reports {
+            [one] if !per_file => write_json(out, one),
+            many => {
+                serde_json::to_writer_pretty(&mut *out, many).map_err(io::Error::from)?;
+                out.write_all(b"\n")
+            }
+        },
+        Format::Csv => {
+            for report in reports {
+                write_csv(out, report)?;
+            }
+            Ok(())
+        }
+        Format::Table => {
+            for (i, report) in reports.iter().enumerate() {
+                if per_file {
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    let name = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+                    writeln!(out, "== {name}")?;
+                }
+                write_table(out, report, style)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// CSV columns of [`write_csv`].
 pub const CSV_HEADER: &str = "section,transport,service,ports,status,class,flows,packets,bytes,share,\
-packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized";
+packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized,\
+flows_unanswered,flows_refused";
 
 /// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let header: Vec<&str> = CSV_HEADER.split(',').collect();
-    w.write_record(&header)?;
+    w.write_record(&header).map_err(csv_to_io)?;
     for r in &report.rows {
         w.write_record([
             r.section.as_str().to_string(),
@@ -230,6 +286,8 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 .collect::<Vec<_>>()
                 .join(" "),
             r.unauthorized.clone().unwrap_or_default(),
+            r.flows_unanswered.to_string(),
+            r.flows_refused.to_string(),
         ])?;
     }
     for (reason, detail) in &report.no_ports_detail {
@@ -245,7 +303,7 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 *slot = value;
             }
         }
-        w.write_record(&record)?;
+        w.write_record(&record).map_err(csv_to_io)?;
     }
     w.flush()
 }
@@ -367,7 +425,22 @@ pub(crate) fn write_aligned(
     Ok(())
 }
 
-const RIGHT_NUMBERS: [bool; 9] = [false, false, false, true, true, true, true, true, true];
+const RIGHT_NUMBERS: [bool; 10] = [
+    false, false, false, true, true, true, true, true, true, true,
+];
+
+/// Unanswered and refused flows of a row, `-` when there are none.
+fn unanswered_refused(r: &RowReport) -> String {
+    if r.flows_unanswered == 0 && r.flows_refused == 0 {
+        "-".to_string()
+    } else {
+        format!(
+            "{}/{}",
+            human_count(r.flows_unanswered),
+            human_count(r.flows_refused)
+        )
+    }
+}
 
 fn service_cells(r: &RowReport, name: String, extra: String) -> Vec<String> {
     vec![
@@ -375,6 +448,7 @@ fn service_cells(r: &RowReport, name: String, extra: String) -> Vec<String> {
         name,
         short_ports(&r.ports),
         human_count(r.flows),
+        unanswered_refused(r),
         human_count(r.packets),
         human_bytes(r.bytes),
         share_percent(r.share),
@@ -525,6 +599,7 @@ fn write_section(
             name_column,
             "port",
             "flows",
+            "unans/refused",
             "packets",
             "bytes",
             "share",
