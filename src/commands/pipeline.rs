@@ -1,6 +1,7 @@
 //! The per-packet path shared by `annotate`, `summary` and `live`: decode, fragment
 //! inheritance, flow attribution and aggregation. No I/O.
 
+use crate::aggregate::timeline::Lane;
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{
@@ -70,15 +71,21 @@ impl<'r> Pipeline<'r> {
         self.fragments.apply(frame.ts.saturating_nanos(), &mut info);
         self.aggregator.count_packet(frame.ts, frame.len);
         let observed = match FlowPacket::from_decoded(&info, frame.ts, frame.len) {
-            Some(packet) => Some(
-                self.flows
-                    .observe(self.registry, &mut self.aggregator, &packet),
-            ),
+            Some(packet) => {
+                let observed = self
+                    .flows
+                    .observe(self.registry, &mut self.aggregator, &packet);
+                let lane = Lane::of_port(self.registry, observed.transport, observed.service_port);
+                self.aggregator.count_in_timeline(lane, frame.ts, frame.len);
+                Some(observed)
+            }
             None => {
                 // Ports without addresses cannot come out of the decoder (every transport rides
                 // on IP); should it ever happen the packet is still counted, as malformed.
                 let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
                 self.aggregator.count_no_ports(reason, frame.len);
+                self.aggregator
+                    .count_in_timeline(Lane::NoPorts, frame.ts, frame.len);
                 None
             }
         };

@@ -18,6 +18,7 @@
 //! addresses, not the first folded). The one exception is `--max-flows`: each worker holds at
 //! most its share, so a capture that fills the table evicts differently.
 
+use crate::aggregate::timeline::Lane;
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason};
@@ -128,6 +129,8 @@ impl<'scope> ShardedPipeline<'scope> {
         let Some(packet) = FlowPacket::from_decoded(&info, frame.ts, frame.len) else {
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
+            self.aggregator
+                .count_in_timeline(Lane::NoPorts, frame.ts, frame.len);
             return;
         };
         if self.clock.due(now) {
@@ -187,7 +190,9 @@ fn run_worker(
             match event {
                 Event::Sweep(now) => flows.sweep(registry, &mut aggregator, now),
                 Event::Packet(p) => {
-                    flows.observe_unswept(registry, &mut aggregator, &p);
+                    let observed = flows.observe_unswept(registry, &mut aggregator, &p);
+                    let lane = Lane::of_port(registry, observed.transport, observed.service_port);
+                    aggregator.count_in_timeline(lane, p.ts, p.wire_len);
                 }
             }
         }

@@ -5,10 +5,11 @@ use super::pipeline::Pipeline;
 use super::shard::ShardedPipeline;
 use crate::aggregate::{Aggregator, Section};
 use crate::capture::BpfFilter;
-use crate::cli::{FailOn, SummaryArgs, TableFormat};
+use crate::cli::{FailOn, SummaryArgs, SummaryFormat};
 use crate::decode::DecodeOptions;
 use crate::flow::FlowStats;
 use crate::registry::{Registry, Status};
+use crate::report::html::{write_html, HtmlOptions};
 use crate::report::summary::{
     write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
 };
@@ -52,6 +53,13 @@ pub fn row_fails(row: &RowReport, fail_on: &[FailOn], allow: &HashSet<(Transport
 }
 
 pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if args.format == SummaryFormat::Html && args.per_file {
+        // One page per file would break the page's size bound; one page of many reports too.
+        return Err(Error::Usage(
+            "--format html shows one combined summary; --per-file works with table, json and csv"
+                .to_string(),
+        ));
+    }
     let allow = args
         .allow
         .iter()
@@ -82,7 +90,10 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         reports.push(SummaryReport::build(&aggregator, stats, inputs, args.sort));
     }
 
-    write_reports(out, &reports, args).map_err(Error::Output)?;
+    match &args.output {
+        None => write_reports(out, &reports, args, registry).map_err(Error::Output)?,
+        Some(path) => write_output_file(path, &reports, args, registry)?,
+    }
 
     let failing: Vec<&RowReport> = reports
         .iter()
@@ -145,27 +156,58 @@ fn count(
     })
 }
 
+/// `-o FILE`: the same output into a file, created once the counts are done (a run that fails
+/// earlier leaves an existing file alone).
+fn write_output_file(
+    path: &std::path::Path,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+    registry: &Registry,
+) -> Result<(), Error> {
+    let named = |e: std::io::Error| {
+        Error::Output(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let file = std::fs::File::create(path).map_err(named)?;
+    let mut file = std::io::BufWriter::new(file);
+    write_reports(&mut file, reports, args, registry).map_err(named)?;
+    file.flush().map_err(named)
+}
+
 fn write_reports(
     out: &mut dyn Write,
     reports: &[SummaryReport],
     args: &SummaryArgs,
+    registry: &Registry,
 ) -> std::io::Result<()> {
     match args.format {
-        TableFormat::Json => match reports {
+        SummaryFormat::Html => write_html(
+            out,
+            reports,
+            &HtmlOptions {
+                top: args.top,
+                registry: registry_description(registry),
+            },
+        ),
+        SummaryFormat::Json => match reports {
             [one] if !args.per_file => write_json(out, one),
             many => {
                 serde_json::to_writer_pretty(&mut *out, many).map_err(std::io::Error::from)?;
                 out.write_all(b"\n")
             }
         },
-        TableFormat::Csv => {
+        SummaryFormat::Csv => {
             for report in reports {
                 write_csv(out, report)?;
             }
             Ok(())
         }
-        TableFormat::Table => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        SummaryFormat::Table => {
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
             for (i, report) in reports.iter().enumerate() {
                 if args.per_file {
                     if i > 0 {
@@ -186,6 +228,18 @@ fn write_reports(
             Ok(())
         }
     }
+}
+
+/// The registry in use, in words: its source, its date, the files laid over it.
+fn registry_description(registry: &Registry) -> String {
+    let mut text = registry.source().to_string();
+    if let Some(date) = registry.date() {
+        text.push_str(&format!(", dated {date}"));
+    }
+    for overlay in registry.overlays() {
+        text.push_str(&format!(", with {} laid over it", overlay.display()));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! NDJSON, CSV). They take finished data and never compute counts of their own.
 
 pub mod annotate;
+pub mod html;
 pub mod live;
 pub mod summary;
+pub mod timeline;
 pub mod units;
