@@ -98,7 +98,8 @@ th, td { padding: .22rem .5rem; border-bottom: 1px solid var(--rule); text-align
   vertical-align: top; }
 th { font-weight: 600; white-space: nowrap; }
 .n { text-align: right; white-space: nowrap; }
-td.addr { overflow-wrap: anywhere; }
+td.addr { white-space: nowrap; }
+div.scroll { overflow-x: auto; }
 table.sortable th { cursor: pointer; }
 th[aria-sort="descending"]::after { content: " \25BE"; }
 th[aria-sort="ascending"]::after { content: " \25B4"; }
@@ -158,6 +159,11 @@ document.querySelectorAll("table.sortable th").forEach(function (th) {
   th.addEventListener("click", sort);
   th.addEventListener("keydown", function (e) { if (e.key === "Enter") { sort(); } });
 });
+// A link to report.html#sort=assigned:4 opens with that section sorted by that column.
+var wanted = /^#sort=([a-z-]+):([0-9]+)$/.exec(location.hash);
+var section = wanted ? document.getElementById(wanted[1]) : null;
+var header = section ? section.querySelectorAll("th")[Number(wanted[2])] : null;
+if (header) { header.click(); }
 //]]>"#;
 
 fn render_page(
@@ -370,9 +376,10 @@ fn render_rows(
     };
     write!(
         page,
-        "<table class=\"sortable\">\n<thead><tr><th>transport</th><th>{name_column}</th><th>port</th>\
+        "<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th>transport</th><th>{name_column}</th><th>port</th>\
          <th class=\"n\">flows</th><th class=\"n\">packets</th><th class=\"n\">bytes</th>\
-         <th class=\"n\">share</th><th class=\"n\">bytes to server</th><th class=\"n\">bytes to client</th>"
+         <th class=\"n\">share</th><th class=\"n\" title=\"bytes sent to the server\">to server</th>\
+         <th class=\"n\" title=\"bytes sent to the client\">to client</th>"
     )?;
     match section {
         Section::Assigned => page.push_str("<th>note</th>"),
@@ -425,7 +432,7 @@ fn render_rows(
         }
         page.push_str("</tr>\n");
     }
-    page.push_str("</tbody>\n</table>\n");
+    page.push_str("</tbody>\n</table></div>\n");
     if shown < rows.len() {
         write!(
             page,
@@ -443,7 +450,7 @@ fn render_no_ports(page: &mut String, report: &SummaryReport, top: usize) -> std
         return Ok(());
     }
     page.push_str(
-        "<table class=\"sortable\">\n<thead><tr><th>reason</th><th class=\"n\">packets</th>\
+        "<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th>reason</th><th class=\"n\">packets</th>\
          <th class=\"n\">bytes</th></tr></thead>\n<tbody>\n",
     );
     let shown = shown_rows(report.no_ports_detail.len(), top);
@@ -456,7 +463,7 @@ fn render_no_ports(page: &mut String, report: &SummaryReport, top: usize) -> std
             human_count(detail.bytes)
         )?;
     }
-    page.push_str("</tbody>\n</table>\n");
+    page.push_str("</tbody>\n</table></div>\n");
     if shown < report.no_ports_detail.len() {
         write!(
             page,
