@@ -300,9 +300,9 @@ fn render_facts(
         human_bytes(t.bytes),
         human_count(t.flows)
     )?;
-    write!(
+    writeln!(
         page,
-        "<dt>Flows</dt><dd>expired {}, evicted {}, service decisions revised {}; {} capture error(s)</dd>\n",
+        "<dt>Flows</dt><dd>expired {}, evicted {}, service decisions revised {}; {} capture error(s)</dd>",
         human_count(t.flows_expired),
         human_count(t.flows_evicted),
         human_count(t.decisions_revised),
@@ -434,10 +434,10 @@ fn render_rows(
     }
     page.push_str("</tbody>\n</table></div>\n");
     if shown < rows.len() {
-        write!(
+        writeln!(
             page,
             "<p class=\"more\">{} more rows not shown (<code>--top</code>; at most {MAX_TABLE_ROWS} \
-             here). <code>--format json</code> and <code>--format csv</code> carry every row.</p>\n",
+             here). <code>--format json</code> and <code>--format csv</code> carry every row.</p>",
             human_count((rows.len() - shown) as u64)
         )?;
     }
@@ -456,18 +456,18 @@ fn render_no_ports(page: &mut String, report: &SummaryReport, top: usize) -> std
     let shown = shown_rows(report.no_ports_detail.len(), top);
     for (reason, detail) in report.no_ports_detail.iter().take(shown) {
         let reason = escape(reason);
-        write!(
+        writeln!(
             page,
-            "<tr data-row=\"no_ports:{reason}\"><td>{reason}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            "<tr data-row=\"no_ports:{reason}\"><td>{reason}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             human_count(detail.packets),
             human_count(detail.bytes)
         )?;
     }
     page.push_str("</tbody>\n</table></div>\n");
     if shown < report.no_ports_detail.len() {
-        write!(
+        writeln!(
             page,
-            "<p class=\"more\">{} more reasons not shown.</p>\n",
+            "<p class=\"more\">{} more reasons not shown.</p>",
             human_count((report.no_ports_detail.len() - shown) as u64)
         )?;
     }
@@ -516,11 +516,11 @@ fn render_bar_chart(page: &mut String, report: &SummaryReport) -> std::fmt::Resu
         let y = i * ROW + 3;
         let width = (bytes as f64 / max as f64 * BAR).max(1.0);
         let text_y = y + 15;
-        write!(
+        writeln!(
             page,
             "<g><title>{label}: {} bytes</title><text x=\"{}\" y=\"{text_y}\" text-anchor=\"end\">{label}</text>\
              <rect class=\"{class}\" x=\"{LABEL}\" y=\"{y}\" width=\"{width:.1}\" height=\"{}\"/>\
-             <text class=\"value\" x=\"{:.1}\" y=\"{text_y}\">{} ({})</text></g>\n",
+             <text class=\"value\" x=\"{:.1}\" y=\"{text_y}\">{} ({})</text></g>",
             human_count(bytes),
             LABEL - 8.0,
             ROW - 5,
@@ -620,10 +620,10 @@ fn render_timeline(page: &mut String, report: &SummaryReport) -> std::fmt::Resul
     // Horizontal rules at 0, half and the maximum, labelled.
     for (fraction, value) in [(0.0, 0), (0.5, max / 2), (1.0, max)] {
         let y = TOP + HEIGHT * (1.0 - fraction);
-        write!(
+        writeln!(
             page,
             "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             LEFT + WIDTH,
             LEFT - 6.0,
             y + 4.0,
