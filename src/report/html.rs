@@ -31,7 +31,7 @@ pub const MAX_TIMELINE_BARS: usize = 120;
 /// Input files named in the header.
 pub const MAX_INPUTS_LISTED: usize = 50;
 /// Characters kept of any one string from a capture or the registry.
-pub const MAX_TEXT: usize = 120;
+pub const MAX_TEXT: usize = 240;
 
 /// What the page needs besides the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,12 +315,11 @@ fn render_facts(
     )
 }
 
-/// A row's name as the tables and charts show it.
+/// A row's name as the tables and charts show it: its service, or its status when unnamed.
 fn row_name(r: &RowReport) -> String {
-    match (&r.service, r.section) {
-        (Some(name), _) => name.clone(),
-        (None, _) => r.status.as_str().to_string(),
-    }
+    r.service
+        .clone()
+        .unwrap_or_else(|| r.status.as_str().to_string())
 }
 
 fn servers_cell(r: &RowReport) -> String {
