@@ -1,22 +1,20 @@
 //! `portnote summary`: traffic by service over one or more captures.
 
 use super::input::{filter_of, read_input};
-use super::pipeline::Pipeline;
-use super::shard::ShardedPipeline;
-use crate::aggregate::{Aggregator, Section};
-use crate::capture::BpfFilter;
 use crate::cli::{FailOn, SummaryArgs, SummaryFormat};
-use crate::decode::DecodeOptions;
-use crate::flow::FlowStats;
-use crate::registry::{Registry, Status};
-use crate::report::html::{write_html, HtmlOptions};
-use crate::report::summary::{
-    write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
-};
-use crate::transport::Transport;
-use crate::{Error, Outcome};
+use portnote::aggregate::{Aggregator, Section};
+use portnote::capture::BpfFilter;
+use portnote::decode::DecodeOptions;
+use portnote::flow::FlowStats;
+use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
+use portnote::registry::{Registry, Status};
+use portnote::report::html::{write_html, HtmlOptions};
+use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
+use portnote::report::{Format, Stdout};
+use portnote::transport::Transport;
+use portnote::{Error, Outcome};
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Parse `--allow 8443/tcp`.
@@ -70,7 +68,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         no_decap: args.input.no_decap,
     };
 
-    let threads = args.threads();
+    let threads = ThreadPlan::summary(args.threads.map(usize::from));
     // One summary per file with --per-file, else one over all files.
     let groups: Vec<&[std::path::PathBuf]> = if args.per_file {
         args.input.files.iter().map(std::slice::from_ref).collect()
@@ -87,11 +85,16 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             args.max_flows,
             threads,
         )?;
-        reports.push(SummaryReport::build(&aggregator, stats, inputs, args.sort));
+        reports.push(SummaryReport::build(
+            &aggregator,
+            stats,
+            inputs,
+            args.sort.into(),
+        ));
     }
 
     match &args.output {
-        None => write_reports(out, &reports, args, registry).map_err(Error::Output)?,
+        None => write_summary(out, &reports, args, registry).map_err(Error::Output)?,
         Some(path) => write_output_file(path, &reports, args, registry)?,
     }
 
@@ -119,20 +122,19 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     })
 }
 
-/// Read and count `paths` as one input: in one thread (`threads` 1); in a reading thread and a
-/// counting one (2); or in a reading thread, a decoding one and `threads - 2` flow shards (3 or
-/// more). The same counts in every case.
+/// Read and count `paths` as one input, with the threads `threads` plans. The same counts in
+/// every case.
 fn count(
     paths: &[PathBuf],
     filter: &mut Option<BpfFilter>,
     registry: &Registry,
     options: DecodeOptions,
     max_flows: usize,
-    threads: usize,
+    threads: ThreadPlan,
 ) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
     let mut inputs = Vec::with_capacity(paths.len());
-    let read_ahead = threads >= 2;
-    if threads <= 2 {
+    let read_ahead = threads.read_ahead;
+    if threads.flow_shards == 0 {
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
             inputs.push(read_input(path, filter, read_ahead, |_, frame| {
@@ -144,7 +146,8 @@ fn count(
         return Ok((aggregator, stats, inputs));
     }
     std::thread::scope(|scope| {
-        let mut pipeline = ShardedPipeline::new(scope, registry, options, max_flows, threads - 2);
+        let mut pipeline =
+            ShardedPipeline::new(scope, registry, options, max_flows, threads.flow_shards);
         for path in paths {
             inputs.push(read_input(path, filter, read_ahead, |_, frame| {
                 pipeline.process(frame);
@@ -172,62 +175,35 @@ fn write_output_file(
     };
     let file = std::fs::File::create(path).map_err(named)?;
     let mut file = std::io::BufWriter::new(file);
-    write_reports(&mut file, reports, args, registry).map_err(named)?;
+    write_summary(&mut file, reports, args, registry).map_err(named)?;
     file.flush().map_err(named)
 }
 
-fn write_reports(
+/// The reports in `--format`: the HTML page, or the shared writers of the other formats (tables
+/// in colour only on a terminal, never into `-o FILE`).
+fn write_summary(
     out: &mut dyn Write,
     reports: &[SummaryReport],
     args: &SummaryArgs,
     registry: &Registry,
 ) -> std::io::Result<()> {
-    match args.format {
-        SummaryFormat::Html => write_html(
-            out,
-            reports,
-            &HtmlOptions {
+    let format = match args.format {
+        SummaryFormat::Html => {
+            let options = HtmlOptions {
                 top: args.top,
                 registry: registry_description(registry),
-            },
-        ),
-        SummaryFormat::Json => match reports {
-            [one] if !args.per_file => write_json(out, one),
-            many => {
-                serde_json::to_writer_pretty(&mut *out, many).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")
-            }
-        },
-        SummaryFormat::Csv => {
-            for report in reports {
-                write_csv(out, report)?;
-            }
-            Ok(())
+            };
+            return write_html(out, reports, &options);
         }
-        SummaryFormat::Table => {
-            let color = args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none();
-            for (i, report) in reports.iter().enumerate() {
-                if args.per_file {
-                    if i > 0 {
-                        writeln!(out)?;
-                    }
-                    let name = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
-                    writeln!(out, "== {name}")?;
-                }
-                write_table(
-                    out,
-                    report,
-                    TableStyle {
-                        color,
-                        top: args.top,
-                    },
-                )?;
-            }
-            Ok(())
-        }
-    }
+        SummaryFormat::Table => Format::Table,
+        SummaryFormat::Json => Format::Json,
+        SummaryFormat::Csv => Format::Csv,
+    };
+    let style = TableStyle {
+        color: args.output.is_none() && Stdout::detect().color,
+        top: args.top,
+    };
+    write_reports(out, reports, format, args.per_file, style)
 }
 
 /// The registry in use, in words: its source, its date, the files laid over it.
