@@ -44,6 +44,9 @@ struct PacketStart {
     fragments: FragmentTracker,
     /// Totals and packets without ports; flows are folded into it (or a shard's) later.
     aggregator: Aggregator,
+    /// The flow packet quoted by the last packet when that was an ICMP port unreachable: the
+    /// caller marks that flow refused (the ICMP packet itself is counted under `icmp`).
+    port_unreachable: Option<FlowPacket>,
 }
 
 impl PacketStart {
@@ -52,6 +55,7 @@ impl PacketStart {
             options,
             fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
             aggregator: Aggregator::default(),
+            port_unreachable: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl PacketStart {
             self.aggregator.count_no_ports(reason, frame.len);
             self.aggregator
                 .count_in_timeline(Lane::NoPorts, frame.ts, frame.len);
+            self.port_unreachable = FlowPacket::quoted_by_port_unreachable(info, frame.ts);
         }
         packet
     }
@@ -157,6 +162,9 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
                 .count_in_timeline(lane_of(&observed), packet.ts, packet.wire_len);
             observed
         });
+        if let Some(quoted) = self.start.port_unreachable.take() {
+            self.flows.mark_port_unreachable(&quoted);
+        }
         (info, observed)
     }
 
