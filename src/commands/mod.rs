@@ -28,6 +28,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         }
         Command::Live(args) => live::run(args, &crate::registry::load(&cli.registry)?, &mut out),
     }?;
-    out.flush().map_err(Error::Output)?;
-    Ok(outcome)
+    match out.flush() {
+        // The reader of the output went away (`| head`): what was left unwritten is lost, but
+        // the outcome (a --fail-on verdict, input errors) still decides the exit status.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(outcome),
+        flushed => flushed.map(|()| outcome).map_err(Error::Output),
+    }
 }

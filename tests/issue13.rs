@@ -1,0 +1,66 @@
+//! Issue 13, "what a new user hit": one regression test (or a few) per item, named after it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const DEMO: &str = "captures/demo.pcapng";
+
+fn portnote_command() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("portnote"))
+}
+
+/// Item 4: `summary --fail-on unassigned | head -1` exited 0. The output pipe is closed before
+/// portnote has read its input (standard input, written only afterwards), so every write it
+/// makes meets a closed pipe, whatever the timing.
+#[test]
+fn item4_a_closed_output_pipe_keeps_the_fail_on_verdict() {
+    let capture = std::fs::read(DEMO).unwrap();
+    for (args, expected) in [
+        (&["summary", "--fail-on", "unassigned", "-"][..], 1),
+        (&["summary", "--format", "csv", "--fail-on", "dynamic", "-"][..], 1),
+        (&["summary", "-"][..], 0),
+    ] {
+        let mut child = portnote_command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&capture).unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// Item 4: `--fail-on dynamic` said "unassigned traffic on 61000/tcp".
+#[test]
+fn item4_fail_on_names_the_category_that_tripped() {
+    let (code, _, stderr) = common::portnote(&["summary", "--fail-on", "dynamic", DEMO]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("--fail-on: dynamic traffic on 61000/tcp"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unassigned traffic"), "{stderr}");
+
+    let (code, _, stderr) = common::portnote(&["summary", "--fail-on", "unassigned", DEMO]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("--fail-on: unassigned traffic on 4/tcp"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("dynamic traffic"), "{stderr}");
+}
