@@ -25,7 +25,10 @@ fn item4_a_closed_output_pipe_keeps_the_fail_on_verdict() {
     let capture = std::fs::read(DEMO).unwrap();
     for (args, expected) in [
         (&["summary", "--fail-on", "unassigned", "-"][..], 1),
-        (&["summary", "--format", "csv", "--fail-on", "dynamic", "-"][..], 1),
+        (
+            &["summary", "--format", "csv", "--fail-on", "dynamic", "-"][..],
+            1,
+        ),
         (&["summary", "-"][..], 0),
     ] {
         let mut child = portnote_command()
@@ -63,4 +66,44 @@ fn item4_fail_on_names_the_category_that_tripped() {
         "{stderr}"
     );
     assert!(!stderr.contains("dynamic traffic"), "{stderr}");
+}
+
+/// Item 3: `--per-file --format csv` repeated the header per file and had no `file` column.
+#[test]
+fn item3_per_file_csv_has_one_header_and_a_file_column() {
+    let files = [DEMO, "captures/sctp.pcap", "captures/dccp.pcap"];
+    let (code, stdout, stderr) = common::portnote(
+        &[
+            &["summary", "--per-file", "--format", "csv"][..],
+            &files[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.get(0), Some("file"));
+    assert_eq!(header.get(1), Some("section"));
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(
+        records.iter().all(|r| r.get(1) != Some("section")),
+        "the header appears once"
+    );
+    // Each file's lines, without the file column, are its own single-file CSV.
+    for file in files {
+        let (code, single, _) = common::portnote(&["summary", "--format", "csv", file]);
+        assert_eq!(code, 0);
+        let expected: Vec<Vec<String>> = csv::Reader::from_reader(single.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let got: Vec<Vec<String>> = records
+            .iter()
+            .filter(|r| r.get(0) == Some(file))
+            .map(|r| r.iter().skip(1).map(str::to_owned).collect())
+            .collect();
+        assert!(!got.is_empty(), "{file} has lines");
+        assert_eq!(got, expected, "{file}");
+    }
+    assert!(records.iter().all(|r| files.contains(&r.get(0).unwrap())));
 }

@@ -10,7 +10,8 @@ use crate::decode::DecodeOptions;
 use crate::flow::FlowStats;
 use crate::registry::{Registry, Status};
 use crate::report::summary::{
-    write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
+    write_csv, write_csv_per_file, write_json, write_table, InputReport, RowReport, SummaryReport,
+    TableStyle,
 };
 use crate::transport::Transport;
 use crate::{Error, Outcome};
@@ -177,12 +178,10 @@ fn write_reports(
                 out.write_all(b"\n")
             }
         },
-        TableFormat::Csv => {
-            for report in reports {
-                write_csv(out, report)?;
-            }
-            Ok(())
-        }
+        TableFormat::Csv => match reports {
+            [one] if !args.per_file => write_csv(out, one),
+            many => write_csv_per_file(out, many),
+        },
         TableFormat::Table => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             for (i, report) in reports.iter().enumerate() {

@@ -204,10 +204,33 @@ packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,l
 /// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let header: Vec<&str> = CSV_HEADER.split(',').collect();
-    w.write_record(&header)?;
+    w.write_record(CSV_HEADER.split(','))?;
+    for record in csv_records(report) {
+        w.write_record(&record)?;
+    }
+    w.flush()
+}
+
+/// `summary --per-file`: one header, then [`write_csv`]'s lines of every report, each behind a
+/// `file` column that names the report's input.
+pub fn write_csv_per_file(out: &mut dyn Write, reports: &[SummaryReport]) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(std::iter::once("file").chain(CSV_HEADER.split(',')))?;
+    for report in reports {
+        let file = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+        for record in csv_records(report) {
+            w.write_record(std::iter::once(file).chain(record.iter().map(String::as_str)))?;
+        }
+    }
+    w.flush()
+}
+
+/// The CSV records of one report, in [`CSV_HEADER`]'s columns.
+fn csv_records(report: &SummaryReport) -> Vec<Vec<String>> {
+    let columns = CSV_HEADER.split(',').count();
+    let mut records = Vec::with_capacity(report.rows.len() + report.no_ports_detail.len());
     for r in &report.rows {
-        w.write_record([
+        records.push(vec![
             r.section.as_str().to_string(),
             r.transport.to_string(),
             r.service.clone().unwrap_or_default(),
@@ -230,10 +253,10 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 .collect::<Vec<_>>()
                 .join(" "),
             r.unauthorized.clone().unwrap_or_default(),
-        ])?;
+        ]);
     }
     for (reason, detail) in &report.no_ports_detail {
-        let mut record = vec![String::new(); header.len()];
+        let mut record = vec![String::new(); columns];
         let fields = [
             (0, "no_ports".to_string()),
             (2, reason.clone()),
@@ -245,9 +268,9 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 *slot = value;
             }
         }
-        w.write_record(&record)?;
+        records.push(record);
     }
-    w.flush()
+    records
 }
 
 fn join_ports(ports: &[u16]) -> String {
