@@ -107,3 +107,54 @@ fn item3_per_file_csv_has_one_header_and_a_file_column() {
     }
     assert!(records.iter().all(|r| files.contains(&r.get(0).unwrap())));
 }
+
+/// Item 11: a missing file said "at byte offset 0" and still printed an empty 18-line report.
+#[test]
+fn item11_a_missing_file_gets_one_line_and_no_empty_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nosuch.pcap");
+    let missing = missing.to_str().unwrap();
+    let expected = format!("portnote: {missing}: cannot open: No such file or directory");
+    for args in [
+        &["summary", missing][..],
+        &["summary", "--format", "json", missing][..],
+        &["summary", "--format", "csv", missing][..],
+        &["summary", "--per-file", missing][..],
+        &["annotate", "--format", "csv", missing][..],
+    ] {
+        let (code, stdout, stderr) = common::portnote(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stdout.is_empty(), "{args:?} printed {stdout:?}");
+        assert!(stderr.starts_with(&expected), "{args:?}: {stderr:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(!stderr.contains("byte offset"), "{stderr:?}");
+    }
+
+    // Beside a good file, the good file's report stands alone; the run still exits 2.
+    let (code, stdout, _) =
+        common::portnote(&["summary", "--per-file", "--format", "json", missing, DEMO]);
+    assert_eq!(code, 2);
+    let reports: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{stdout}");
+    assert_eq!(reports[0]["inputs"][0]["file"], DEMO);
+    // Combined, the report still lists the missing input among its capture errors.
+    let (code, stdout, _) = common::portnote(&["summary", "--format", "json", missing, DEMO]);
+    assert_eq!(code, 2);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["totals"]["capture_errors"], 1);
+
+    // A capture that opens but has no record (here: none passes the filter) is an empty
+    // table, not nothing.
+    let (code, stdout, _) = common::portnote(&[
+        "annotate",
+        "--format",
+        "csv",
+        "-f",
+        "port 1",
+        "captures/sctp.pcap",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("file,frame,"), "{stdout}");
+}

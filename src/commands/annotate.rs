@@ -13,7 +13,8 @@ use std::io::Write;
 enum Sink<'w> {
     Text(&'w mut dyn Write),
     Ndjson(&'w mut dyn Write, NdjsonWriter),
-    Csv(Box<csv::Writer<&'w mut dyn Write>>),
+    /// The writer, and whether its header line is written yet.
+    Csv(Box<csv::Writer<&'w mut dyn Write>>, bool),
 }
 
 impl Sink<'_> {
@@ -21,14 +22,32 @@ impl Sink<'_> {
         match self {
             Sink::Text(out) => write_text(*out, record).map_err(Error::Output),
             Sink::Ndjson(out, writer) => writer.write(*out, record).map_err(Error::Output),
-            Sink::Csv(w) => write_csv(w, record).map_err(csv_error),
+            Sink::Csv(w, header) => {
+                if !*header {
+                    w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
+                    *header = true;
+                }
+                write_csv(w, record).map_err(csv_error)
+            }
+        }
+    }
+
+    /// The CSV header, if no record has written it: a capture without records still gets a
+    /// well-formed (empty) table; inputs that could not be opened get none.
+    fn write_header(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::Csv(w, header) if !*header => {
+                *header = true;
+                w.write_record(CSV_HEADER.split(',')).map_err(csv_error)
+            }
+            _ => Ok(()),
         }
     }
 
     fn flush(&mut self) -> Result<(), Error> {
         match self {
             Sink::Text(out) | Sink::Ndjson(out, _) => out.flush().map_err(Error::Output),
-            Sink::Csv(w) => w.flush().map_err(Error::Output),
+            Sink::Csv(w, _) => w.flush().map_err(Error::Output),
         }
     }
 }
@@ -47,11 +66,7 @@ pub fn run(
     let mut sink = match args.format {
         AnnotateFormat::Text => Sink::Text(out),
         AnnotateFormat::Ndjson => Sink::Ndjson(out, NdjsonWriter::new()),
-        AnnotateFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
-            Sink::Csv(Box::new(w))
-        }
+        AnnotateFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out)), false),
     };
     let mut errors = false;
     // Output stays in frame order, so only the file reading can move to another thread; worth
@@ -73,6 +88,9 @@ pub fn run(
             })
         })?;
         errors |= input.error.is_some();
+        if !input.unopened {
+            sink.write_header()?;
+        }
     }
     sink.flush()?;
     Ok(if errors {

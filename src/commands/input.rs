@@ -73,6 +73,7 @@ pub fn read_input(
                 file: name,
                 packets: 0,
                 error: Some(e.to_string()),
+                unopened: true,
             });
         }
     };
@@ -89,6 +90,7 @@ pub fn read_input(
             file: name,
             packets: 0,
             error: Some(e.to_string()),
+            unopened: false,
         });
     }
     let bar = progress_bar(path);
@@ -122,5 +124,6 @@ pub fn read_input(
         file: name,
         packets,
         error,
+        unopened: false,
     })
 }

@@ -85,6 +85,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         vec![args.input.files.as_slice()]
     };
     let mut reports = Vec::new();
+    let mut unopened = false;
     for files in groups {
         let (aggregator, stats, inputs) = count(
             files,
@@ -94,12 +95,23 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             args.max_flows,
             threads,
         )?;
+        // Inputs that could not be opened have had their one-line error; a report of nothing
+        // would only bury it.
+        if inputs.iter().all(|i| i.unopened) {
+            unopened = true;
+            continue;
+        }
         reports.push(SummaryReport::build(&aggregator, stats, inputs, args.sort));
     }
 
     // A closed output pipe (`| head -1`) stops the output, not the verdict: --fail-on and
     // input errors still decide the exit status.
-    match write_reports(out, &reports, args) {
+    let written = if reports.is_empty() {
+        Ok(())
+    } else {
+        write_reports(out, &reports, args)
+    };
+    match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         written => written.map_err(Error::Output)?,
     }
@@ -118,7 +130,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             row.packets
         );
     }
-    let input_errors = reports.iter().any(|r| r.totals.capture_errors > 0);
+    let input_errors = unopened || reports.iter().any(|r| r.totals.capture_errors > 0);
     Ok(if input_errors {
         Outcome::InputErrors
     } else if !failing.is_empty() {

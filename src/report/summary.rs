@@ -23,6 +23,9 @@ pub struct InputReport {
     pub packets: u64,
     /// The error that ended reading this input early, if any.
     pub error: Option<String>,
+    /// The input could not be opened or was no capture at all: nothing of it is in the report.
+    #[serde(skip)]
+    pub unopened: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
