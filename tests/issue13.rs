@@ -158,3 +158,61 @@ fn item11_a_missing_file_gets_one_line_and_no_empty_report() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.starts_with("file,frame,"), "{stdout}");
 }
+
+/// Item 5: `-f 'vlan and tcp'` over files that include a NULL-link capture aborted the whole run
+/// with no output. The file is named, counted as an input error, and the others are read.
+#[test]
+fn item5_a_filter_that_cannot_compile_for_one_file_skips_that_file_only() {
+    const NULL: &str = "captures/linktype-null.pcap";
+    const VLAN: &str = "captures/linktype-vlan.pcap";
+    let filter = ["-f", "vlan and tcp"];
+    let (code, alone, _) = common::portnote(
+        &[
+            &["summary", "--format", "json"][..],
+            &filter[..],
+            &[VLAN][..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0);
+    let alone: serde_json::Value = serde_json::from_str(&alone).unwrap();
+    assert!(alone["totals"]["packets"].as_u64().unwrap() > 0);
+
+    let (code, stdout, stderr) = common::portnote(
+        &[
+            &["summary", "--format", "json"][..],
+            &filter[..],
+            &[NULL, VLAN][..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "portnote: {NULL}: filter expression \"vlan and tcp\""
+        )),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["totals"]["packets"], alone["totals"]["packets"]);
+    assert_eq!(report["rows"], alone["rows"]);
+    assert_eq!(report["totals"]["capture_errors"], 1);
+    assert!(report["inputs"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("link type NULL"));
+    assert_eq!(report["inputs"][1]["error"], serde_json::Value::Null);
+
+    // annotate goes on the same way: the VLAN file's records, exit 2.
+    let annotate = |files: &[&str]| {
+        common::portnote(&[&["annotate", "--format", "ndjson"][..], &filter[..], files].concat())
+    };
+    let (code, alone, _) = annotate(&[VLAN]);
+    assert_eq!(code, 0);
+    let (code, both, stderr) = annotate(&[NULL, VLAN]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(NULL), "{stderr}");
+    assert_eq!(both.lines().count(), alone.lines().count());
+    assert!(!alone.is_empty());
+}
