@@ -216,3 +216,99 @@ fn item5_a_filter_that_cannot_compile_for_one_file_skips_that_file_only() {
     assert_eq!(both.lines().count(), alone.lines().count());
     assert!(!alone.is_empty());
 }
+
+/// A little-endian pcap split into its file header and its records (header and data each).
+fn pcap_records(path: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        bytes[..4],
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        "{path}: little-endian pcap"
+    );
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at < bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        records.push(bytes[at..at + 16 + caplen].to_vec());
+        at += 16 + caplen;
+    }
+    (bytes[..24].to_vec(), records)
+}
+
+/// Item 1: `tcpdump -U -w - | portnote annotate -` printed nothing until the pipe closed. A
+/// feeder writes the file header and three packets, then waits: the three records must come
+/// out while it waits, in every format.
+#[test]
+fn item1_annotate_streams_records_from_a_pipe_as_packets_arrive() {
+    let (header, records) = pcap_records("captures/linktype-ethernet.pcap");
+    assert!(records.len() > 3);
+    for format in ["text", "ndjson", "csv"] {
+        let mut child = portnote_command()
+            .args(["annotate", "--format", format, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&header).unwrap();
+        for record in &records[..3] {
+            stdin.write_all(record).unwrap();
+        }
+        stdin.flush().unwrap();
+        // The feeder now waits (its pipe stays open) for the records of what it wrote.
+        let expected = if format == "csv" { 4 } else { 3 }; // CSV: header line too
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut early = Vec::new();
+        while early.len() < expected {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => early.push(line),
+                Err(_) => break,
+            }
+        }
+        assert_eq!(
+            early.len(),
+            expected,
+            "{format}: records of the packets written so far, before the feeder ended: {early:?}"
+        );
+        if format == "ndjson" {
+            let frames: Vec<u64> = early
+                .iter()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["frame"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(frames, [1, 2, 3]);
+        }
+        // Nothing beyond what was fed.
+        assert!(lines
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_err());
+        for record in &records[3..] {
+            stdin.write_all(record).unwrap();
+        }
+        drop(stdin);
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        let rest: Vec<String> = lines.try_iter().collect();
+        assert_eq!(status.code(), Some(0), "{format}");
+        assert_eq!(
+            early.len() + rest.len(),
+            expected + records.len() - 3,
+            "{format}"
+        );
+    }
+}

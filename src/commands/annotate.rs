@@ -7,7 +7,8 @@ use crate::decode::DecodeOptions;
 use crate::registry::Registry;
 use crate::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
 use crate::{Error, Outcome};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 /// Where records go, in the chosen format.
 enum Sink<'w> {
@@ -72,8 +73,12 @@ pub fn run(
     // Output stays in frame order, so only the file reading can move to another thread; worth
     // it whenever there is a second core.
     let read_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let to_terminal = std::io::stdout().is_terminal();
     for path in &args.input.files {
         let name = path.display().to_string();
+        // `tcpdump -U -w - | portnote annotate -`: each record is written as soon as its packet
+        // is read. The output buffer is only for file-to-file runs, where nobody waits.
+        let streaming = to_terminal || !is_regular_file(path);
         let input = read_input(path, &mut filter, read_ahead, |frame_number, frame| {
             let processed = pipeline.process(frame);
             sink.write(&PacketRecord {
@@ -85,7 +90,11 @@ pub fn run(
                 linktype: frame.linktype,
                 info: &processed.info,
                 attribution: processed.attribution,
-            })
+            })?;
+            if streaming {
+                sink.flush()?;
+            }
+            Ok(())
         })?;
         errors |= input.error.is_some();
         if !input.unopened {
@@ -98,6 +107,11 @@ pub fn run(
     } else {
         Outcome::Success
     })
+}
+
+/// A regular file, as opposed to standard input (`-`), a pipe, a FIFO or a device.
+fn is_regular_file(path: &Path) -> bool {
+    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 fn csv_error(e: csv::Error) -> Error {
