@@ -312,3 +312,46 @@ fn item1_annotate_streams_records_from_a_pipe_as_packets_arrive() {
         );
     }
 }
+
+/// The table lines of the dynamic-only section, split into words: header first.
+fn dynamic_section(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("Dynamic-only traffic"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Item 16: the dynamic-only section headed `service` a column that showed "unassigned". The
+/// column is `status`, and a `service` column shows the name when a dynamic port is assigned.
+#[test]
+fn item16_dynamic_section_shows_status_and_the_name_of_an_assigned_port() {
+    let (code, table, _) = common::portnote(&["summary", DEMO]);
+    assert_eq!(code, 0);
+    let rows = dynamic_section(&table);
+    assert_eq!(
+        rows[0][..4],
+        ["transport", "status", "service", "port"],
+        "{table}"
+    );
+    let row = rows
+        .iter()
+        .find(|r| r[3] == "61000")
+        .expect("61000/tcp row");
+    assert_eq!(row[..3], ["tcp", "unassigned", "-"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let services = dir.path().join("services");
+    std::fs::write(&services, "myapp 61000/tcp\n").unwrap();
+    let (code, table, stderr) =
+        common::portnote(&["--services", services.to_str().unwrap(), "summary", DEMO]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = dynamic_section(&table);
+    let row = rows
+        .iter()
+        .find(|r| r[3] == "61000")
+        .expect("61000/tcp row");
+    assert_eq!(row[..3], ["tcp", "assigned", "myapp"], "{table}");
+}

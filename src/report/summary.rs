@@ -515,7 +515,7 @@ fn write_section(
         ),
         Section::Dynamic => (
             "Dynamic-only traffic (service port 49152-65535)",
-            "service",
+            "status",
             "servers",
         ),
     };
@@ -536,17 +536,18 @@ fn write_section(
                             .unwrap_or_default(),
                     ),
                     Section::Unassigned => (paint.alert(r.status.as_str()), servers_cell(r)),
-                    Section::Dynamic => (
-                        r.service
-                            .clone()
-                            .unwrap_or_else(|| r.status.as_str().to_string()),
-                        servers_cell(r),
-                    ),
+                    Section::Dynamic => (r.status.as_str().to_string(), servers_cell(r)),
                 };
-                service_cells(r, name, last)
+                let mut cells = service_cells(r, name, last);
+                if section == Section::Dynamic {
+                    // A dynamic port may still be assigned (IANA has a few, --services more).
+                    let service = r.service.clone().unwrap_or_else(|| "-".to_string());
+                    cells.insert(2, service);
+                }
+                cells
             })
             .collect();
-        let header = [
+        let mut header = vec![
             "transport",
             name_column,
             "port",
@@ -557,7 +558,12 @@ fn write_section(
             "to/from server",
             last_column,
         ];
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+        let mut right = RIGHT_NUMBERS.to_vec();
+        if section == Section::Dynamic {
+            header.insert(2, "service");
+            right.insert(2, false);
+        }
+        write_aligned(out, &header, &cells, &right)?;
     }
     if hidden > 0 {
         writeln!(out, "  ... {hidden} more (--top 0 shows all)")?;
