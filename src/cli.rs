@@ -124,6 +124,25 @@ Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
 Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interface went away
 (after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
     Live(LiveArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "\
+Examples:
+  portnote completions bash > ~/.local/share/bash-completion/completions/portnote
+  portnote completions zsh > ~/.zfunc/_portnote      # with fpath+=~/.zfunc in ~/.zshrc
+  portnote completions fish > ~/.config/fish/completions/portnote.fish")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), for `man -l -` or a man directory
+    #[command(after_help = "\
+Examples:
+  portnote man | man -l -
+  portnote man > ~/.local/share/man/man1/portnote.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]

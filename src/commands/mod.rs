@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod input;
+pub mod install;
 pub mod live;
 pub mod lookup;
 pub mod pipeline;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             summary::run(args, &crate::registry::load(&cli.registry)?, &mut out)
         }
         Command::Live(args) => live::run(args, &crate::registry::load(&cli.registry)?, &mut out),
+        Command::Completions { shell } => install::completions(*shell, &mut out),
+        Command::Man => install::man(&mut out),
     }?;
     match out.flush() {
         // The reader of the output went away (`| head`): what was left unwritten is lost, but
