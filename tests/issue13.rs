@@ -465,3 +465,134 @@ fn item12_man_page_renders_with_every_command() {
         "no roff left raw"
     );
 }
+
+/// Item 13: the quick start's first line said `sudo apt-get ...`, which fails where sudo is
+/// absent (root in a container). The README's line runs in bash with stand-ins for dpkg (libpcap
+/// missing), apt-get, cargo and, in the second case, sudo: it must install libpcap-dev both
+/// without sudo and through sudo, and go on to build.
+#[test]
+fn item13_quick_start_installs_libpcap_with_and_without_sudo() {
+    use std::os::unix::fs::PermissionsExt;
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("dpkg -s libpcap-dev"))
+        .expect("the quick start's first command");
+    for with_sudo in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = dir.path().join("log");
+        let mut stubs = vec![
+            ("dpkg", "exit 1"),
+            ("apt-get", "echo \"apt-get $*\" >> \"$LOG\""),
+            ("cargo", "echo \"cargo $*\" >> \"$LOG\""),
+        ];
+        if with_sudo {
+            stubs.push(("sudo", "echo \"sudo $1\" >> \"$LOG\"; exec \"$@\""));
+        }
+        for (name, body) in stubs {
+            let path = bin.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let out = Command::new("/bin/bash")
+            .arg("-c")
+            .arg(line)
+            .env_clear()
+            .env("PATH", &bin)
+            .env("LOG", &log)
+            .output()
+            .unwrap();
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        let context = format!("with_sudo {with_sudo}: {calls:?} {out:?}");
+        assert!(out.status.success(), "{context}");
+        let expected: &[&str] = if with_sudo {
+            &[
+                "sudo apt-get",
+                "apt-get update",
+                "sudo apt-get",
+                "apt-get install -y libpcap-dev",
+                "cargo run --release -- summary captures/demo.pcapng",
+            ]
+        } else {
+            &[
+                "apt-get update",
+                "apt-get install -y libpcap-dev",
+                "cargo run --release -- summary captures/demo.pcapng",
+            ]
+        };
+        assert_eq!(calls.lines().collect::<Vec<_>>(), expected, "{context}");
+    }
+}
+
+/// The README section that starts with `heading`, up to the next heading.
+fn readme_section(heading: &str) -> String {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no {heading}"));
+    let rest = &readme[start + heading.len()..];
+    let end = rest.find("\n#").unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+/// The first backticked text of a README section that contains `first_column,`, with its line
+/// breaks and indentation removed.
+fn documented_columns(section: &str, first_column: &str) -> String {
+    let start = section
+        .find(&format!("`{first_column},"))
+        .unwrap_or_else(|| panic!("no column list in {section}"));
+    let list = &section[start + 1..];
+    let end = list.find('`').unwrap();
+    list[..end].split_whitespace().collect()
+}
+
+/// Item 15: the README did not document the summary CSV columns, nor how annotate's CSV packs
+/// `outer` and `icmp_quote`. The documented columns are the ones written, and the documented
+/// packing examples are fields portnote writes for the bundled captures.
+#[test]
+fn item15_readme_documents_the_csv_formats_as_written() {
+    let summary_doc = readme_section("### `summary --format csv`");
+    let (_, summary_csv, _) = common::portnote(&["summary", "--format", "csv", DEMO]);
+    assert_eq!(
+        documented_columns(&summary_doc, "section"),
+        summary_csv.lines().next().unwrap()
+    );
+    assert!(summary_csv
+        .lines()
+        .any(|l| l.starts_with("no_ports,,icmp,")));
+    assert!(summary_doc.contains("`no_ports`"));
+
+    let annotate_doc = readme_section("### `annotate --format csv`");
+    let (_, annotate_csv, _) = common::portnote(&[
+        "annotate",
+        "--format",
+        "csv",
+        "captures/tunnel-vxlan.pcap",
+        "captures/icmp-errors.pcap",
+    ]);
+    let mut reader = csv::Reader::from_reader(annotate_csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(documented_columns(&annotate_doc, "file"), header.join(","));
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    for (name, example) in [
+        ("outer", "vxlan:udp/55040/4789"),
+        ("icmp_quote", "4:udp/52011/33434"),
+    ] {
+        assert!(
+            annotate_doc.contains(&format!("`{example}`")),
+            "{name}: example {example} not in the README"
+        );
+        assert!(
+            records.iter().any(|r| &r[column(name)] == example),
+            "{name}: portnote never writes {example}"
+        );
+    }
+}

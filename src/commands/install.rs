@@ -9,8 +9,8 @@ use std::io::Write;
 /// The completion script for `shell`, for the binary named `portnote`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut command = Cli::command();
-    // clap_complete writes through `impl Write` and drops errors it meets; collect the script
-    // first so a failed write to stdout is reported like any other.
+    // clap_complete's shells panic when a write fails: they write into memory, and a failed
+    // write to stdout (a closed pipe, a full disk) is then handled like any other.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "portnote", &mut script);
     out.write_all(&script).map_err(Error::Output)?;
