@@ -1,13 +1,14 @@
 //! `portnote annotate`: one record per packet record of each file.
 
 use super::input::{filter_of, read_input};
-use super::pipeline::Pipeline;
 use crate::cli::{AnnotateArgs, AnnotateFormat};
-use crate::decode::DecodeOptions;
-use crate::registry::Registry;
-use crate::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
-use crate::{Error, Outcome};
-use std::io::{IsTerminal, Write};
+use portnote::decode::DecodeOptions;
+use portnote::pipeline::{Pipeline, ThreadPlan};
+use portnote::registry::Registry;
+use portnote::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
+use portnote::report::Stdout;
+use portnote::{Error, Outcome};
+use std::io::Write;
 use std::path::Path;
 
 /// Where records go, in the chosen format.
@@ -70,10 +71,8 @@ pub fn run(
         AnnotateFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out)), false),
     };
     let mut errors = false;
-    // Output stays in frame order, so only the file reading can move to another thread; worth
-    // it whenever there is a second core.
-    let read_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-    let to_terminal = std::io::stdout().is_terminal();
+    let read_ahead = ThreadPlan::in_frame_order().read_ahead;
+    let to_terminal = Stdout::detect().terminal;
     for path in &args.input.files {
         let name = path.display().to_string();
         // `tcpdump -U -w - | portnote annotate -`: each record is written as soon as its packet
@@ -115,17 +114,14 @@ fn is_regular_file(path: &Path) -> bool {
 }
 
 fn csv_error(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::Output(io),
-        other => Error::Output(std::io::Error::other(format!("{other:?}"))),
-    }
+    Error::Output(portnote::report::csv_to_io(e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureReader;
-    use crate::report::annotate::write_ndjson;
+    use portnote::capture::CaptureReader;
+    use portnote::report::annotate::write_ndjson;
     use std::path::Path;
 
     /// The hand-written NDJSON is byte-identical to serde_json's on every record of every

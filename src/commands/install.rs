@@ -2,8 +2,8 @@
 //! binary, generated from the same clap definition as `--help`, so they never fall behind it.
 
 use crate::cli::Cli;
-use crate::{Error, Outcome};
 use clap::CommandFactory;
+use portnote::{Error, Outcome};
 use std::io::Write;
 
 /// The completion script for `shell`, for the binary named `portnote`.
