@@ -1,15 +1,16 @@
 //! `portnote summary`: traffic by service over one or more captures.
 
 use super::input::{filter_of, read_input};
-use crate::cli::{FailOn, SummaryArgs};
+use crate::cli::{FailOn, SummaryArgs, SummaryFormat};
 use portnote::aggregate::{Aggregator, Section};
 use portnote::capture::BpfFilter;
 use portnote::decode::DecodeOptions;
 use portnote::flow::FlowStats;
 use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
 use portnote::registry::{Registry, Status};
+use portnote::report::html::{write_html, HtmlOptions};
 use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
-use portnote::report::Stdout;
+use portnote::report::{Format, Stdout};
 use portnote::transport::Transport;
 use portnote::{Error, Outcome};
 use std::collections::HashSet;
@@ -31,16 +32,21 @@ pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
     Ok((transport, port))
 }
 
-/// Whether a row is traffic of a `--fail-on` category that `--allow` does not accept.
-pub fn row_fails(row: &RowReport, fail_on: &[FailOn], allow: &HashSet<(Transport, u16)>) -> bool {
+/// The first `--fail-on` category (in the order given) whose traffic this row is, unless
+/// `--allow` accepts every port of the row.
+pub fn failing_category(
+    row: &RowReport,
+    fail_on: &[FailOn],
+    allow: &HashSet<(Transport, u16)>,
+) -> Option<FailOn> {
     if row
         .ports
         .iter()
         .all(|p| allow.contains(&(row.transport, *p)))
     {
-        return false;
+        return None;
     }
-    fail_on.iter().any(|category| match category {
+    fail_on.iter().copied().find(|category| match category {
         FailOn::Unassigned => {
             row.section == Section::Unassigned && row.status == Status::Unassigned
         }
@@ -49,7 +55,23 @@ pub fn row_fails(row: &RowReport, fail_on: &[FailOn], allow: &HashSet<(Transport
     })
 }
 
+/// How `--fail-on` names a category in its messages.
+fn fail_on_name(category: FailOn) -> &'static str {
+    match category {
+        FailOn::Unassigned => "unassigned",
+        FailOn::Reserved => "reserved",
+        FailOn::Dynamic => "dynamic",
+    }
+}
+
 pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if args.format == SummaryFormat::Html && args.per_file {
+        // One page per file would break the page's size bound; one page of many reports too.
+        return Err(Error::Usage(
+            "--format html shows one combined summary; --per-file works with table, json and csv"
+                .to_string(),
+        ));
+    }
     let allow = args
         .allow
         .iter()
@@ -68,6 +90,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         vec![args.input.files.as_slice()]
     };
     let mut reports = Vec::new();
+    let mut unopened = false;
     for files in groups {
         let (aggregator, stats, inputs) = count(
             files,
@@ -77,6 +100,12 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             args.max_flows,
             threads,
         )?;
+        // Inputs that could not be opened have had their one-line error; a report of nothing
+        // would only bury it.
+        if inputs.iter().all(|i| i.unopened) {
+            unopened = true;
+            continue;
+        }
         reports.push(SummaryReport::build(
             &aggregator,
             stats,
@@ -85,28 +114,33 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         ));
     }
 
-    let style = TableStyle {
-        color: Stdout::detect().color,
-        top: args.top,
-    };
-    write_reports(out, &reports, args.format.into(), args.per_file, style)
-        .map_err(Error::Output)?;
+    // A closed output pipe (`| head -1`) stops the output, not the verdict: --fail-on and
+    // input errors still decide the exit status.
+    if !reports.is_empty() {
+        match &args.output {
+            Some(path) => write_output_file(path, &reports, args, registry)?,
+            None => match write_summary(out, &reports, args, registry) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                written => written.map_err(Error::Output)?,
+            },
+        }
+    }
 
-    let failing: Vec<&RowReport> = reports
+    let failing: Vec<(&RowReport, FailOn)> = reports
         .iter()
         .flat_map(|r| r.rows.iter())
-        .filter(|row| row_fails(row, &args.fail_on, &allow))
+        .filter_map(|row| Some((row, failing_category(row, &args.fail_on, &allow)?)))
         .collect();
-    for row in &failing {
+    for (row, category) in &failing {
         eprintln!(
             "portnote: --fail-on: {} traffic on {}/{} ({} packets)",
-            row.status.as_str(),
+            fail_on_name(*category),
             row.ports.first().copied().unwrap_or(0),
             row.transport,
             row.packets
         );
     }
-    let input_errors = reports.iter().any(|r| r.totals.capture_errors > 0);
+    let input_errors = unopened || reports.iter().any(|r| r.totals.capture_errors > 0);
     Ok(if input_errors {
         Outcome::InputErrors
     } else if !failing.is_empty() {
@@ -151,6 +185,65 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
+}
+
+/// `-o FILE`: the same output into a file, created once the counts are done (a run that fails
+/// earlier leaves an existing file alone).
+fn write_output_file(
+    path: &std::path::Path,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+    registry: &Registry,
+) -> Result<(), Error> {
+    let named = |e: std::io::Error| {
+        Error::Output(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let file = std::fs::File::create(path).map_err(named)?;
+    let mut file = std::io::BufWriter::new(file);
+    write_summary(&mut file, reports, args, registry).map_err(named)?;
+    file.flush().map_err(named)
+}
+
+/// The reports in `--format`: the HTML page, or the shared writers of the other formats (tables
+/// in colour only on a terminal, never into `-o FILE`).
+fn write_summary(
+    out: &mut dyn Write,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+    registry: &Registry,
+) -> std::io::Result<()> {
+    let format = match args.format {
+        SummaryFormat::Html => {
+            let options = HtmlOptions {
+                top: args.top,
+                registry: registry_description(registry),
+            };
+            return write_html(out, reports, &options);
+        }
+        SummaryFormat::Table => Format::Table,
+        SummaryFormat::Json => Format::Json,
+        SummaryFormat::Csv => Format::Csv,
+    };
+    let style = TableStyle {
+        color: args.output.is_none() && Stdout::detect().color,
+        top: args.top,
+    };
+    write_reports(out, reports, format, args.per_file, style)
+}
+
+/// The registry in use, in words: its source, its date, the files laid over it.
+fn registry_description(registry: &Registry) -> String {
+    let mut text = registry.source().to_string();
+    if let Some(date) = registry.date() {
+        text.push_str(&format!(", dated {date}"));
+    }
+    for overlay in registry.overlays() {
+        text.push_str(&format!(", with {} laid over it", overlay.display()));
+    }
+    text
 }
 
 #[cfg(test)]

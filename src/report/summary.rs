@@ -1,10 +1,12 @@
 //! The summary report: a serializable model built from an [`Aggregator`], and its table, JSON
 //! and CSV writers. The JSON schema is documented in the README; `version` changes when it does.
 
+use crate::aggregate::timeline::Timeline;
 use crate::aggregate::{Aggregator, Row, Section};
 use crate::capture::Timestamp;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
+use crate::report::timeline::TimelineReport;
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
 use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
@@ -32,6 +34,9 @@ pub struct InputReport {
     pub packets: u64,
     /// The error that ended reading this input early, if any.
     pub error: Option<String>,
+    /// The input could not be opened or was no capture at all: nothing of it is in the report.
+    #[serde(skip)]
+    pub unopened: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +83,10 @@ pub struct RowReport {
     /// Server addresses, for rows outside the assigned section.
     pub servers: Vec<IpAddr>,
     pub servers_truncated: bool,
+    /// Distinct client addresses, for rows outside the assigned section: exact up to
+    /// [`crate::aggregate::MAX_CLIENTS_PER_ROW`], more when `clients_truncated`.
+    pub clients: usize,
+    pub clients_truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +107,11 @@ pub struct SummaryReport {
     pub no_ports: IndexMap<String, u64>,
     /// Reason -> packets and bytes without ports.
     pub no_ports_detail: IndexMap<String, NoPortsReport>,
+    /// Packets and bytes per time bucket and section.
+    pub timeline: TimelineReport,
+    /// The counts behind `timeline`, for charts that want fewer, wider buckets.
+    #[serde(skip)]
+    pub timeline_counts: Timeline,
 }
 
 impl SummaryReport {
@@ -168,6 +182,8 @@ impl SummaryReport {
             rows,
             no_ports,
             no_ports_detail,
+            timeline: TimelineReport::build(aggregator.timeline()),
+            timeline_counts: aggregator.timeline().clone(),
         }
     }
 
@@ -203,6 +219,8 @@ fn row_report(row: &Row, total_bytes: u64) -> RowReport {
         last_seen: row.last_seen,
         servers: row.servers.iter().copied().collect(),
         servers_truncated: row.servers_truncated,
+        clients: row.clients.len(),
+        clients_truncated: row.clients_truncated,
     }
 }
 
@@ -230,12 +248,10 @@ pub fn write_reports(
                 out.write_all(b"\n")
             }
         },
-        Format::Csv => {
-            for report in reports {
-                write_csv(out, report)?;
-            }
-            Ok(())
-        }
+        Format::Csv => match reports {
+            [one] if !per_file => write_csv(out, one),
+            many => write_csv_per_file(out, many),
+        },
         Format::Table => {
             for (i, report) in reports.iter().enumerate() {
                 if per_file {
@@ -260,10 +276,35 @@ flows_unanswered,flows_refused";
 /// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let header: Vec<&str> = CSV_HEADER.split(',').collect();
-    w.write_record(&header).map_err(csv_to_io)?;
+    w.write_record(CSV_HEADER.split(',')).map_err(csv_to_io)?;
+    for record in csv_records(report) {
+        w.write_record(&record).map_err(csv_to_io)?;
+    }
+    w.flush()
+}
+
+/// `summary --per-file`: one header, then [`write_csv`]'s lines of every report, each behind a
+/// `file` column that names the report's input.
+pub fn write_csv_per_file(out: &mut dyn Write, reports: &[SummaryReport]) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(std::iter::once("file").chain(CSV_HEADER.split(',')))
+        .map_err(csv_to_io)?;
+    for report in reports {
+        let file = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+        for record in csv_records(report) {
+            w.write_record(std::iter::once(file).chain(record.iter().map(String::as_str)))
+                .map_err(csv_to_io)?;
+        }
+    }
+    w.flush()
+}
+
+/// The CSV records of one report, in [`CSV_HEADER`]'s columns.
+fn csv_records(report: &SummaryReport) -> Vec<Vec<String>> {
+    let columns = CSV_HEADER.split(',').count();
+    let mut records = Vec::with_capacity(report.rows.len() + report.no_ports_detail.len());
     for r in &report.rows {
-        w.write_record([
+        records.push(vec![
             r.section.as_str().to_string(),
             r.transport.to_string(),
             r.service.clone().unwrap_or_default(),
@@ -288,10 +329,10 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
             r.unauthorized.clone().unwrap_or_default(),
             r.flows_unanswered.to_string(),
             r.flows_refused.to_string(),
-        ])?;
+        ]);
     }
     for (reason, detail) in &report.no_ports_detail {
-        let mut record = vec![String::new(); header.len()];
+        let mut record = vec![String::new(); columns];
         let fields = [
             (0, "no_ports".to_string()),
             (2, reason.clone()),
@@ -303,9 +344,9 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 *slot = value;
             }
         }
-        w.write_record(&record).map_err(csv_to_io)?;
+        records.push(record);
     }
-    w.flush()
+    records
 }
 
 fn join_ports(ports: &[u16]) -> String {
@@ -563,7 +604,7 @@ fn write_section(
         ),
         Section::Dynamic => (
             "Dynamic-only traffic (service port 49152-65535)",
-            "service",
+            "status",
             "servers",
         ),
     };
@@ -584,17 +625,18 @@ fn write_section(
                             .unwrap_or_default(),
                     ),
                     Section::Unassigned => (paint.alert(r.status.as_str()), servers_cell(r)),
-                    Section::Dynamic => (
-                        r.service
-                            .clone()
-                            .unwrap_or_else(|| r.status.as_str().to_string()),
-                        servers_cell(r),
-                    ),
+                    Section::Dynamic => (r.status.as_str().to_string(), servers_cell(r)),
                 };
-                service_cells(r, name, last)
+                let mut cells = service_cells(r, name, last);
+                if section == Section::Dynamic {
+                    // A dynamic port may still be assigned (IANA has a few, --services more).
+                    let service = r.service.clone().unwrap_or_else(|| "-".to_string());
+                    cells.insert(2, service);
+                }
+                cells
             })
             .collect();
-        let header = [
+        let mut header = vec![
             "transport",
             name_column,
             "port",
@@ -606,7 +648,12 @@ fn write_section(
             "to/from server",
             last_column,
         ];
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+        let mut right = RIGHT_NUMBERS.to_vec();
+        if section == Section::Dynamic {
+            header.insert(2, "service");
+            right.insert(2, false);
+        }
+        write_aligned(out, &header, &cells, &right)?;
     }
     if hidden > 0 {
         writeln!(out, "  ... {hidden} more (--top 0 shows all)")?;
