@@ -199,6 +199,7 @@ mod tests {
             len: data.len() as u32,
             linktype,
             data,
+            origin: Default::default(),
         }
     }
 

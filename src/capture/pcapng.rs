@@ -9,7 +9,7 @@
 
 use super::endian::Endian;
 use super::error::CaptureErrorKind;
-use super::{caplen_limit, PacketRef, Timestamp, MAX_RECORD_LEN};
+use super::{caplen_limit, InterfaceDescription, PacketRef, Timestamp, MAX_RECORD_LEN};
 use crate::linktype::LinkType;
 
 const SECTION_HEADER: u32 = 0x0A0D_0D0A;
@@ -29,7 +29,8 @@ const MIN_SECTION_HEADER_LEN: usize = 28;
 const BODY_AT: usize = 8;
 
 const OPT_END_OF_OPT: u16 = 0;
-const OPT_IF_TSRESOL: u16 = 9;
+pub(crate) const OPT_IF_NAME: u16 = 2;
+pub(crate) const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 
 /// One Interface Description Block, as packets need it.
@@ -81,6 +82,9 @@ impl Interface {
 pub(crate) struct Section {
     endian: Option<Endian>,
     interfaces: Vec<Interface>,
+    /// The same interfaces as their blocks describe them, for frames to point at
+    /// ([`super::Origin`]); kept apart so the per-packet [`Interface`] stays small and `Copy`.
+    described: Vec<InterfaceDescription>,
 }
 
 impl Section {
@@ -161,6 +165,7 @@ impl Section {
                 }
                 self.endian = Some(endian);
                 self.interfaces.clear();
+                self.described.clear();
                 Ok(None)
             }
             INTERFACE_DESCRIPTION => {
@@ -170,6 +175,12 @@ impl Section {
                 let options = body.get(8..).ok_or_else(too_short)?;
                 let interface = parse_interface_options(options, endian, linktype, snaplen)?;
                 self.interfaces.push(interface);
+                self.described.push(InterfaceDescription::new(
+                    linktype,
+                    snaplen,
+                    endian == Endian::Big,
+                    options.to_vec(),
+                ));
                 Ok(None)
             }
             ENHANCED_PACKET | OBSOLETE_PACKET => {
@@ -195,6 +206,10 @@ impl Section {
                     linktype: interface.linktype,
                     data_at: BODY_AT + 4,
                     caplen,
+                    interface: 0,
+                    ticks: None,
+                    options_at: 0,
+                    options_len: 0,
                 }))
             }
             _ => Ok(None),
@@ -273,13 +288,30 @@ impl Section {
             });
         }
         let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
+        // The data is padded to 32 bits; what follows up to the body's end is options.
+        // caplen <= room, so the padded length is at most room + 3 and the sums stay small.
+        let padded = (caplen as usize).next_multiple_of(4).min(room);
         Ok(PacketRef {
             ts: interface.timestamp(ticks),
             len,
             linktype: interface.linktype,
             data_at: BODY_AT + 20,
             caplen: caplen as usize,
+            interface: interface_id,
+            ticks: Some(ticks),
+            options_at: BODY_AT + 20 + padded,
+            options_len: room - padded,
         })
+    }
+
+    /// The description of interface `id` of this section, as frames point at it; a made-up
+    /// unknown one for an id not defined (which no packet the section yields has).
+    #[inline]
+    pub(crate) fn description(&self, id: u32) -> &InterfaceDescription {
+        usize::try_from(id)
+            .ok()
+            .and_then(|index| self.described.get(index))
+            .unwrap_or(&super::UNKNOWN_INTERFACE)
     }
 
     fn interface(&self, id: u32) -> Result<Interface, CaptureErrorKind> {

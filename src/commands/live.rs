@@ -400,6 +400,7 @@ mod tests {
             len: data.len() as u32,
             linktype: LinkType::ETHERNET,
             data,
+            origin: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! NDJSON, CSV). They take finished data and never compute counts of their own.
 
 pub mod annotate;
+pub mod comment;
 pub mod live;
 pub mod summary;
 pub mod units;
