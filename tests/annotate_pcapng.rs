@@ -106,8 +106,16 @@ fn packets(file: &Path) -> Vec<Packet> {
 /// A `frame.time_epoch` as nanoseconds. tshark prints the stored fraction as 9 digits, or
 /// more when a file stores a fraction of a second or more (invalid; a copy carries it into
 /// the seconds, as pcapng can only store the sum).
+/// tshark 4.0 keeps such a fraction in a signed 32-bit field and prints one of 2^31 or more
+/// with a minus sign before the seconds (`-1418145370.2147483648`); the stored fields are
+/// unsigned, so the sign is dropped.
 fn epoch_nanos(time: &str) -> i128 {
     let (secs, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let secs = if fraction.len() > 9 {
+        secs.trim_start_matches('-')
+    } else {
+        secs
+    };
     let scale = 10i128.pow(9u32.saturating_sub(fraction.len() as u32));
     secs.parse::<i128>().unwrap() * 1_000_000_000 + fraction.parse::<i128>().unwrap() * scale
 }

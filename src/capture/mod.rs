@@ -701,6 +701,35 @@ mod tests {
         assert_send::<BpfFilter>();
     }
 
+    /// A frame's origin: what `annotate -w` copies. A nanosecond pcap stores ticks of 1 ns
+    /// and says so with a made-up `if_tsresol` of 9; an oversized fraction stays in the ticks.
+    #[test]
+    fn pcap_frames_carry_their_stored_ticks_and_interface() {
+        let mut file = vec![0x4d, 0x3c, 0xb2, 0xa1]; // nanosecond magic, little-endian
+        file.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // 2.4, zone, sigfigs
+        file.extend_from_slice(&[0xff, 0xff, 0, 0, 101, 0, 0, 0]); // snaplen 65535, raw IP
+        for (secs, fraction) in [(5u32, 7u32), (6, 1_000_000_001)] {
+            file.extend_from_slice(&secs.to_le_bytes());
+            file.extend_from_slice(&fraction.to_le_bytes());
+            file.extend_from_slice(&[1, 0, 0, 0, 9, 0, 0, 0, 0x45]); // caplen 1, len 9
+        }
+        let mut reader = CaptureReader::from_reader("ns", Box::new(Cursor::new(file))).unwrap();
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!(frame.origin.ticks, Some(5_000_000_007));
+        assert!(frame.origin.options.is_empty());
+        let interface = frame.origin.interface.clone();
+        assert_ne!(interface.key, 0);
+        assert_eq!(
+            (interface.linktype, interface.snaplen),
+            (LinkType(101), 65535)
+        );
+        assert_eq!(interface.options, [9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!(frame.origin.ticks, Some(7_000_000_001));
+        assert_eq!((frame.ts.secs, frame.ts.nanos), (7, 1));
+        assert_eq!(frame.origin.interface.key, interface.key);
+    }
+
     #[test]
     fn caplen_limit_is_256_kib_or_the_snaplen_up_to_256_mib() {
         assert_eq!(caplen_limit(0), 262_144);

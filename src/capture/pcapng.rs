@@ -501,6 +501,38 @@ mod tests {
             (packet.ts.secs, packet.ts.nanos, packet.ts.digits),
             (101, 500_000_001, 9)
         );
+        // As stored, for a faithful copy: the ticks before the offset, no options.
+        assert_eq!(packet.ticks, Some(1_500_000_001));
+        assert_eq!((packet.interface, packet.options_len), (0, 0));
+        let described = section.description(0);
+        assert_eq!(described.linktype, LinkType::ETHERNET);
+        assert_eq!(described.options, idb_le_nanos_offset()[16..40].to_vec());
+        assert!(!described.big_endian);
+    }
+
+    #[test]
+    fn enhanced_packet_options_follow_the_padded_data() {
+        let mut section = section_with_idb();
+        let block = le(&[
+            &[0x06, 0x00, 0x00, 0x00], // block type 6: enhanced packet
+            &[0x2c, 0x00, 0x00, 0x00], // total length 44
+            &[0x00, 0x00, 0x00, 0x00], // interface 0
+            &[0x00, 0x00, 0x00, 0x00], // timestamp high
+            &[0x07, 0x00, 0x00, 0x00], // timestamp low: 7 ticks
+            &[0x03, 0x00, 0x00, 0x00], // captured length 3
+            &[0x03, 0x00, 0x00, 0x00], // original length 3
+            &[0xaa, 0xbb, 0xcc, 0x00], // data, 1 byte of padding
+            &[0x01, 0x00, 0x01, 0x00], // opt_comment, length 1
+            &[0x21, 0x00, 0x00, 0x00], // "!", 3 bytes of padding
+            &[0x2c, 0x00, 0x00, 0x00], // total length 44
+        ]);
+        let packet = section.read_block(&block).unwrap().unwrap();
+        assert_eq!(packet.ticks, Some(7));
+        assert_eq!(
+            &block[packet.options_at..packet.options_at + packet.options_len],
+            &[0x01, 0x00, 0x01, 0x00, 0x21, 0x00, 0x00, 0x00]
+        );
+        assert_eq!(section.whole_enhanced_packet(&block), Some((packet, 44)));
     }
 
     #[test]
