@@ -338,7 +338,7 @@ mod tests {
         let mut options = be_option(1, b"hi"); // opt_comment: text
         options.extend(be_option(2, &5u32.to_be_bytes())); // epb_flags
         options.extend(be_option(4, &7u64.to_be_bytes())); // epb_dropcount
-        options.extend(be_option(2989, &[0, 0, 0x7b, 0, 1, 2])); // custom: PEN 123, data
+        options.extend(be_option(2989, &[0, 0, 0, 0x7b, 1, 2])); // custom: PEN 123, data
         options.extend(be_option(0, &[])); // opt_endofopt
         options.extend([0xee; 8]); // after the end: ignored
         let mut out = Vec::new();
