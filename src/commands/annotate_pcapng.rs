@@ -7,13 +7,13 @@
 //! packet; from files it is written in large blocks.
 
 use super::input::{filter_of, read_input};
-use super::pipeline::Pipeline;
-use crate::capture::pcapng_write::AnnotatedPcapngWriter;
 use crate::cli::AnnotateArgs;
-use crate::decode::DecodeOptions;
-use crate::registry::Registry;
-use crate::report::comment::write_comment;
-use crate::{Error, Outcome};
+use portnote::capture::pcapng_write::AnnotatedPcapngWriter;
+use portnote::decode::DecodeOptions;
+use portnote::pipeline::{Pipeline, ThreadPlan};
+use portnote::registry::Registry;
+use portnote::report::comment::write_comment;
+use portnote::{Error, Outcome};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -74,7 +74,7 @@ pub fn run(
         no_decap: args.input.no_decap,
     };
     let mut pipeline = Pipeline::new(registry, options, crate::cli::DEFAULT_MAX_FLOWS);
-    let read_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let read_ahead = ThreadPlan::in_frame_order().read_ahead;
     let mut comment = Vec::with_capacity(256);
     let mut errors = false;
     for path in &args.input.files {
