@@ -120,7 +120,10 @@ Examples:
   portnote lookup https            by service name
   portnote lookup 6000-6010/tcp    a range
   portnote lookup 50000            a dynamic port
-  portnote lookup 4/tcp --format json")]
+  portnote lookup 4/tcp --format json
+  portnote lookup --search kerberos  names and descriptions that contain the text
+
+Every answer found is printed; a query without one is named on stderr and the exit status is 2.")]
     Lookup(LookupArgs),
 
     /// Inspect, export or update the registry in use
@@ -168,6 +171,25 @@ Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
 Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interface went away
 (after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
     Live(LiveArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "\
+Examples:
+  portnote completions bash > ~/.local/share/bash-completion/completions/portnote
+  portnote completions zsh > ~/.zfunc/_portnote      # with fpath+=~/.zfunc in ~/.zshrc
+  portnote completions fish > ~/.config/fish/completions/portnote.fish")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), for `man -l -` or a man directory
+    #[command(after_help = "\
+Examples:
+  portnote man | man -l -
+  portnote man > ~/.local/share/man/man1/portnote.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +201,10 @@ pub struct LookupArgs {
     /// Output format (the table shortens long descriptions; json and csv keep them whole)
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+
+    /// Take each QUERY as text to find in service names and descriptions (ignoring case)
+    #[arg(long)]
+    pub search: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,15 +239,27 @@ instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take pr
 Examples:
   portnote registry update
   portnote registry update --url http://mirror.example/service-names-port-numbers.csv
+  portnote registry update --from service-names-port-numbers.csv      offline
   PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry update")]
     Update {
-        /// Where to download from
+        /// Where to download from (http, https, or file:///path for a local copy)
         #[arg(
             long,
             default_value = "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
         )]
         url: String,
+        /// Read this file instead of downloading (an offline machine's copy of IANA's CSV or XML)
+        #[arg(long, value_name = "FILE", conflicts_with = "url")]
+        from: Option<PathBuf>,
     },
+    /// Remove the copy saved by `registry update`: later runs use the embedded snapshot
+    #[command(after_help = "\
+Use it when the saved copy is damaged (every command then names it and fails) or no longer wanted.
+
+Examples:
+  portnote registry reset
+  PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry reset")]
+    Reset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -318,7 +356,7 @@ pub struct SummaryArgs {
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS, value_parser = max_flows_range())]
     pub max_flows: usize,
 
     /// Threads: 1 reads and counts in one thread; 2 reads in one (the file copy, and gzip) and
@@ -399,7 +437,7 @@ pub struct LiveArgs {
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS, value_parser = max_flows_range())]
     pub max_flows: usize,
 
     /// Also save the captured packets to this pcapng file, each with a portnote comment (as
@@ -421,6 +459,12 @@ pub enum LiveFormat {
     Table,
     Ndjson,
     Json,
+}
+
+/// `--max-flows`: at least one flow (0 would hold none and fold every packet into evictions),
+/// at most 2^32 - 1 (about 2.5 TB at peak, so in practice unlimited).
+fn max_flows_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=u64::from(u32::MAX))
 }
 
 /// Seconds as a positive decimal number: `1`, `0.5`, `86400`.
@@ -449,6 +493,28 @@ mod tests {
         assert!(parse_seconds("inf").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_seconds("soon").is_err());
+    }
+
+    /// Issue 13 item 6: `--max-flows 0` was accepted and reported 19 flows as 201.
+    #[test]
+    fn max_flows_zero_is_refused_with_the_valid_range() {
+        for command in [
+            &["portnote", "summary", "--max-flows", "0", "x.pcap"][..],
+            &["portnote", "live", "-i", "lo", "--max-flows", "0"][..],
+        ] {
+            let error = Cli::try_parse_from(command).unwrap_err().to_string();
+            assert!(error.contains("1..=4294967295"), "{error}");
+        }
+        let cli = Cli::try_parse_from(["portnote", "summary", "--max-flows", "1", "x.pcap"]);
+        let Command::Summary(args) = cli.unwrap().command else {
+            panic!("not summary");
+        };
+        assert_eq!(args.max_flows, 1);
+        let cli = Cli::try_parse_from(["portnote", "summary", "x.pcap"]).unwrap();
+        let Command::Summary(args) = cli.command else {
+            panic!("not summary");
+        };
+        assert_eq!(args.max_flows, DEFAULT_MAX_FLOWS);
     }
 
     #[test]
