@@ -181,6 +181,7 @@ mod tests {
             reason: Some(NoPortsReason::Icmp),
             icmp_quote: Some(IcmpQuote {
                 ip_version: 4,
+                port_unreachable: false,
                 ports: Ports {
                     transport: Transport::Udp,
                     src_port: 5353,
