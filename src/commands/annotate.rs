@@ -59,6 +59,9 @@ pub fn run(
     registry: &Registry,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
+    if let Some(output) = &args.write {
+        return super::annotate_pcapng::run(args, output, registry, out);
+    }
     let mut filter = filter_of(&args.input)?;
     let options = DecodeOptions {
         no_decap: args.input.no_decap,
