@@ -8,6 +8,7 @@
 
 use crate::capture::Timestamp;
 use crate::decode::NoPortsReason;
+use crate::flow::service_port::Evidence;
 use crate::flow::{Counter, FlowKey, FlowState};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
@@ -158,6 +159,21 @@ pub struct Aggregator {
     by_port: HashMap<(Transport, u16), usize>,
     no_ports: BTreeMap<NoPortsReason, Counter>,
     totals: Totals,
+    /// Folded flows by the evidence of their service decision, in [`Evidence::ALL`]'s order.
+    by_evidence: [u64; Evidence::ALL.len()],
+    /// Every folded flow's decision, when asked for ([`record_flows`](Self::record_flows)).
+    flow_log: Option<Vec<FlowDecision>>,
+}
+
+/// One folded flow's service decision, as [`Aggregator::record_flows`] keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowDecision {
+    pub key: FlowKey,
+    /// The endpoint decided to be the server.
+    pub server: crate::flow::Endpoint,
+    pub evidence: Evidence,
+    pub packets: u64,
+    pub bytes: u64,
 }
 
 impl Aggregator {
@@ -187,7 +203,19 @@ impl Aggregator {
         if state.packets() == 0 {
             return;
         }
+        if let Some(count) = self.by_evidence.get_mut(state.evidence.index()) {
+            *count = count.saturating_add(1);
+        }
         let server = *state.server(key);
+        if let Some(log) = &mut self.flow_log {
+            log.push(FlowDecision {
+                key: *key,
+                server,
+                evidence: state.evidence,
+                packets: state.packets(),
+                bytes: state.to_server.bytes.saturating_add(state.to_client.bytes),
+            });
+        }
         let index = self.row_index(registry, key.transport, server.port, state.first_seen);
         if let Some(row) = self.rows.get_mut(index) {
             row.flows = row.flows.saturating_add(1);
@@ -269,6 +297,28 @@ impl Aggregator {
             self.no_ports.entry(reason).or_default().merge(counter);
         }
         self.totals.merge(&other.totals);
+        for (mine, theirs) in self.by_evidence.iter_mut().zip(other.by_evidence) {
+            *mine = mine.saturating_add(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.flow_log, other.flow_log) {
+            mine.extend(theirs);
+        }
+    }
+
+    /// Keep every folded flow's decision from now on (the attribution measurement's view;
+    /// memory grows with the flows).
+    pub fn record_flows(&mut self) {
+        self.flow_log.get_or_insert_with(Vec::new);
+    }
+
+    /// The decisions kept since [`record_flows`](Self::record_flows), in fold order.
+    pub fn flow_decisions(&self) -> &[FlowDecision] {
+        self.flow_log.as_deref().unwrap_or_default()
+    }
+
+    /// Folded flows (as in [`Row::flows`]) by the evidence their service decision rests on.
+    pub fn flows_by_evidence(&self) -> impl Iterator<Item = (Evidence, u64)> + '_ {
+        Evidence::ALL.into_iter().zip(self.by_evidence)
     }
 
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
@@ -295,7 +345,6 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::service_port::Evidence;
     use crate::flow::{Endpoint, FlowKey, FlowState};
     use std::net::Ipv4Addr;
 
@@ -329,6 +378,7 @@ mod tests {
             },
             to_client: Counter::default(),
             tcp_flags: 0,
+            first_from_a: client_is_a,
         };
         (key, state)
     }

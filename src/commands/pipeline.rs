@@ -43,6 +43,19 @@ impl<'r> Pipeline<'r> {
         }
     }
 
+    /// Keep every flow's first-packet decision, as a stream of per-packet records must
+    /// (`annotate`), instead of settling flows whose ranks tied again at the end of input.
+    pub fn deciding_on_first_packet(mut self) -> Self {
+        self.flows = self.flows.deciding_on_first_packet();
+        self
+    }
+
+    /// Keep every folded flow's service decision ([`Aggregator::flow_decisions`]).
+    pub fn recording_flows(mut self) -> Self {
+        self.aggregator.record_flows();
+        self
+    }
+
     /// Count one frame and say what it is: the decoded packet, its flow and service, and what
     /// the registry says of the service port (for `annotate`).
     pub fn process(&mut self, frame: &Frame<'_>) -> Processed<'r> {

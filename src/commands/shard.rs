@@ -21,6 +21,7 @@
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason};
+use crate::flow::endpoints::LateDecisions;
 use crate::flow::{FlowPacket, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
@@ -48,7 +49,7 @@ struct WorkerLink<'scope> {
     batch: Vec<Event>,
     full: SyncSender<Vec<Event>>,
     empty: Receiver<Vec<Event>>,
-    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats)>,
+    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats, LateDecisions)>,
 }
 
 impl WorkerLink<'_> {
@@ -73,6 +74,8 @@ impl WorkerLink<'_> {
 
 /// The reader half: decode, fragments, totals; routes packets with ports to the workers.
 pub struct ShardedPipeline<'scope> {
+    /// For settling the flows whose ranks tied, once every shard has counted its endpoints.
+    registry: &'scope Registry,
     options: DecodeOptions,
     fragments: FragmentTracker,
     clock: SweepClock,
@@ -109,6 +112,7 @@ impl<'scope> ShardedPipeline<'scope> {
             })
             .collect();
         ShardedPipeline {
+            registry,
             options,
             fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
             clock: SweepClock::default(),
@@ -153,6 +157,7 @@ impl<'scope> ShardedPipeline<'scope> {
     pub fn finish(self) -> Result<(Aggregator, FlowStats), crate::Error> {
         let mut aggregator = self.aggregator;
         let mut stats = FlowStats::default();
+        let mut late: Option<LateDecisions> = None;
         let mut handles = Vec::with_capacity(self.workers.len());
         for mut worker in self.workers {
             if !worker.batch.is_empty() {
@@ -163,11 +168,19 @@ impl<'scope> ShardedPipeline<'scope> {
             handles.push(worker.handle);
         }
         for handle in handles {
-            let (shard, shard_stats) = handle.join().map_err(|_| {
+            let (shard, shard_stats, shard_late) = handle.join().map_err(|_| {
                 crate::Error::Internal("a summary worker thread panicked".to_string())
             })?;
             aggregator.merge(shard);
             stats = merge_stats(stats, shard_stats);
+            match &mut late {
+                Some(late) => late.merge(shard_late),
+                None => late = Some(shard_late),
+            }
+        }
+        // Tied flows are settled with every shard's fan-in counts, as one table would.
+        if let Some(late) = late {
+            late.settle_into(self.registry, &mut aggregator);
         }
         Ok((aggregator, stats))
     }
@@ -179,7 +192,7 @@ fn run_worker(
     max_flows: usize,
     full: &Receiver<Vec<Event>>,
     empty: &SyncSender<Vec<Event>>,
-) -> (Aggregator, FlowStats) {
+) -> (Aggregator, FlowStats, LateDecisions) {
     let mut flows = FlowTable::new(max_flows, IdleTimeouts::default());
     let mut aggregator = Aggregator::default();
     while let Ok(mut batch) = full.recv() {
@@ -194,8 +207,8 @@ fn run_worker(
         // The reader may have stopped taking batches back (it finished): then drop this one.
         let _ = empty.try_send(batch);
     }
-    flows.finish(registry, &mut aggregator);
-    (aggregator, flows.stats())
+    let late = flows.finish_unsettled(registry, &mut aggregator);
+    (aggregator, flows.stats(), late)
 }
 
 /// Shard statistics added up; `peak` becomes the sum of the shards' peaks (an upper bound).

@@ -18,6 +18,7 @@
 //! live. The wheel may hold stale deadlines (a flow seen again since); those are checked against
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
+pub mod endpoints;
 pub mod service_port;
 mod wheel;
 
@@ -26,7 +27,8 @@ use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
 use crate::transport::Transport;
-use service_port::{choose_service_side, Evidence, ServiceSide};
+use endpoints::LateDecisions;
+use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -197,6 +199,18 @@ impl Hash for PackedKey {
 }
 
 impl PackedKey {
+    /// The packed form of a [`FlowKey`] (as [`FlowPacket::packed_key`] packs a packet's).
+    pub(crate) fn of_key(key: &FlowKey) -> PackedKey {
+        let v6 = u64::from(matches!(key.a.addr, IpAddr::V6(_)));
+        let (a, b) = (bits(key.a.addr), bits(key.b.addr));
+        let meta = (u64::from(key.a.port) << 48)
+            | (u64::from(key.b.port) << 32)
+            | ((key.transport.index() as u64) << 16)
+            | (u64::from(key.tunnel.map_or(0, |t| t as u8 + 1)) << 8)
+            | v6;
+        PackedKey([(a >> 64) as u64, a as u64, (b >> 64) as u64, b as u64, meta])
+    }
+
     fn transport(&self) -> Transport {
         let [.., meta] = self.0;
         Transport::ALL
@@ -265,6 +279,8 @@ pub struct FlowState {
     pub to_client: Counter,
     /// Union of the TCP flags seen in either direction.
     pub tcp_flags: u8,
+    /// Whether the flow's first packet went from endpoint `a` to `b` (rule 4).
+    pub first_from_a: bool,
 }
 
 /// A table slot: the flow, the deadline (ns) of its live entry in the expiry wheel, and the
@@ -420,6 +436,7 @@ fn count_packet(
         server,
         transport: ports.transport,
         service_port,
+        evidence: state.evidence,
     }
 }
 
@@ -431,6 +448,8 @@ pub struct Observed {
     pub server: ServiceSide,
     pub transport: Transport,
     pub service_port: u16,
+    /// What the flow's decision rests on when this packet was seen.
+    pub evidence: Evidence,
 }
 
 impl Observed {
@@ -440,6 +459,7 @@ impl Observed {
             flow_id: self.flow_id,
             server: self.server,
             service_port: self.service_port,
+            evidence: self.evidence,
             info: registry.port(self.transport, self.service_port),
         }
     }
@@ -452,6 +472,8 @@ pub struct Attribution<'r> {
     /// Which side of this packet carries the service port.
     pub server: ServiceSide,
     pub service_port: u16,
+    /// What the flow's decision rests on when this packet was seen.
+    pub evidence: Evidence,
     /// The registry's view of the service port.
     pub info: PortInfo<'r>,
 }
@@ -487,6 +509,11 @@ pub struct FlowTable {
     next_id: u64,
     clock: SweepClock,
     stats: FlowStats,
+    /// Endpoint fan-in and the tied flows held for the end of input.
+    late: LateDecisions,
+    /// Whether tied flows are settled again at the end of input ([`LateDecisions`]) or keep
+    /// their first packet's decision.
+    decide_late: bool,
 }
 
 impl FlowTable {
@@ -505,7 +532,16 @@ impl FlowTable {
             next_id: 1,
             clock: SweepClock::default(),
             stats: FlowStats::default(),
+            late: LateDecisions::new(max_flows),
+            decide_late: true,
         }
+    }
+
+    /// Keep every flow's first-packet decision (streaming `annotate`) instead of settling tied
+    /// flows again at the end of input with the whole input's fan-in.
+    pub fn deciding_on_first_packet(mut self) -> Self {
+        self.decide_late = false;
+        self
     }
 
     pub fn stats(&self) -> FlowStats {
@@ -593,13 +629,22 @@ impl FlowTable {
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
-        let decide = || {
+        let decide = |a_flows: u32, b_flows: u32| {
+            let (src_flows, dst_flows) = if src_is_a {
+                (a_flows, b_flows)
+            } else {
+                (b_flows, a_flows)
+            };
             let (side, evidence) = choose_service_side(
                 registry,
-                ports.transport,
-                ports.src_port,
-                ports.dst_port,
-                handshake,
+                Sides {
+                    transport: ports.transport,
+                    src_port: ports.src_port,
+                    dst_port: ports.dst_port,
+                    handshake,
+                    src_flows,
+                    dst_flows,
+                },
             );
             ((side == ServiceSide::Src) == src_is_a, evidence)
         };
@@ -619,6 +664,7 @@ impl FlowTable {
             self.make_room(registry, aggregator, now);
         }
         let next_id = &mut self.next_id;
+        let endpoints = &mut self.late.endpoints;
         let stats = &mut self.stats;
         let expiries = &mut self.expiries;
         let timeouts = &self.timeouts;
@@ -628,7 +674,10 @@ impl FlowTable {
             *next_id += 1;
             stats.flows += 1;
             stats.peak = stats.peak.max(live + 1);
-            let (server_is_a, evidence) = decide();
+            // Fan-in of the flows before this one, then this one counted.
+            let (a_flows, b_flows) = endpoints.counts(&key);
+            endpoints.add_flow(&key);
+            let (server_is_a, evidence) = decide(a_flows, b_flows);
             let state = FlowState {
                 id,
                 server_is_a,
@@ -638,6 +687,7 @@ impl FlowTable {
                 to_server: Counter::default(),
                 to_client: Counter::default(),
                 tcp_flags: 0,
+                first_from_a: src_is_a,
             };
             let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
             expiries.push(Expiry {
@@ -654,10 +704,16 @@ impl FlowTable {
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
         if handshake.is_some() {
-            let (server_is_a, evidence) = decide();
+            let (server_is_a, evidence) = decide(0, 0);
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    aggregator.fold(registry, &key.unpack(slot.tunnel), state);
+                    self.late.end(
+                        self.decide_late,
+                        registry,
+                        aggregator,
+                        key.unpack(slot.tunnel),
+                        state,
+                    );
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
@@ -699,7 +755,13 @@ impl FlowTable {
                 .saturating_nanos()
                 .saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
-                aggregator.fold(registry, &entry.key.unpack(slot.tunnel), state);
+                self.late.end(
+                    self.decide_late,
+                    registry,
+                    aggregator,
+                    entry.key.unpack(slot.tunnel),
+                    state,
+                );
                 self.flows.remove(&entry.key);
                 self.stats.expired += 1;
             } else {
@@ -772,10 +834,18 @@ impl FlowTable {
         let (_, &mut threshold, _) = last_seen.select_nth_unstable(cut);
         let mut to_evict = cut + 1;
         let mut evicted = 0;
+        let late = &mut self.late;
+        let decide_late = self.decide_late;
         self.flows.retain(|key, slot| {
             if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
-                aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+                late.end(
+                    decide_late,
+                    registry,
+                    aggregator,
+                    key.unpack(slot.tunnel),
+                    &slot.state,
+                );
                 evicted += 1;
                 false
             } else {
@@ -787,18 +857,45 @@ impl FlowTable {
 
     /// Fold every live flow into `aggregator` without ending it: what [`finish`](Self::finish)
     /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
+    /// Tied flows are settled as they would be at the end of input now.
     pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
         for (key, slot) in &self.flows {
-            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+            let key = key.unpack(slot.tunnel);
+            let mut state = slot.state;
+            if self.decide_late {
+                endpoints::settle(registry, &self.late.endpoints, &key, &mut state);
+            }
+            aggregator.fold(registry, &key, &state);
         }
+        self.late.settle_copies_into(registry, aggregator);
     }
 
-    /// End of input: fold every remaining flow.
+    /// End of input: fold every remaining flow, and settle the tied ones with this table's
+    /// fan-in counts.
     pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
+        self.finish_unsettled(registry, aggregator)
+            .settle_into(registry, aggregator);
+    }
+
+    /// End of input for one shard of the flows: fold every remaining flow except the tied ones,
+    /// which are handed back with the fan-in counts, to be [merged](LateDecisions::merge) with
+    /// the other shards' and settled.
+    pub fn finish_unsettled(
+        &mut self,
+        registry: &Registry,
+        aggregator: &mut Aggregator,
+    ) -> LateDecisions {
         for (key, slot) in self.flows.drain() {
-            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+            self.late.end(
+                self.decide_late,
+                registry,
+                aggregator,
+                key.unpack(slot.tunnel),
+                &slot.state,
+            );
         }
         self.expiries.clear();
+        std::mem::replace(&mut self.late, LateDecisions::new(self.max_flows))
     }
 }
 
