@@ -903,6 +903,7 @@ impl FlowTable {
 mod tests {
     use super::*;
     use crate::decode::Ports;
+    use std::collections::BTreeMap;
     use std::net::Ipv4Addr;
 
     fn registry() -> Registry {
@@ -1113,6 +1114,112 @@ mod tests {
             },
         );
         assert_eq!(ack.service_port, 51000);
+    }
+
+    /// A proxy on 10.0.0.9:8080 (unassigned here, like the client's 1080): the first flow's
+    /// first packet is the proxy's reply, then three more clients connect.
+    fn proxy_flows(table: &mut FlowTable, r: &Registry, agg: &mut Aggregator) -> Observed {
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let first = table.observe(r, agg, &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)));
+        for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
+            table.observe(r, agg, &packet(ts(2), client, proxy, tcp(port, 8080)));
+        }
+        first
+    }
+
+    #[test]
+    fn rule4_late_a_tied_flow_is_settled_at_the_end_with_the_whole_inputs_fan_in() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let first = proxy_flows(&mut table, &r, &mut agg);
+        // On its first packet nothing else is known: the first packet's destination.
+        assert_eq!(first.service_port, 1080);
+        assert_eq!(first.evidence, Evidence::FirstPacket);
+        table.finish(&r, &mut agg);
+        // At the end 8080 was seen in four flows, 1080 in one: every flow is 8080's.
+        let rows: Vec<(Vec<u16>, u64)> = agg
+            .rows()
+            .map(|row| (row.ports.iter().copied().collect(), row.flows))
+            .collect();
+        assert_eq!(rows, [(vec![8080], 4)]);
+        let evidence: Vec<(Evidence, u64)> = agg.flows_by_evidence().collect();
+        // The other clients' ports are in the ephemeral range: those flows rest on rank.
+        assert!(evidence.contains(&(Evidence::FanIn, 1)), "{evidence:?}");
+        assert!(evidence.contains(&(Evidence::Rank, 3)), "{evidence:?}");
+    }
+
+    #[test]
+    fn rule3_streaming_decides_on_the_first_packet_with_earlier_flows_fan_in() {
+        let r = registry();
+        let mut agg = Aggregator::default();
+        let mut table = FlowTable::new(100, IdleTimeouts::default()).deciding_on_first_packet();
+        proxy_flows(&mut table, &r, &mut agg);
+        // A fifth flow, first packet again from the proxy: 8080 has been seen in four flows.
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let fifth = table.observe(&r, &mut agg, &packet(ts(3), proxy, CLIENT, tcp(8080, 1081)));
+        assert_eq!(
+            (fifth.service_port, fifth.evidence),
+            (8080, Evidence::FanIn)
+        );
+        table.finish(&r, &mut agg);
+        // The first flow keeps its first-packet decision.
+        let rows: BTreeMap<u16, u64> = agg
+            .rows()
+            .map(|row| (row.ports.first().copied().unwrap(), row.flows))
+            .collect();
+        assert_eq!(rows, BTreeMap::from([(1080, 1), (8080, 4)]));
+    }
+
+    #[test]
+    fn rule4_late_settling_is_the_same_for_shards_merged_as_for_one_table() {
+        let r = registry();
+        let (mut one, mut agg_one) = (
+            FlowTable::new(100, IdleTimeouts::default()),
+            Aggregator::default(),
+        );
+        proxy_flows(&mut one, &r, &mut agg_one);
+        one.finish(&r, &mut agg_one);
+        // Two shards: the proxy's first flow in one, the other clients in the other.
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let (mut a, mut agg_a) = (
+            FlowTable::new(100, IdleTimeouts::default()),
+            Aggregator::default(),
+        );
+        let (mut b, mut agg_b) = (
+            FlowTable::new(100, IdleTimeouts::default()),
+            Aggregator::default(),
+        );
+        a.observe(
+            &r,
+            &mut agg_a,
+            &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)),
+        );
+        for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
+            b.observe(
+                &r,
+                &mut agg_b,
+                &packet(ts(2), client, proxy, tcp(port, 8080)),
+            );
+        }
+        let mut late = a.finish_unsettled(&r, &mut agg_a);
+        late.merge(b.finish_unsettled(&r, &mut agg_b));
+        agg_a.merge(agg_b);
+        late.settle_into(&r, &mut agg_a);
+        let rows = |agg: &Aggregator| -> Vec<(Vec<u16>, u64, u64)> {
+            agg.rows()
+                .map(|row| {
+                    (
+                        row.ports.iter().copied().collect(),
+                        row.flows,
+                        row.packets(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(rows(&agg_a), rows(&agg_one));
     }
 
     #[test]
