@@ -3,18 +3,23 @@
 //! The pipeline, one module per stage; dependencies point forward only:
 //!
 //! ```text
-//! capture ──frames──▶ decode ──PacketInfo──▶ flow ──flows──▶ aggregate ──rows──▶ report
-//!                                              ▲                 ▲                 ▲
-//!                                              └──── registry (IANA port table) ───┘
+//! capture ──frames──▶ decode ──PacketInfo──▶ flow ──FlowRecord──▶ aggregate ──rows──▶ report
+//!                                             ▲     (FlowSink)       ▲                  ▲
+//!                                             └───── registry ───────┴──────────────────┘
 //! ```
 //!
 //! - [`capture`]: pcap / pcapng files (gzip, stdin) and live interfaces; yields frames.
 //! - [`decode`]: pure; frame bytes in, transport and ports out, or the reason there are none.
 //! - [`registry`]: the IANA registry as flat per-transport 65536-slot tables.
-//! - [`flow`]: bidirectional flows and the rule that picks each flow's service port.
-//! - [`aggregate`]: per-service counters.
+//! - [`flow`]: bidirectional flows and the rule that picks each flow's service port; each
+//!   finished flow goes to a [`flow::FlowSink`] as a [`flow::FlowRecord`].
+//! - [`aggregate`]: per-service counters (the [`aggregate::Aggregator`] is a flow sink).
 //! - [`report`]: table, JSON, NDJSON and CSV writers.
-//! - [`commands`]: one function per subcommand, wiring the stages together.
+//! - [`pipeline`]: the per-packet engine wiring decode, flow and aggregate together, in one
+//!   thread or sharded over several.
+//!
+//! The command line (clap, one function per subcommand) is the binary's, not the library's:
+//! nothing here knows of it.
 
 //!
 //! Looking a port up in the embedded registry:
@@ -50,12 +55,11 @@
 
 pub mod aggregate;
 pub mod capture;
-pub mod cli;
-pub mod commands;
 pub mod decode;
 pub mod error;
 pub mod flow;
 pub mod linktype;
+pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod synth;

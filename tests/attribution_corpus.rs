@@ -21,8 +21,9 @@
 mod common;
 
 use portnote::capture::CaptureReader;
-use portnote::commands::pipeline::Pipeline;
 use portnote::decode::{decode_frame_into, DecodeOptions, PacketInfo};
+use portnote::flow::FlowRecord;
+use portnote::pipeline::Pipeline;
 use portnote::registry::Registry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -85,7 +86,8 @@ struct Decided {
 fn attribute(registry: &Registry, path: &Path) -> HashMap<FlowId, Decided> {
     let mut reader = CaptureReader::open(path).unwrap_or_else(|e| panic!("{e}"));
     let options = DecodeOptions::default();
-    let mut pipeline = Pipeline::new(registry, options, 100_000).recording_flows();
+    // Every finished flow's record, besides the summary's rows.
+    let mut pipeline = Pipeline::with_sink(registry, options, 100_000, Vec::<FlowRecord>::new());
     // A damaged capture counts up to its damage, as `summary` does.
     while let Ok(Some(frame)) = reader.next_frame() {
         let mut info = PacketInfo::default();
@@ -95,10 +97,10 @@ fn attribute(registry: &Registry, path: &Path) -> HashMap<FlowId, Decided> {
         }
         pipeline.count(&frame);
     }
-    let (aggregator, _) = pipeline.finish();
+    let (_, _, records) = pipeline.finish_with_sink();
     let mut flows: HashMap<FlowId, Decided> = HashMap::new();
-    for decision in aggregator.flow_decisions() {
-        let key = decision.key;
+    for record in &records {
+        let key = record.key;
         let id = flow_id(
             &key.transport.to_string(),
             key.tunnel.map_or("", |t| t.as_str()),
@@ -108,9 +110,9 @@ fn attribute(registry: &Registry, path: &Path) -> HashMap<FlowId, Decided> {
         let decided = flows.entry(id).or_default();
         *decided
             .bytes_by_port
-            .entry(decision.server.port)
-            .or_default() += decision.bytes;
-        decided.evidence.insert(decision.evidence.as_str());
+            .entry(record.service_port())
+            .or_default() += record.bytes();
+        decided.evidence.insert(record.evidence.as_str());
     }
     flows
 }

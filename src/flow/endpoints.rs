@@ -13,8 +13,8 @@
 //! Tables of disjoint flows [`merge`](EndpointTable::merge) by adding counts.
 
 use super::service_port::{choose_service_side, ServiceSide, Sides};
-use super::{FlowKey, FlowState, PackedKey};
-use crate::aggregate::Aggregator;
+use super::{FlowRecord, FlowSink, PackedKey};
+use crate::decode::Ports;
 use crate::registry::Registry;
 use std::collections::HashMap;
 
@@ -119,11 +119,20 @@ impl EndpointTable {
 /// result independent of `--threads`: a shard's counts cover its own flows only, the merged
 /// counts every flow. At most `max_pending` are held; beyond that a flow is settled as it ends
 /// with the counts known then (the `--max-flows` exception again).
+///
+/// Only a flow's end and a new flow come here, never a packet of a known flow.
 #[derive(Debug, Clone)]
 pub struct LateDecisions {
     pub(crate) endpoints: EndpointTable,
-    pending: Vec<(FlowKey, FlowState)>,
+    pending: Vec<Held>,
     max_pending: usize,
+}
+
+/// A tied flow's record, held with what settling it needs: which endpoint sent its first packet.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    record: FlowRecord,
+    first_from_a: bool,
 }
 
 impl LateDecisions {
@@ -140,26 +149,31 @@ impl LateDecisions {
         self.pending.len()
     }
 
-    /// A flow ended: fold it, or hold it when its ranks tied and `late` is set.
-    pub(crate) fn end(
+    /// The fan-in counts so far.
+    pub fn endpoints(&self) -> &EndpointTable {
+        &self.endpoints
+    }
+
+    /// A flow ended: hand it to `sink`, or hold it when its ranks tied and `late` is set.
+    pub(crate) fn end<S: FlowSink>(
         &mut self,
         late: bool,
         registry: &Registry,
-        aggregator: &mut Aggregator,
-        key: FlowKey,
-        state: &FlowState,
+        sink: &mut S,
+        mut record: FlowRecord,
+        first_from_a: bool,
     ) {
-        if late && state.evidence.is_tie_break() && state.packets() > 0 {
+        if late && record.evidence.is_tie_break() && record.packets() > 0 {
             if self.pending.len() < self.max_pending {
-                self.pending.push((key, *state));
+                self.pending.push(Held {
+                    record,
+                    first_from_a,
+                });
                 return;
             }
-            let mut state = *state;
-            settle(registry, &self.endpoints, &key, &mut state);
-            aggregator.fold(registry, &key, &state);
-            return;
+            settle(registry, &self.endpoints, &mut record, first_from_a);
         }
-        aggregator.fold(registry, &key, state);
+        sink.flow_ended(registry, record);
     }
 
     /// Add another shard's counts and held flows.
@@ -169,20 +183,47 @@ impl LateDecisions {
         self.max_pending = self.max_pending.saturating_add(other.max_pending);
     }
 
-    /// Settle the held flows with the counts known now and fold them into `aggregator`.
-    pub fn settle_into(self, registry: &Registry, aggregator: &mut Aggregator) {
-        for (key, mut state) in self.pending {
-            settle(registry, &self.endpoints, &key, &mut state);
-            aggregator.fold(registry, &key, &state);
+    /// Settle the held flows with the counts known now and hand them to `sink`.
+    pub fn settle_into<S: FlowSink>(self, registry: &Registry, sink: &mut S) {
+        let LateDecisions {
+            endpoints, pending, ..
+        } = self;
+        Self::settle_held(pending, registry, &endpoints, sink);
+    }
+
+    /// Settle the held flows with `endpoints`' counts (every shard's, merged) and hand them to
+    /// `sink`: a shard's held flows go to that shard's sink, settled as one table would.
+    pub fn settle_with<S: FlowSink>(
+        self,
+        registry: &Registry,
+        endpoints: &EndpointTable,
+        sink: &mut S,
+    ) {
+        Self::settle_held(self.pending, registry, endpoints, sink);
+    }
+
+    fn settle_held<S: FlowSink>(
+        pending: Vec<Held>,
+        registry: &Registry,
+        endpoints: &EndpointTable,
+        sink: &mut S,
+    ) {
+        for Held {
+            mut record,
+            first_from_a,
+        } in pending
+        {
+            settle(registry, endpoints, &mut record, first_from_a);
+            sink.flow_ended(registry, record);
         }
     }
 
     /// [`settle_into`](Self::settle_into) without ending anything: `live`'s snapshots.
-    pub fn settle_copies_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
-        for (key, state) in &self.pending {
-            let mut state = *state;
-            settle(registry, &self.endpoints, key, &mut state);
-            aggregator.fold(registry, key, &state);
+    pub fn settle_copies_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
+        for held in &self.pending {
+            let mut record = held.record;
+            settle(registry, &self.endpoints, &mut record, held.first_from_a);
+            sink.flow_ended(registry, record);
         }
     }
 }
@@ -192,41 +233,41 @@ impl LateDecisions {
 pub(crate) fn settle(
     registry: &Registry,
     endpoints: &EndpointTable,
-    key: &FlowKey,
-    state: &mut FlowState,
+    record: &mut FlowRecord,
+    first_from_a: bool,
 ) {
-    if !state.evidence.is_tie_break() {
+    if !record.evidence.is_tie_break() {
         return;
     }
+    let key = &record.key;
     let (a_flows, b_flows) = endpoints.counts(&PackedKey::of_key(key));
-    let (src, dst, src_flows, dst_flows) = if state.first_from_a {
+    let (src, dst, src_flows, dst_flows) = if first_from_a {
         (key.a, key.b, a_flows, b_flows)
     } else {
         (key.b, key.a, b_flows, a_flows)
     };
-    let (side, evidence) = choose_service_side(
-        registry,
-        Sides {
+    let sides = Sides {
+        ports: Ports {
             transport: key.transport,
             src_port: src.port,
             dst_port: dst.port,
-            handshake: None,
-            src_flows,
-            dst_flows,
         },
-    );
-    let server_is_a = (side == ServiceSide::Src) == state.first_from_a;
-    if server_is_a != state.server_is_a {
-        std::mem::swap(&mut state.to_server, &mut state.to_client);
-        state.server_is_a = server_is_a;
+        handshake: None,
+        src_flows,
+        dst_flows,
+    };
+    let (side, evidence) = choose_service_side(registry, sides);
+    let server_is_a = (side == ServiceSide::Src) == first_from_a;
+    if server_is_a != record.server_is_a {
+        std::mem::swap(&mut record.to_server, &mut record.to_client);
+        record.server_is_a = server_is_a;
     }
-    state.evidence = evidence;
+    record.evidence = evidence;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Ports;
     use crate::flow::FlowPacket;
     use crate::transport::Transport;
     use std::net::IpAddr;

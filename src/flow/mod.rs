@@ -2,10 +2,11 @@
 //!
 //! Takes decoded packets that have ports and keeps one [`FlowState`] per (transport, endpoint
 //! pair), whichever way the packet goes. Each packet is attributed to its flow's service port at
-//! the time it is seen (see [`service_port`] for the rule), and the flow's counters are folded
-//! into an [`Aggregator`] when the flow ends: idle timeout, capacity eviction, a revised service
-//! decision, or the end of input. Nothing is lost: every packet given to [`FlowTable::observe`] is
-//! in exactly one fold. No I/O.
+//! the time it is seen (see [`service_port`] for the rule), and the flow is handed to a
+//! [`FlowSink`] as one owned [`FlowRecord`] when it ends: idle timeout, capacity eviction, a
+//! revised service decision, or the end of input ([`EndReason`]). Nothing is lost: every packet
+//! given to [`FlowTable::observe`] is in exactly one record handed on. This module knows no
+//! consumer of records (the aggregator is one sink among others). No I/O.
 //!
 //! ## Cost per packet
 //!
@@ -19,10 +20,10 @@
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod endpoints;
+mod record;
 pub mod service_port;
 mod wheel;
 
-use crate::aggregate::Aggregator;
 use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
@@ -33,6 +34,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use wheel::Wheel;
+
+pub use record::{EndReason, FlowRecord, FlowSink};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -306,6 +309,22 @@ impl FlowState {
             .packets
             .saturating_add(self.to_client.packets)
     }
+
+    /// The owned record of this flow (its counters since the last hand-on), leaving `way`.
+    fn record(&self, key: FlowKey, way: EndReason) -> FlowRecord {
+        FlowRecord {
+            id: self.id,
+            key,
+            server_is_a: self.server_is_a,
+            evidence: self.evidence,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            to_server: self.to_server,
+            to_client: self.to_client,
+            tcp_flags: self.tcp_flags,
+            end: EndReason::of(way, self.tcp_flags),
+        }
+    }
 }
 
 /// Idle time after which a flow ends, per transport, in nanoseconds.
@@ -559,23 +578,23 @@ impl FlowTable {
     /// Count one packet with ports into its flow and say which service port it is attributed
     /// to. Sweeps idle flows first when the table's own [`SweepClock`] says so.
     #[inline(always)]
-    pub fn observe(
+    pub fn observe<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
     ) -> Observed {
         let now = packet.ts.saturating_nanos();
         if self.clock.due(now) {
-            self.sweep_idle(registry, aggregator, now);
+            self.sweep_idle(registry, sink, now);
         }
-        self.observe_unswept(registry, aggregator, packet)
+        self.observe_unswept(registry, sink, packet)
     }
 
     /// Sweep idle flows at `now` (ns), for a table whose sweeps are timed by a [`SweepClock`]
     /// outside it (a shard); use with [`observe_unswept`](Self::observe_unswept).
-    pub fn sweep(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
-        self.sweep_idle(registry, aggregator, now);
+    pub fn sweep<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
+        self.sweep_idle(registry, sink, now);
     }
 
     /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
@@ -583,10 +602,10 @@ impl FlowTable {
     /// Inlined, as `observe` is, so the packet's fields reach the fast path in registers: passed
     /// by reference they went through memory, and the reload stalled on the narrower stores.
     #[inline(always)]
-    pub fn observe_unswept(
+    pub fn observe_unswept<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
     ) -> Observed {
         let (key, src_is_a) = packet.packed_key();
@@ -604,16 +623,16 @@ impl FlowTable {
                 );
             }
         }
-        self.observe_new_or_handshake(registry, aggregator, packet, key, src_is_a)
+        self.observe_new_or_handshake(registry, sink, packet, key, src_is_a)
     }
 
     /// The rest of [`observe_unswept`](Self::observe_unswept): a new flow, or a packet whose
     /// handshake evidence may revise its flow's service side (rule 3).
     #[inline(never)]
-    fn observe_new_or_handshake(
+    fn observe_new_or_handshake<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
         key: PackedKey,
         src_is_a: bool,
@@ -635,17 +654,13 @@ impl FlowTable {
             } else {
                 (b_flows, a_flows)
             };
-            let (side, evidence) = choose_service_side(
-                registry,
-                Sides {
-                    transport: ports.transport,
-                    src_port: ports.src_port,
-                    dst_port: ports.dst_port,
-                    handshake,
-                    src_flows,
-                    dst_flows,
-                },
-            );
+            let sides = Sides {
+                ports,
+                handshake,
+                src_flows,
+                dst_flows,
+            };
+            let (side, evidence) = choose_service_side(registry, sides);
             ((side == ServiceSide::Src) == src_is_a, evidence)
         };
 
@@ -661,7 +676,7 @@ impl FlowTable {
         }
         // Only a full table pays for the second probe.
         if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
-            self.make_room(registry, aggregator, now);
+            self.make_room(registry, sink, now);
         }
         let next_id = &mut self.next_id;
         let endpoints = &mut self.late.endpoints;
@@ -707,13 +722,9 @@ impl FlowTable {
             let (server_is_a, evidence) = decide(0, 0);
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    self.late.end(
-                        self.decide_late,
-                        registry,
-                        aggregator,
-                        key.unpack(slot.tunnel),
-                        state,
-                    );
+                    let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
+                    self.late
+                        .end(self.decide_late, registry, sink, record, state.first_from_a);
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
@@ -736,9 +747,9 @@ impl FlowTable {
         )
     }
 
-    /// Fold every flow idle past its timeout at `now` into the aggregator: those with
+    /// Hand every flow idle past its timeout at `now` to `sink`: those with
     /// `now - last_seen > timeout`, found through the expiry wheel.
-    fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
+    fn sweep_idle<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
         let timeouts = self.timeouts;
         let mut due = std::mem::take(&mut self.due);
         self.expiries.take_due(now, &mut due);
@@ -755,13 +766,9 @@ impl FlowTable {
                 .saturating_nanos()
                 .saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
-                self.late.end(
-                    self.decide_late,
-                    registry,
-                    aggregator,
-                    entry.key.unpack(slot.tunnel),
-                    state,
-                );
+                let record = state.record(entry.key.unpack(slot.tunnel), EndReason::Idle);
+                self.late
+                    .end(self.decide_late, registry, sink, record, state.first_from_a);
                 self.flows.remove(&entry.key);
                 self.stats.expired += 1;
             } else {
@@ -823,8 +830,8 @@ impl FlowTable {
 
     /// The table is full: sweep idle flows, and when none were idle, evict the least recently
     /// seen sixteenth of the table (at least one), so eviction cost is amortised.
-    fn make_room(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
-        self.sweep_idle(registry, aggregator, now);
+    fn make_room<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
+        self.sweep_idle(registry, sink, now);
         if self.flows.len() < self.max_flows {
             return;
         }
@@ -839,13 +846,10 @@ impl FlowTable {
         self.flows.retain(|key, slot| {
             if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
-                late.end(
-                    decide_late,
-                    registry,
-                    aggregator,
-                    key.unpack(slot.tunnel),
-                    &slot.state,
-                );
+                let record = slot
+                    .state
+                    .record(key.unpack(slot.tunnel), EndReason::Evicted);
+                late.end(decide_late, registry, sink, record, slot.state.first_from_a);
                 evicted += 1;
                 false
             } else {
@@ -855,43 +859,53 @@ impl FlowTable {
         self.stats.evicted += evicted;
     }
 
-    /// Fold every live flow into `aggregator` without ending it: what [`finish`](Self::finish)
-    /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
-    /// Tied flows are settled as they would be at the end of input now.
-    pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
+    /// Hand every live flow to `sink` as an [`EndReason::Snapshot`] record without ending it:
+    /// what [`finish`](Self::finish) would hand on now (`live`'s interval snapshots). The table
+    /// is unchanged. Tied flows, live or held, are settled as they would be at the end of input
+    /// now.
+    pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for (key, slot) in &self.flows {
-            let key = key.unpack(slot.tunnel);
-            let mut state = slot.state;
+            let mut record = slot
+                .state
+                .record(key.unpack(slot.tunnel), EndReason::Snapshot);
             if self.decide_late {
-                endpoints::settle(registry, &self.late.endpoints, &key, &mut state);
+                endpoints::settle(
+                    registry,
+                    &self.late.endpoints,
+                    &mut record,
+                    slot.state.first_from_a,
+                );
             }
-            aggregator.fold(registry, &key, &state);
+            sink.flow_ended(registry, record);
         }
-        self.late.settle_copies_into(registry, aggregator);
+        self.late.settle_copies_into(registry, sink);
     }
 
-    /// End of input: fold every remaining flow, and settle the tied ones with this table's
-    /// fan-in counts.
-    pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
-        self.finish_unsettled(registry, aggregator)
-            .settle_into(registry, aggregator);
+    /// End of input: hand every remaining flow to `sink`, and settle the tied ones with this
+    /// table's fan-in counts.
+    pub fn finish<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S) {
+        self.finish_unsettled(registry, sink)
+            .settle_into(registry, sink);
     }
 
-    /// End of input for one shard of the flows: fold every remaining flow except the tied ones,
-    /// which are handed back with the fan-in counts, to be [merged](LateDecisions::merge) with
-    /// the other shards' and settled.
-    pub fn finish_unsettled(
+    /// End of input for one shard of the flows: hand every remaining flow to `sink` except the
+    /// tied ones, which are handed back with the fan-in counts, to be settled with the other
+    /// shards' counts ([`LateDecisions::merge`], [`LateDecisions::settle_with`]).
+    pub fn finish_unsettled<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
     ) -> LateDecisions {
         for (key, slot) in self.flows.drain() {
+            let record = slot
+                .state
+                .record(key.unpack(slot.tunnel), EndReason::CaptureEnd);
             self.late.end(
                 self.decide_late,
                 registry,
-                aggregator,
-                key.unpack(slot.tunnel),
-                &slot.state,
+                sink,
+                record,
+                slot.state.first_from_a,
             );
         }
         self.expiries.clear();
@@ -1013,11 +1027,11 @@ mod tests {
     #[test]
     fn both_directions_share_one_flow_and_count_per_direction() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let a = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 wire_len: 100,
@@ -1026,7 +1040,7 @@ mod tests {
         );
         let b = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 wire_len: 1500,
@@ -1038,9 +1052,21 @@ mod tests {
         assert_eq!((a.service_port, b.service_port), (443, 443));
         assert_eq!(a.attribution(&r).info.service, Some("https"));
         assert_eq!(table.len(), 1);
-        table.finish(&r, &mut agg);
-        let row = agg.rows().next().unwrap();
-        assert_eq!(row.flows, 1);
+        table.finish(&r, &mut ended);
+        let [row] = ended.as_slice() else {
+            panic!("one record: {ended:?}")
+        };
+        assert_eq!(row.id, a.flow_id);
+        assert_eq!((row.service_port(), row.server().addr), (443, SERVER));
+        assert_eq!(
+            row.client(),
+            Endpoint {
+                addr: CLIENT,
+                port: 51000
+            }
+        );
+        assert_eq!((row.first_seen, row.last_seen), (ts(1), ts(2)));
+        assert_eq!(row.end, EndReason::CaptureEnd);
         assert_eq!(
             row.to_server,
             Counter {
@@ -1060,14 +1086,14 @@ mod tests {
     #[test]
     fn the_same_endpoints_inside_a_tunnel_are_another_flow() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let ports = tcp(51000, 443);
-        let plain = table.observe(&r, &mut agg, &packet(ts(1), CLIENT, SERVER, ports));
+        let plain = table.observe(&r, &mut ended, &packet(ts(1), CLIENT, SERVER, ports));
         let vxlan = Some(TunnelKind::Vxlan);
         let inner = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tunnel: vxlan,
                 ..packet(ts(2), CLIENT, SERVER, ports)
@@ -1075,7 +1101,7 @@ mod tests {
         );
         let reply = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tunnel: vxlan,
                 ..packet(ts(3), SERVER, CLIENT, tcp(443, 51000))
@@ -1092,11 +1118,11 @@ mod tests {
     #[test]
     fn syn_from_443_to_51000_makes_51000_the_service() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let syn = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 handshake: Some(Handshake::Request),
                 tcp_flags: 0x02,
@@ -1107,7 +1133,7 @@ mod tests {
         // A later packet without evidence keeps the decision (rule 3).
         let ack = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(2), CLIENT, SERVER, tcp(443, 51000))
@@ -1118,118 +1144,138 @@ mod tests {
 
     /// A proxy on 10.0.0.9:8080 (unassigned here, like the client's 1080): the first flow's
     /// first packet is the proxy's reply, then three more clients connect.
-    fn proxy_flows(table: &mut FlowTable, r: &Registry, agg: &mut Aggregator) -> Observed {
+    fn proxy_flows(table: &mut FlowTable, r: &Registry, ended: &mut Vec<FlowRecord>) -> Observed {
         let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-        let first = table.observe(r, agg, &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)));
+        let first = table.observe(r, ended, &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)));
         for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
             let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
-            table.observe(r, agg, &packet(ts(2), client, proxy, tcp(port, 8080)));
+            table.observe(r, ended, &packet(ts(2), client, proxy, tcp(port, 8080)));
         }
         first
+    }
+
+    /// Flows per service port, and flows per evidence.
+    type Tally = (BTreeMap<u16, u64>, BTreeMap<Evidence, u64>);
+
+    fn tally(ended: &[FlowRecord]) -> Tally {
+        let mut by_port = BTreeMap::new();
+        let mut by_evidence = BTreeMap::new();
+        for record in ended {
+            *by_port.entry(record.service_port()).or_default() += 1;
+            *by_evidence.entry(record.evidence).or_default() += 1;
+        }
+        (by_port, by_evidence)
     }
 
     #[test]
     fn rule4_late_a_tied_flow_is_settled_at_the_end_with_the_whole_inputs_fan_in() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
-        let first = proxy_flows(&mut table, &r, &mut agg);
+        let first = proxy_flows(&mut table, &r, &mut ended);
         // On its first packet nothing else is known: the first packet's destination.
         assert_eq!(first.service_port, 1080);
         assert_eq!(first.evidence, Evidence::FirstPacket);
-        table.finish(&r, &mut agg);
-        // At the end 8080 was seen in four flows, 1080 in one: every flow is 8080's.
-        let rows: Vec<(Vec<u16>, u64)> = agg
-            .rows()
-            .map(|row| (row.ports.iter().copied().collect(), row.flows))
-            .collect();
-        assert_eq!(rows, [(vec![8080], 4)]);
-        let evidence: Vec<(Evidence, u64)> = agg.flows_by_evidence().collect();
+        table.finish(&r, &mut ended);
+        // At the end 8080 was seen in four flows, 1080 in one: every flow is 8080's, and the
+        // settled flow's counters follow its server (the proxy's packet is to the client).
+        let (by_port, by_evidence) = tally(&ended);
+        assert_eq!(by_port, BTreeMap::from([(8080, 4)]));
         // The other clients' ports are in the ephemeral range: those flows rest on rank.
-        assert!(evidence.contains(&(Evidence::FanIn, 1)), "{evidence:?}");
-        assert!(evidence.contains(&(Evidence::Rank, 3)), "{evidence:?}");
+        assert_eq!(
+            by_evidence,
+            BTreeMap::from([(Evidence::Rank, 3), (Evidence::FanIn, 1)])
+        );
+        let settled = ended.iter().find(|r| r.id == first.flow_id).unwrap();
+        assert_eq!(
+            (settled.to_server.packets, settled.to_client.packets),
+            (0, 1)
+        );
     }
 
     #[test]
     fn rule3_streaming_decides_on_the_first_packet_with_earlier_flows_fan_in() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default()).deciding_on_first_packet();
-        proxy_flows(&mut table, &r, &mut agg);
+        proxy_flows(&mut table, &r, &mut ended);
         // A fifth flow, first packet again from the proxy: 8080 has been seen in four flows.
         let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-        let fifth = table.observe(&r, &mut agg, &packet(ts(3), proxy, CLIENT, tcp(8080, 1081)));
+        let fifth = table.observe(
+            &r,
+            &mut ended,
+            &packet(ts(3), proxy, CLIENT, tcp(8080, 1081)),
+        );
         assert_eq!(
             (fifth.service_port, fifth.evidence),
             (8080, Evidence::FanIn)
         );
-        table.finish(&r, &mut agg);
+        table.finish(&r, &mut ended);
         // The first flow keeps its first-packet decision.
-        let rows: BTreeMap<u16, u64> = agg
-            .rows()
-            .map(|row| (row.ports.first().copied().unwrap(), row.flows))
-            .collect();
-        assert_eq!(rows, BTreeMap::from([(1080, 1), (8080, 4)]));
+        let (by_port, _) = tally(&ended);
+        assert_eq!(by_port, BTreeMap::from([(1080, 1), (8080, 4)]));
     }
 
     #[test]
     fn rule4_late_settling_is_the_same_for_shards_merged_as_for_one_table() {
         let r = registry();
-        let (mut one, mut agg_one) = (
-            FlowTable::new(100, IdleTimeouts::default()),
-            Aggregator::default(),
-        );
-        proxy_flows(&mut one, &r, &mut agg_one);
-        one.finish(&r, &mut agg_one);
+        let mut one_ended: Vec<FlowRecord> = Vec::new();
+        let mut one = FlowTable::new(100, IdleTimeouts::default());
+        proxy_flows(&mut one, &r, &mut one_ended);
+        one.finish(&r, &mut one_ended);
         // Two shards: the proxy's first flow in one, the other clients in the other.
         let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
-        let (mut a, mut agg_a) = (
-            FlowTable::new(100, IdleTimeouts::default()),
-            Aggregator::default(),
-        );
-        let (mut b, mut agg_b) = (
-            FlowTable::new(100, IdleTimeouts::default()),
-            Aggregator::default(),
-        );
+        let (mut a, mut a_ended) = (FlowTable::new(100, IdleTimeouts::default()), Vec::new());
+        let (mut b, mut b_ended) = (FlowTable::new(100, IdleTimeouts::default()), Vec::new());
         a.observe(
             &r,
-            &mut agg_a,
+            &mut a_ended,
             &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)),
         );
         for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
             let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
             b.observe(
                 &r,
-                &mut agg_b,
+                &mut b_ended,
                 &packet(ts(2), client, proxy, tcp(port, 8080)),
             );
         }
-        let mut late = a.finish_unsettled(&r, &mut agg_a);
-        late.merge(b.finish_unsettled(&r, &mut agg_b));
-        agg_a.merge(agg_b);
-        late.settle_into(&r, &mut agg_a);
-        let rows = |agg: &Aggregator| -> Vec<(Vec<u16>, u64, u64)> {
-            agg.rows()
-                .map(|row| {
-                    (
-                        row.ports.iter().copied().collect(),
-                        row.flows,
-                        row.packets(),
-                    )
-                })
-                .collect()
+        // Merged whole, and (as the sharded pipeline does) by merged counts only.
+        let (late_a, late_b) = (
+            a.finish_unsettled(&r, &mut a_ended),
+            b.finish_unsettled(&r, &mut b_ended),
+        );
+        assert_eq!((late_a.pending(), late_b.pending()), (1, 0));
+        let mut endpoints = endpoints::EndpointTable::default();
+        endpoints.merge(late_a.endpoints());
+        endpoints.merge(late_b.endpoints());
+        let mut by_counts = a_ended.clone();
+        late_a.clone().settle_with(&r, &endpoints, &mut by_counts);
+        let mut merged = late_a;
+        merged.merge(late_b);
+        merged.settle_into(&r, &mut a_ended);
+        a_ended.extend(b_ended.iter().copied());
+        by_counts.extend(b_ended);
+        let without_ids = |ended: &[FlowRecord]| {
+            let mut all: Vec<String> = ended
+                .iter()
+                .map(|r| format!("{:?}", FlowRecord { id: 0, ..*r }))
+                .collect();
+            all.sort();
+            all
         };
-        assert_eq!(rows(&agg_a), rows(&agg_one));
+        assert_eq!(without_ids(&a_ended), without_ids(&one_ended));
+        assert_eq!(without_ids(&by_counts), without_ids(&one_ended));
     }
 
     #[test]
     fn later_handshake_revises_a_ranked_decision_and_folds_what_came_before() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let first = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(1), CLIENT, SERVER, tcp(443, 51000))
@@ -1238,7 +1284,7 @@ mod tests {
         assert_eq!(first.service_port, 443);
         let syn = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 handshake: Some(Handshake::Request),
                 tcp_flags: 0x02,
@@ -1247,24 +1293,29 @@ mod tests {
         );
         assert_eq!(syn.service_port, 51000);
         assert_eq!(syn.flow_id, first.flow_id);
-        table.finish(&r, &mut agg);
-        let mut ports: Vec<(Vec<u16>, u64)> = agg
-            .rows()
-            .map(|row| (row.ports.iter().copied().collect(), row.packets()))
+        table.finish(&r, &mut ended);
+        let parts: Vec<(u16, u64, EndReason)> = ended
+            .iter()
+            .map(|record| (record.service_port(), record.packets(), record.end))
             .collect();
-        ports.sort();
-        assert_eq!(ports, vec![(vec![443], 1), (vec![51000], 1)]);
+        assert_eq!(
+            parts,
+            vec![
+                (443, 1, EndReason::Revised),
+                (51000, 1, EndReason::CaptureEnd)
+            ]
+        );
         assert_eq!(table.stats().revised, 1);
     }
 
     #[test]
     fn idle_flows_expire_and_are_folded() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 wire_len: 10,
                 ..packet(ts(0), CLIENT, SERVER, tcp(51000, 443))
@@ -1277,7 +1328,7 @@ mod tests {
         };
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 wire_len: 10,
                 ..packet(ts(1000), CLIENT, SERVER, dns)
@@ -1285,19 +1336,23 @@ mod tests {
         );
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 1);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 1);
+        assert_eq!(
+            ended.first().map(|record| record.end),
+            Some(EndReason::Idle)
+        );
     }
 
     #[test]
     fn fin_shortens_a_scheduled_flow_to_the_closed_timeout() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let https = tcp(51000, 443);
         // Established at 0 s (due at 300 s), FIN+ACK at 1 s: now due at 11 s.
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(0), CLIENT, SERVER, https)
@@ -1305,7 +1360,7 @@ mod tests {
         );
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x11,
                 ..packet(ts(1), CLIENT, SERVER, https)
@@ -1314,38 +1369,40 @@ mod tests {
         // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &packet(ts(12), CLIENT, SERVER, tcp(51001, 443)),
         );
         assert_eq!(table.stats().expired, 1);
+        let ends: Vec<(EndReason, u8)> = ended.iter().map(|r| (r.end, r.tcp_flags)).collect();
+        assert_eq!(ends, vec![(EndReason::Fin, 0x11)]);
         assert_eq!(table.len(), 1);
     }
 
     #[test]
     fn flow_seen_again_outlives_its_first_deadline_then_expires() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let other = |port| tcp(port, 443);
         let https = tcp(51000, 443);
-        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, https));
-        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, https));
+        table.observe(&r, &mut ended, &packet(ts(0), CLIENT, SERVER, https));
+        table.observe(&r, &mut ended, &packet(ts(200), CLIENT, SERVER, https));
         // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
-        table.observe(&r, &mut agg, &packet(ts(400), CLIENT, SERVER, other(1)));
+        table.observe(&r, &mut ended, &packet(ts(400), CLIENT, SERVER, other(1)));
         assert_eq!(table.stats().expired, 0);
         // Exactly 300 s idle is not past the timeout; 301 s is.
-        table.observe(&r, &mut agg, &packet(ts(500), CLIENT, SERVER, other(2)));
+        table.observe(&r, &mut ended, &packet(ts(500), CLIENT, SERVER, other(2)));
         assert_eq!(table.stats().expired, 0);
-        table.observe(&r, &mut agg, &packet(ts(501), CLIENT, SERVER, other(3)));
+        table.observe(&r, &mut ended, &packet(ts(501), CLIENT, SERVER, other(3)));
         assert_eq!(table.stats().expired, 1);
         // The ended flow's two packets are in one fold, before the end of input.
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 2);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 2);
     }
 
     #[test]
     fn a_flow_reborn_on_its_key_is_not_ended_by_the_old_flows_deadline() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let dns = Ports {
             transport: Transport::Udp,
@@ -1353,15 +1410,15 @@ mod tests {
             dst_port: 53,
         };
         let other = tcp(51000, 443);
-        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, dns));
+        table.observe(&r, &mut ended, &packet(ts(0), CLIENT, SERVER, dns));
         // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
-        table.observe(&r, &mut agg, &packet(ts(121), CLIENT, SERVER, other));
-        let reborn = table.observe(&r, &mut agg, &packet(ts(122), CLIENT, SERVER, dns));
+        table.observe(&r, &mut ended, &packet(ts(121), CLIENT, SERVER, other));
+        let reborn = table.observe(&r, &mut ended, &packet(ts(122), CLIENT, SERVER, dns));
         assert_eq!(table.stats().expired, 1);
         // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
-        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, other));
+        table.observe(&r, &mut ended, &packet(ts(200), CLIENT, SERVER, other));
         assert_eq!(table.stats().expired, 1);
-        let later = table.observe(&r, &mut agg, &packet(ts(201), CLIENT, SERVER, dns));
+        let later = table.observe(&r, &mut ended, &packet(ts(201), CLIENT, SERVER, dns));
         assert_eq!(later.flow_id, reborn.flow_id);
     }
 
@@ -1379,12 +1436,12 @@ mod tests {
     #[test]
     fn capacity_evicts_least_recently_seen_without_losing_packets() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(10, IdleTimeouts::default());
         for port in 0..100u16 {
             table.observe(
                 &r,
-                &mut agg,
+                &mut ended,
                 &FlowPacket {
                     wire_len: 10,
                     ..packet(ts(1), CLIENT, SERVER, tcp(50000 + port, 443))
@@ -1393,15 +1450,17 @@ mod tests {
             assert!(table.len() <= 10);
         }
         assert!(table.stats().evicted >= 90);
-        table.finish(&r, &mut agg);
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 100);
-        assert_eq!(agg.rows().map(|row| row.flows).sum::<u64>(), 100);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 100);
+        assert_eq!(ended.len(), 100);
+        let evicted = ended.iter().filter(|r| r.end == EndReason::Evicted).count();
+        assert_eq!(evicted as u64, table.stats().evicted);
     }
 
     #[test]
     fn churn_keeps_the_expiry_wheel_and_the_table_bounded() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(5000, IdleTimeouts::default());
         // 20,000 one-packet flows within one second of capture time: no idle sweep runs, so
         // only evictions and wheel rebuilds keep memory in check.
@@ -1409,7 +1468,7 @@ mod tests {
             let client = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 + n));
             table.observe(
                 &r,
-                &mut agg,
+                &mut ended,
                 &packet(ts(1), client, SERVER, tcp(50000, 443)),
             );
             assert!(table.len() <= 5000);
@@ -1426,7 +1485,7 @@ mod tests {
             "{}",
             table.flows.capacity()
         );
-        table.finish(&r, &mut agg);
-        assert_eq!(agg.rows().map(|row| row.flows).sum::<u64>(), 20_000);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), 20_000);
     }
 }

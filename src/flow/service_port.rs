@@ -23,7 +23,7 @@
 //!
 //! Rules 3 and 4 are guesses, and every decision says which rule made it ([`Evidence`]).
 
-use crate::decode::Handshake;
+use crate::decode::{Handshake, Ports};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 
@@ -113,12 +113,12 @@ pub fn side_from_handshake(handshake: Option<Handshake>) -> Option<ServiceSide> 
 }
 
 /// Rule 2: the side whose port ranks better against the registry, if the ranks differ.
-pub fn side_from_rank(
-    registry: &Registry,
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
-) -> Option<ServiceSide> {
+pub fn side_from_rank(registry: &Registry, ports: Ports) -> Option<ServiceSide> {
+    let Ports {
+        transport,
+        src_port,
+        dst_port,
+    } = ports;
     let src = registry.port(transport, src_port);
     let dst = registry.port(transport, dst_port);
     let src_rank = rank(src.status, src.class, src_port);
@@ -141,11 +141,12 @@ pub fn side_from_fan_in(src_flows: u32, dst_flows: u32) -> Option<ServiceSide> {
 
 /// Rule 4: the first packet's destination for connection-oriented transports, the lower port
 /// for UDP.
-pub fn side_from_order(
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
-) -> (ServiceSide, Evidence) {
+pub fn side_from_order(ports: Ports) -> (ServiceSide, Evidence) {
+    let Ports {
+        transport,
+        src_port,
+        dst_port,
+    } = ports;
     match transport {
         Transport::Udp if src_port < dst_port => (ServiceSide::Src, Evidence::PortOrder),
         Transport::Udp => (ServiceSide::Dst, Evidence::PortOrder),
@@ -159,9 +160,7 @@ pub fn side_from_order(
 /// with handshake evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sides {
-    pub transport: Transport,
-    pub src_port: u16,
-    pub dst_port: u16,
+    pub ports: Ports,
     /// The packet's handshake evidence.
     pub handshake: Option<Handshake>,
     /// Flows seen with the source endpoint, and with the destination endpoint.
@@ -174,13 +173,13 @@ pub fn choose_service_side(registry: &Registry, sides: Sides) -> (ServiceSide, E
     if let Some(side) = side_from_handshake(sides.handshake) {
         return (side, Evidence::Handshake);
     }
-    if let Some(side) = side_from_rank(registry, sides.transport, sides.src_port, sides.dst_port) {
+    if let Some(side) = side_from_rank(registry, sides.ports) {
         return (side, Evidence::Rank);
     }
     if let Some(side) = side_from_fan_in(sides.src_flows, sides.dst_flows) {
         return (side, Evidence::FanIn);
     }
-    side_from_order(sides.transport, sides.src_port, sides.dst_port)
+    side_from_order(sides.ports)
 }
 
 #[cfg(test)]
@@ -200,11 +199,17 @@ mod tests {
         .unwrap()
     }
 
-    fn tcp(src_port: u16, dst_port: u16) -> Sides {
-        Sides {
-            transport: Transport::Tcp,
+    fn ports(transport: Transport, src_port: u16, dst_port: u16) -> Ports {
+        Ports {
+            transport,
             src_port,
             dst_port,
+        }
+    }
+
+    fn tcp(src_port: u16, dst_port: u16) -> Sides {
+        Sides {
+            ports: ports(Transport::Tcp, src_port, dst_port),
             handshake: None,
             src_flows: 1,
             dst_flows: 1,
@@ -213,7 +218,7 @@ mod tests {
 
     fn udp(src_port: u16, dst_port: u16) -> Sides {
         Sides {
-            transport: Transport::Udp,
+            ports: ports(Transport::Udp, src_port, dst_port),
             ..tcp(src_port, dst_port)
         }
     }
@@ -254,7 +259,7 @@ mod tests {
             (ServiceSide::Dst, Evidence::Rank)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 22, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 22, 3306)),
             Some(ServiceSide::Src)
         );
     }
@@ -277,15 +282,15 @@ mod tests {
     fn rule2_assigned_beats_dynamic_whichever_side() {
         let r = registry();
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 443, 51000),
+            side_from_rank(&r, ports(Transport::Tcp, 443, 51000)),
             Some(ServiceSide::Src)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 51000, 443),
+            side_from_rank(&r, ports(Transport::Tcp, 51000, 443)),
             Some(ServiceSide::Dst)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 60000, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 60000, 3306)),
             Some(ServiceSide::Dst)
         );
     }
@@ -294,7 +299,7 @@ mod tests {
     fn rule2_unassigned_user_beats_dynamic() {
         let r = registry();
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 50000, 4000),
+            side_from_rank(&r, ports(Transport::Tcp, 50000, 4000)),
             Some(ServiceSide::Dst)
         );
     }
@@ -304,27 +309,27 @@ mod tests {
         let r = registry();
         // A FIX server on unassigned 8010 and a Linux client on unassigned 38856.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 38856, 8010),
+            side_from_rank(&r, ports(Transport::Tcp, 38856, 8010)),
             Some(ServiceSide::Dst)
         );
         // Assigned 34962 (profinet) is a Linux client's port more often than the service: it
         // loses to an unassigned port below 32768, and to an assigned one.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 34962, 4000),
+            side_from_rank(&r, ports(Transport::Tcp, 34962, 4000)),
             Some(ServiceSide::Dst)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 34962, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 34962, 3306)),
             Some(ServiceSide::Dst)
         );
         // It still beats an unassigned port in the same range, and an assigned dynamic port
         // beats an unassigned one.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 34962, 40000),
+            side_from_rank(&r, ports(Transport::Tcp, 34962, 40000)),
             Some(ServiceSide::Src)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 40000, 49400),
+            side_from_rank(&r, ports(Transport::Tcp, 40000, 49400)),
             Some(ServiceSide::Dst)
         );
     }
@@ -337,19 +342,24 @@ Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Repo
 ,47,tcp,Reserved,,,,,,,,
 mysql,3306,tcp,MySQL,,,,,,,,
 ";
-        let parsed = parse(csv, "<inline>", Some(crate::cli::RegistryFormat::IanaCsv)).unwrap();
+        let parsed = parse(
+            csv,
+            "<inline>",
+            Some(crate::registry::RegistryFormat::IanaCsv),
+        )
+        .unwrap();
         let r = Registry::build(parsed.entries, Source::Embedded, parsed.date);
         assert_eq!(r.port(Transport::Tcp, 47).status, Status::Reserved);
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 4, 47),
+            side_from_rank(&r, ports(Transport::Tcp, 4, 47)),
             Some(ServiceSide::Dst)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 47, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 47, 3306)),
             Some(ServiceSide::Dst)
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 47, 50000),
+            side_from_rank(&r, ports(Transport::Tcp, 47, 50000)),
             Some(ServiceSide::Src)
         );
     }
@@ -358,8 +368,11 @@ mysql,3306,tcp,MySQL,,,,,,,,
     fn rule2_equal_ranks_are_a_tie() {
         let r = registry();
         // Two assigned user ports (a DNP3-like client on socks' 1080 to 8080), two dynamic ones.
-        assert_eq!(side_from_rank(&r, Transport::Tcp, 1080, 8080), None);
-        assert_eq!(side_from_rank(&r, Transport::Tcp, 50001, 60000), None);
+        assert_eq!(side_from_rank(&r, ports(Transport::Tcp, 1080, 8080)), None);
+        assert_eq!(
+            side_from_rank(&r, ports(Transport::Tcp, 50001, 60000)),
+            None
+        );
     }
 
     #[test]
