@@ -128,11 +128,20 @@ pub struct LateDecisions {
     max_pending: usize,
 }
 
-/// A tied flow's record, held with what settling it needs: which endpoint sent its first packet.
+/// What settling a tied flow needs beside its record: which endpoint sent its first packet
+/// (rule 4), and which sent what (its reply state follows the server if the side changes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Directions {
+    pub(crate) first_from_a: bool,
+    /// [`super::FlowState::replies`].
+    pub(crate) replies: u8,
+}
+
+/// A tied flow's record, held with its [`Directions`].
 #[derive(Debug, Clone, Copy)]
 struct Held {
     record: FlowRecord,
-    first_from_a: bool,
+    directions: Directions,
 }
 
 impl LateDecisions {
@@ -161,17 +170,14 @@ impl LateDecisions {
         registry: &Registry,
         sink: &mut S,
         mut record: FlowRecord,
-        first_from_a: bool,
+        directions: Directions,
     ) {
         if late && record.evidence.is_tie_break() && record.packets() > 0 {
             if self.pending.len() < self.max_pending {
-                self.pending.push(Held {
-                    record,
-                    first_from_a,
-                });
+                self.pending.push(Held { record, directions });
                 return;
             }
-            settle(registry, &self.endpoints, &mut record, first_from_a);
+            settle(registry, &self.endpoints, &mut record, directions);
         }
         sink.flow_ended(registry, record);
     }
@@ -210,10 +216,10 @@ impl LateDecisions {
     ) {
         for Held {
             mut record,
-            first_from_a,
+            directions,
         } in pending
         {
-            settle(registry, endpoints, &mut record, first_from_a);
+            settle(registry, endpoints, &mut record, directions);
             sink.flow_ended(registry, record);
         }
     }
@@ -222,20 +228,21 @@ impl LateDecisions {
     pub fn settle_copies_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for held in &self.pending {
             let mut record = held.record;
-            settle(registry, &self.endpoints, &mut record, held.first_from_a);
+            settle(registry, &self.endpoints, &mut record, held.directions);
             sink.flow_ended(registry, record);
         }
     }
 }
 
-/// Decide a tied flow again from its first packet and `endpoints`' counts; its counters follow
-/// the server if the side changes.
+/// Decide a tied flow again from its first packet and `endpoints`' counts; its counters and
+/// reply state follow the server if the side changes.
 pub(crate) fn settle(
     registry: &Registry,
     endpoints: &EndpointTable,
     record: &mut FlowRecord,
-    first_from_a: bool,
+    directions: Directions,
 ) {
+    let first_from_a = directions.first_from_a;
     if !record.evidence.is_tie_break() {
         return;
     }
@@ -261,6 +268,7 @@ pub(crate) fn settle(
     if server_is_a != record.server_is_a {
         std::mem::swap(&mut record.to_server, &mut record.to_client);
         record.server_is_a = server_is_a;
+        record.state = super::reply_state(directions.replies, server_is_a);
     }
     record.evidence = evidence;
 }

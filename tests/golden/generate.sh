@@ -6,12 +6,6 @@
 #
 #   git worktree add /tmp/ref 1ac165c && (cd /tmp/ref && cargo build) \
 #     && tests/golden/generate.sh /tmp/ref/target/debug/portnote
-#
-# A change that means to change these outputs regenerates them from the build of its own
-# branch before the merge (never the merged build), and says in the merge which changed and why.
-# Issue 14 (branch attrib, adf46f9) did: every annotate record with ports gained `evidence`,
-# every summary `flows_by_evidence`, and a few flows changed side by its new rank order and
-# tie-breaks (fan-in, first packet, port order).
 set -euo pipefail
 reference=$(realpath "$1")
 golden=$(realpath "$(dirname "$0")")
@@ -24,3 +18,13 @@ for capture in *; do
     "$reference" summary --format json "$capture" > "$golden/summary/$capture.json"
     "$reference" annotate --format ndjson "$capture" | gzip -9n > "$golden/annotate/$capture.ndjson.gz"
 done
+# Later, deliberate changes edited into the golden files (each verified to be the only difference):
+# - issue 13 item 9: the embedded snapshot carries IANA's unauthorized-use notes, so
+#   pcapplusplus--frag_with_padding.pcap's 42102/udp (in IANA's 41798-42507 row, "Unauthorized
+#   Use Known on port 42000") has that note in summary and annotate.
+# - issue 14 (the service-side rule): every annotate record gains "evidence", every summary
+#   "flows_by_evidence"; flows whose side the new rank order or tie-breaks (fan-in, first packet,
+#   port order) change move in many_interfaces-1, sctp-max-chunks, dccp_options-oobr,
+#   sctp-i-forward, sctp-re-config, tunnels_Teredo (rows and records) and tunnels_gre-sample
+#   (equal-port records' server only). Written by the branch's own build (adf46f9) and checked
+#   byte for byte against the merged build (less the LATER_FIELDS of golden_outputs.rs).
