@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod input;
+pub mod install;
 pub mod live;
 pub mod lookup;
 pub mod registry;
@@ -23,7 +24,13 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Annotate(args) => annotate::run(args, &load()?, &mut out),
         Command::Summary(args) => summary::run(args, &load()?, &mut out),
         Command::Live(args) => live::run(args, &load()?, &mut out),
+        Command::Completions { shell } => install::completions(*shell, &mut out),
+        Command::Man => install::man(&mut out),
     }?;
-    out.flush().map_err(Error::Output)?;
-    Ok(outcome)
+    match out.flush() {
+        // The reader of the output went away (`| head`): what was left unwritten is lost, but
+        // the outcome (a --fail-on verdict, input errors) still decides the exit status.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(outcome),
+        flushed => flushed.map(|()| outcome).map_err(Error::Output),
+    }
 }
