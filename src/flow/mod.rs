@@ -26,7 +26,7 @@ mod wheel;
 
 use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
-use crate::registry::{PortInfo, Registry};
+use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
 use endpoints::LateDecisions;
 use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
@@ -293,6 +293,9 @@ pub struct FlowState {
     /// Whether the server (service port) is endpoint `a` of the key.
     pub server_is_a: bool,
     pub evidence: Evidence,
+    /// The registry's status of the service port, read when the service side is decided, so
+    /// per-packet consumers (the timeline) need no registry read.
+    pub service_status: Status,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub to_server: Counter,
@@ -520,6 +523,7 @@ fn count_packet(
         transport: ports.transport,
         service_port,
         evidence: state.evidence,
+        service_status: state.service_status,
     }
 }
 
@@ -533,6 +537,8 @@ pub struct Observed {
     pub service_port: u16,
     /// What the flow's decision rests on when this packet was seen.
     pub evidence: Evidence,
+    /// The registry's status of `service_port`, as the flow's decision cached it.
+    pub service_status: Status,
 }
 
 impl Observed {
@@ -725,7 +731,12 @@ impl FlowTable {
                 dst_flows,
             };
             let (side, evidence) = choose_service_side(registry, sides);
-            ((side == ServiceSide::Src) == src_is_a, evidence)
+            let service_port = match side {
+                ServiceSide::Src => ports.src_port,
+                ServiceSide::Dst => ports.dst_port,
+            };
+            let status = registry.status(ports.transport, service_port);
+            ((side == ServiceSide::Src) == src_is_a, evidence, status)
         };
 
         // Evictions, expiries and revisions leave stale entries behind. Rebuilt before a push
@@ -756,11 +767,12 @@ impl FlowTable {
             // Fan-in of the flows before this one, then this one counted.
             let (a_flows, b_flows) = endpoints.counts(&key);
             endpoints.add_flow(&key);
-            let (server_is_a, evidence) = decide(a_flows, b_flows);
+            let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
             let state = FlowState {
                 id,
                 server_is_a,
                 evidence,
+                service_status,
                 first_seen: ts,
                 last_seen: ts,
                 to_server: Counter::default(),
@@ -784,7 +796,8 @@ impl FlowTable {
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
         if handshake.is_some() {
-            let (server_is_a, evidence) = decide(0, 0);
+            let (server_is_a, evidence, service_status) = decide(0, 0);
+
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
                     let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
@@ -793,6 +806,7 @@ impl FlowTable {
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
+                state.service_status = service_status;
                 state.to_server = Counter::default();
                 state.to_client = Counter::default();
                 state.first_seen = ts;

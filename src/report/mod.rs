@@ -7,10 +7,12 @@
 //! colour ([`Stdout`]).
 
 pub mod annotate;
+pub mod html;
 pub mod live;
 pub mod lookup;
 pub mod registry;
 pub mod summary;
+pub mod timeline;
 pub mod units;
 
 use std::io::{self, IsTerminal};

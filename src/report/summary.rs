@@ -1,10 +1,12 @@
 //! The summary report: a serializable model built from an [`Aggregator`], and its table, JSON
 //! and CSV writers. The JSON schema is documented in the README; `version` changes when it does.
 
+use crate::aggregate::timeline::Timeline;
 use crate::aggregate::{Aggregator, Row, Section};
 use crate::capture::Timestamp;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
+use crate::report::timeline::TimelineReport;
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
 use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
@@ -84,6 +86,10 @@ pub struct RowReport {
     /// Server addresses, for rows outside the assigned section.
     pub servers: Vec<IpAddr>,
     pub servers_truncated: bool,
+    /// Distinct client addresses, for rows outside the assigned section: exact up to
+    /// [`crate::aggregate::MAX_CLIENTS_PER_ROW`], more when `clients_truncated`.
+    pub clients: usize,
+    pub clients_truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +110,11 @@ pub struct SummaryReport {
     pub no_ports: IndexMap<String, u64>,
     /// Reason -> packets and bytes without ports.
     pub no_ports_detail: IndexMap<String, NoPortsReport>,
+    /// Packets and bytes per time bucket and section.
+    pub timeline: TimelineReport,
+    /// The counts behind `timeline`, for charts that want fewer, wider buckets.
+    #[serde(skip)]
+    pub timeline_counts: Timeline,
 }
 
 impl SummaryReport {
@@ -178,6 +189,8 @@ impl SummaryReport {
             rows,
             no_ports,
             no_ports_detail,
+            timeline: TimelineReport::build(aggregator.timeline()),
+            timeline_counts: aggregator.timeline().clone(),
         }
     }
 
@@ -213,6 +226,8 @@ fn row_report(row: &Row, total_bytes: u64) -> RowReport {
         last_seen: row.last_seen,
         servers: row.servers.iter().copied().collect(),
         servers_truncated: row.servers_truncated,
+        clients: row.clients.len(),
+        clients_truncated: row.clients_truncated,
     }
 }
 

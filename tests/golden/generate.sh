@@ -28,3 +28,6 @@ done
 #   sctp-i-forward, sctp-re-config, tunnels_Teredo (rows and records) and tunnels_gre-sample
 #   (equal-port records' server only). Written by the branch's own build (adf46f9) and checked
 #   byte for byte against the merged build (less the LATER_FIELDS of golden_outputs.rs).
+# - issue 18 (branch html): summary/ regenerated with that branch's pre-merge build (bd920bc,
+#   1ac165c plus the feature) for the `timeline` key and the rows' `clients` and
+#   `clients_truncated` fields; each file checked equal to the old golden without those keys.
