@@ -172,10 +172,11 @@ fn assert_comment_matches_record(comment: &str, record: &Value, context: &str) {
         if let Value::Number(port) = &record["service_port"] {
             let service = record["service"].as_str().unwrap_or("-");
             let fields = format!(
-                " service={service} port={port} status={} class={} server={} flow={}",
+                " service={service} port={port} status={} class={} server={} evidence={} flow={}",
                 record["status"].as_str().unwrap(),
                 record["class"].as_str().unwrap(),
                 record["server"].as_str().unwrap(),
+                record["evidence"].as_str().unwrap(),
                 record["flow"]
             );
             assert!(
@@ -518,7 +519,7 @@ fn existing_comments_and_options_survive_and_the_section_names_portnote() {
     assert_eq!(
         after[3],
         "seen by hand|portnote: tcp 40000->4 service=- port=4 status=unassigned class=system \
-         server=dst flow=1"
+         server=dst evidence=rank flow=1"
     );
 
     // ... and comments added to a pcap by editcap, one of them with a comma.

@@ -5,12 +5,14 @@
 //! Grammar (words separated by one space; values never contain spaces):
 //!
 //! ```text
-//! portnote: TRANSPORT SRC_PORT->DST_PORT service=NAME|- port=N status=S class=C server=src|dst flow=ID [FLAG ...]
+//! portnote: TRANSPORT SRC_PORT->DST_PORT service=NAME|- port=N status=S class=C server=src|dst evidence=E flow=ID [FLAG ...]
 //! portnote: no ports (REASON) [FLAG ...]
 //! ```
 //!
 //! `status` is `assigned`, `reserved` or `unassigned`; `class` is `system`, `user` or
-//! `dynamic`; `port` is the service port, `server` the side that carries it, `flow` the flow id
+//! `dynamic`; `port` is the service port, `server` the side that carries it, `evidence` what
+//! that choice rests on (`handshake`, `rank`, `fan-in`, `first-packet`, `port-order`, as in
+//! `annotate --format ndjson`), `flow` the flow id
 //! of `annotate --format ndjson`. The flags, where they apply and in this order:
 //! `unauthorized` (IANA notes unauthorized use of the service port), `inherited` (the ports come
 //! from the datagram's first fragment), `tunnel=KIND` and `outer=TRANSPORT:SRC->DST` (the
@@ -21,7 +23,7 @@
 //! Builds the text in a caller's buffer; no allocation once the buffer has grown.
 
 use crate::decode::{PacketInfo, Ports};
-use crate::flow::service_port::ServiceSide;
+use crate::flow::service_port::{Evidence, ServiceSide};
 use crate::flow::Attribution;
 use std::io::Write;
 
@@ -46,9 +48,11 @@ pub fn write_comment(line: &mut Vec<u8>, info: &PacketInfo, attribution: Option<
                 line.extend_from_slice(b" class=");
                 line.extend_from_slice(a.info.class.as_str().as_bytes());
                 line.extend_from_slice(match a.server {
-                    ServiceSide::Src => b" server=src flow=",
-                    ServiceSide::Dst => b" server=dst flow=",
+                    ServiceSide::Src => b" server=src evidence=",
+                    ServiceSide::Dst => b" server=dst evidence=",
                 });
+                line.extend_from_slice(a.evidence.as_str().as_bytes());
+                line.extend_from_slice(b" flow=");
                 push_int(line, a.flow_id);
                 if a.info.unauthorized.is_some() {
                     line.extend_from_slice(b" unauthorized");
@@ -122,6 +126,7 @@ mod tests {
             flow_id,
             server: ServiceSide::Dst,
             service_port: 443,
+            evidence: Evidence::Handshake,
             info: PortInfo {
                 transport: Transport::Tcp,
                 port: 443,
@@ -138,7 +143,7 @@ mod tests {
         assert_eq!(
             comment(&tcp(51000, 443), Some(&https(17))),
             "portnote: tcp 51000->443 service=https port=443 status=assigned class=system \
-             server=dst flow=17"
+             server=dst evidence=handshake flow=17"
         );
     }
 
@@ -171,7 +176,7 @@ mod tests {
         assert_eq!(
             comment(&info, Some(&attribution)),
             "portnote: tcp 4->60000 service=- port=4 status=unassigned class=system server=src \
-             flow=3 unauthorized inherited tunnel=vxlan outer=udp:1234->4789"
+             evidence=handshake flow=3 unauthorized inherited tunnel=vxlan outer=udp:1234->4789"
         );
     }
 
