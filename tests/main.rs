@@ -18,7 +18,9 @@ mod live_support;
 mod util;
 
 mod annotate;
+mod annotate_pcapng;
 mod annotate_vs_tshark;
+mod attribution_corpus;
 mod capture_corpus;
 mod capture_damage;
 mod capture_roundtrip;

@@ -449,11 +449,16 @@ fn demo_report_renders_in_headless_chromium() {
         );
         assert_eq!(cells[7], number("bytes_to_server"), "{key}");
         assert_eq!(cells[8], number("bytes_to_client"), "{key}");
+        assert_eq!(cells[9], number("flows_unanswered"), "{key} unanswered");
+        assert_eq!(cells[10], number("flows_refused"), "{key} refused");
         if row["section"] != "assigned" {
             for server in row["servers"].as_array().unwrap() {
-                assert!(cells[9].contains(server.as_str().unwrap()), "{key} servers");
+                assert!(
+                    cells[11].contains(server.as_str().unwrap()),
+                    "{key} servers"
+                );
             }
-            assert_eq!(cells[10], number("clients"), "{key} clients");
+            assert_eq!(cells[12], number("clients"), "{key} clients");
         }
     }
     for (reason, detail) in json["no_ports_detail"].as_object().unwrap() {

@@ -378,7 +378,9 @@ fn render_rows(
         "<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr><th>transport</th><th>{name_column}</th><th>port</th>\
          <th class=\"n\">flows</th><th class=\"n\">packets</th><th class=\"n\">bytes</th>\
          <th class=\"n\">share</th><th class=\"n\" title=\"bytes sent to the server\">to server</th>\
-         <th class=\"n\" title=\"bytes sent to the client\">to client</th>"
+         <th class=\"n\" title=\"bytes sent to the client\">to client</th>\
+         <th class=\"n\" title=\"flows whose packets went one way only\">unanswered</th>\
+         <th class=\"n\" title=\"flows answered only by resets or ICMP port unreachable\">refused</th>"
     )?;
     match section {
         Section::Assigned => page.push_str("<th>note</th>"),
@@ -400,7 +402,7 @@ fn render_rows(
             page,
             "<tr data-row=\"{}:{}:{}\"><td>{}</td><td>{name}</td><td>{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
             section.as_str(),
             r.transport,
             r.ports.first().copied().unwrap_or(0),
@@ -412,6 +414,8 @@ fn render_rows(
             share_percent(r.share),
             human_count(r.bytes_to_server),
             human_count(r.bytes_to_client),
+            human_count(r.flows_unanswered),
+            human_count(r.flows_refused),
         )?;
         match section {
             Section::Assigned => {

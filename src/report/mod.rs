@@ -7,6 +7,7 @@
 //! colour ([`Stdout`]).
 
 pub mod annotate;
+pub mod comment;
 pub mod html;
 pub mod live;
 pub mod lookup;
