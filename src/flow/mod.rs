@@ -18,6 +18,7 @@
 //! live. The wheel may hold stale deadlines (a flow seen again since); those are checked against
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
+pub mod community_id;
 pub mod service_port;
 mod wheel;
 
