@@ -124,6 +124,39 @@ Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
 Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interface went away
 (after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
     Live(LiveArgs),
+
+    /// Combine `summary --format json` outputs (files, days, sensors) into one summary
+    #[command(after_help = "\
+Packets and bytes add exactly; first and last seen take the earliest and latest; server lists
+unite (the lowest 64 addresses); shares are recomputed. A flow that spans two inputs counts
+once in each (the output's `notes` say so). An input may also be a `summary --per-file`
+array.
+
+Examples:
+  portnote summary --format json day1.pcap > day1.json
+  portnote summary --format json day2.pcap > day2.json
+  portnote merge day1.json day2.json
+  ls *.pcap | parallel 'portnote summary --format json {} > {}.json' && portnote merge *.json")]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// `summary --format json` outputs; `-` reads standard input
+    #[arg(required = true, value_name = "SUMMARY.json")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+
+    /// Show only the N largest rows of each section (0: all)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub top: usize,
+
+    /// Row order within a section
+    #[arg(long, value_enum, default_value_t = SortKey::Bytes)]
+    pub sort: SortKey,
 }
 
 #[derive(Debug, Args)]

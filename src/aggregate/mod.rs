@@ -18,7 +18,9 @@ use std::net::IpAddr;
 pub const MAX_SERVERS_PER_ROW: usize = 64;
 
 /// Which part of the summary a row belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Section {
     /// The service port is assigned by IANA (system or user range).

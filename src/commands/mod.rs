@@ -4,6 +4,7 @@ pub mod annotate;
 pub mod input;
 pub mod live;
 pub mod lookup;
+pub mod merge;
 pub mod pipeline;
 pub mod registry;
 pub mod shard;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             summary::run(args, &crate::registry::load(&cli.registry)?, &mut out)
         }
         Command::Live(args) => live::run(args, &crate::registry::load(&cli.registry)?, &mut out),
+        Command::Merge(args) => merge::run(args, &mut out),
     }?;
     out.flush().map_err(Error::Output)?;
     Ok(outcome)

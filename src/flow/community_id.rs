@@ -159,11 +159,20 @@ mod tests {
         s.parse().unwrap()
     }
 
+    type Vector = (
+        u8,
+        &'static str,
+        &'static str,
+        Option<(u16, u16)>,
+        &'static str,
+        &'static str,
+    );
+
     /// The specification's `baseline/baseline_deflt.json` (seed 0) and `baseline_seed1.json`
     /// (seed 1): protocol, source, destination, source port (ICMP type), destination port
     /// (ICMP code), the ID with seed 0 and with seed 1.
     #[rustfmt::skip]
-    const VECTORS: &[(u8, &str, &str, Option<(u16, u16)>, &str, &str)] = &[
+    const VECTORS: &[Vector] = &[
         (58, "fe80::200:86ff:fe05:80da", "fe80::260:97ff:fe07:69ea", Some((135, 136)), "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=", "1:kHa1FhMYIT6Ym2Vm2AOtoOARDzY="),
         (58, "fe80::260:97ff:fe07:69ea", "fe80::200:86ff:fe05:80da", Some((136, 135)), "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=", "1:kHa1FhMYIT6Ym2Vm2AOtoOARDzY="),
         (58, "fe80::260:97ff:fe07:69ea", "fe80::200:86ff:fe05:80da", Some((135, 136)), "1:zavyT/cezQr1fmImYCwYnMXbgck=", "1:2hSqmsDZ2kdcY9kbiUzOEBic0iM="),
@@ -189,17 +198,12 @@ mod tests {
         (46, "10.1.12.2", "10.1.12.1", None, "1:KHlLkgoJW7ifUTyTSgyVfkFHzKw=", "1:rYir8gphR31noO9iDRQmF/BteEI="),
     ];
 
-    fn id_of(seed: u16, vector: &(u8, &str, &str, Option<(u16, u16)>, &str, &str)) -> String {
+    fn id_of(seed: u16, vector: &Vector) -> String {
         let &(proto, src, dst, ports, _, _) = vector;
         match (proto, ports) {
-            (PROTO_ICMP | PROTO_ICMPV6, Some((icmp_type, code))) => icmp(
-                seed,
-                ip(src),
-                ip(dst),
-                proto,
-                icmp_type as u8,
-                code as u8,
-            ),
+            (PROTO_ICMP | PROTO_ICMPV6, Some((icmp_type, code))) => {
+                icmp(seed, ip(src), ip(dst), proto, icmp_type as u8, code as u8)
+            }
             _ => community_id(seed, ip(src), ip(dst), proto, ports),
         }
     }

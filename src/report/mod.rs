@@ -3,5 +3,6 @@
 
 pub mod annotate;
 pub mod live;
+pub mod merge;
 pub mod summary;
 pub mod units;

@@ -9,7 +9,7 @@ use crate::registry::{Class, Status};
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
 use crate::transport::Transport;
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -17,7 +17,7 @@ use std::net::IpAddr;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One capture input as the report names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputReport {
     pub file: String,
     pub packets: u64,
@@ -25,7 +25,7 @@ pub struct InputReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotalsReport {
     pub packets: u64,
     pub bytes: u64,
@@ -42,7 +42,7 @@ pub struct TotalsReport {
     pub decisions_revised: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowReport {
     pub section: Section,
     pub transport: Transport,
@@ -67,14 +67,14 @@ pub struct RowReport {
     pub servers_truncated: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoPortsReport {
     pub packets: u64,
     pub bytes: u64,
 }
 
 /// The whole summary of one or more inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SummaryReport {
     pub version: u32,
     pub inputs: Vec<InputReport>,
@@ -85,6 +85,10 @@ pub struct SummaryReport {
     pub no_ports: IndexMap<String, u64>,
     /// Reason -> packets and bytes without ports.
     pub no_ports_detail: IndexMap<String, NoPortsReport>,
+    /// What a reader should know about how the counts were made (`portnote merge` says that a
+    /// flow spanning two inputs counts in each); absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl SummaryReport {
@@ -99,18 +103,7 @@ impl SummaryReport {
             .rows()
             .map(|row| row_report(row, totals.bytes))
             .collect();
-        rows.sort_by(|a, b| {
-            let key = |r: &RowReport| match sort {
-                SortKey::Bytes => (r.bytes, r.packets, r.flows),
-                SortKey::Packets => (r.packets, r.bytes, r.flows),
-                SortKey::Flows => (r.flows, r.bytes, r.packets),
-            };
-            a.section
-                .cmp(&b.section)
-                .then_with(|| key(b).cmp(&key(a)))
-                .then_with(|| a.transport.cmp(&b.transport))
-                .then_with(|| a.ports.cmp(&b.ports))
-        });
+        sort_rows(&mut rows, sort);
         let mut reasons: Vec<_> = aggregator.no_ports().iter().collect();
         reasons.sort_by(|a, b| b.1.packets.cmp(&a.1.packets).then_with(|| a.0.cmp(b.0)));
         let no_ports = reasons
@@ -155,12 +148,29 @@ impl SummaryReport {
             rows,
             no_ports,
             no_ports_detail,
+            notes: Vec::new(),
         }
     }
 
     pub fn rows_in(&self, section: Section) -> impl Iterator<Item = &RowReport> {
         self.rows.iter().filter(move |r| r.section == section)
     }
+}
+
+/// By section (assigned, unassigned, dynamic), then by the sort key, descending.
+pub(crate) fn sort_rows(rows: &mut [RowReport], sort: SortKey) {
+    rows.sort_by(|a, b| {
+        let key = |r: &RowReport| match sort {
+            SortKey::Bytes => (r.bytes, r.packets, r.flows),
+            SortKey::Packets => (r.packets, r.bytes, r.flows),
+            SortKey::Flows => (r.flows, r.bytes, r.packets),
+        };
+        a.section
+            .cmp(&b.section)
+            .then_with(|| key(b).cmp(&key(a)))
+            .then_with(|| a.transport.cmp(&b.transport))
+            .then_with(|| a.ports.cmp(&b.ports))
+    });
 }
 
 fn row_report(row: &Row, total_bytes: u64) -> RowReport {
