@@ -7,9 +7,8 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use portnote::capture::CaptureReader;
-use portnote::commands::pipeline::Pipeline;
-use portnote::commands::shard::ShardedPipeline;
 use portnote::decode::DecodeOptions;
+use portnote::pipeline::{Pipeline, ShardedPipeline};
 use portnote::registry::Registry;
 use std::hint::black_box;
 use std::io::Cursor;

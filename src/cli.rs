@@ -2,6 +2,8 @@
 //! clap's value parsers happens in the commands.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use portnote::registry::{RegistryFormat, RegistrySource};
+use portnote::report::summary::SortKey;
 use std::path::PathBuf;
 
 /// Default `--max-flows`: keeps peak memory near 65 MiB (measured: 5 million one-packet flows
@@ -48,7 +50,7 @@ pub struct RegistryOptions {
 
     /// Format of --registry and --services files (detected from the content when omitted)
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub registry_format: Option<RegistryFormat>,
+    pub registry_format: Option<RegistryFormatArg>,
 
     /// Lay your own mappings over the registry, services(5) style: `myapp 8443/tcp` (repeatable)
     #[arg(long = "services", global = true, value_name = "FILE")]
@@ -56,7 +58,7 @@ pub struct RegistryOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RegistryFormat {
+pub enum RegistryFormatArg {
     /// IANA's service-names-port-numbers.csv
     IanaCsv,
     /// IANA's service-names-port-numbers.xml
@@ -65,6 +67,28 @@ pub enum RegistryFormat {
     Services,
     /// nmap-services
     Nmap,
+}
+
+impl RegistryOptions {
+    /// The core's description of the same choice.
+    pub fn source(&self) -> RegistrySource {
+        RegistrySource {
+            file: self.registry.clone(),
+            format: self.registry_format.map(RegistryFormat::from),
+            services: self.services.clone(),
+        }
+    }
+}
+
+impl From<RegistryFormatArg> for RegistryFormat {
+    fn from(arg: RegistryFormatArg) -> RegistryFormat {
+        match arg {
+            RegistryFormatArg::IanaCsv => RegistryFormat::IanaCsv,
+            RegistryFormatArg::IanaXml => RegistryFormat::IanaXml,
+            RegistryFormatArg::Services => RegistryFormat::Services,
+            RegistryFormatArg::Nmap => RegistryFormat::Nmap,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,8 +179,8 @@ pub struct MergeArgs {
     pub top: usize,
 
     /// Row order within a section
-    #[arg(long, value_enum, default_value_t = SortKey::Bytes)]
-    pub sort: SortKey,
+    #[arg(long, value_enum, default_value_t = SortArg::Bytes)]
+    pub sort: SortArg,
 }
 
 #[derive(Debug, Args)]
@@ -275,8 +299,8 @@ pub struct SummaryArgs {
     pub top: usize,
 
     /// Row order within a section
-    #[arg(long, value_enum, default_value_t = SortKey::Bytes)]
-    pub sort: SortKey,
+    #[arg(long, value_enum, default_value_t = SortArg::Bytes)]
+    pub sort: SortArg,
 
     /// Exit 1 when traffic of this category is present (repeatable)
     #[arg(long, value_enum, value_name = "CATEGORY")]
@@ -302,21 +326,21 @@ pub struct SummaryArgs {
     pub threads: Option<u16>,
 }
 
-impl SummaryArgs {
-    /// `--threads`, or the number of cores the process may use.
-    pub fn threads(&self) -> usize {
-        match self.threads {
-            Some(n) => usize::from(n),
-            None => std::thread::available_parallelism().map_or(1, usize::from),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
+pub enum SortArg {
     Bytes,
     Packets,
     Flows,
+}
+
+impl From<SortArg> for SortKey {
+    fn from(arg: SortArg) -> SortKey {
+        match arg {
+            SortArg::Bytes => SortKey::Bytes,
+            SortArg::Packets => SortKey::Packets,
+            SortArg::Flows => SortKey::Flows,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]

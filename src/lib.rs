@@ -14,7 +14,11 @@
 //! - [`flow`]: bidirectional flows and the rule that picks each flow's service port.
 //! - [`aggregate`]: per-service counters.
 //! - [`report`]: table, JSON, NDJSON and CSV writers.
-//! - [`commands`]: one function per subcommand, wiring the stages together.
+//! - [`pipeline`]: the per-packet engine wiring decode, flow and aggregate together, in one
+//!   thread or sharded over several.
+//!
+//! The command line (clap, one function per subcommand) is the binary's, not the library's:
+//! nothing here knows of it.
 
 //!
 //! Looking a port up in the embedded registry:
@@ -50,12 +54,11 @@
 
 pub mod aggregate;
 pub mod capture;
-pub mod cli;
-pub mod commands;
 pub mod decode;
 pub mod error;
 pub mod flow;
 pub mod linktype;
+pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod synth;

@@ -1,8 +1,11 @@
 //! portnote's entry point: parse arguments, run the command, map the result to an exit status
 //! (0 success, 1 a --fail-on condition met, 2 error).
 
+mod cli;
+mod commands;
+
 use clap::Parser;
-use portnote::cli::Cli;
+use cli::Cli;
 use std::io::Write;
 use std::panic::PanicHookInfo;
 use std::process::ExitCode;
@@ -16,7 +19,7 @@ fn main() -> ExitCode {
         std::env::remove_var("PORTNOTE_REGISTRY");
     }
     let cli = Cli::parse();
-    match portnote::commands::run(cli) {
+    match commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,7 +19,7 @@ mod fuzz_entry;
 
 use fuzz_entry::{decode, decode_prefix, load_registry, read_capture, read_pcap, read_pcapng};
 use portnote::capture::CaptureReader;
-use portnote::cli::RegistryFormat;
+use portnote::registry::RegistryFormat;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

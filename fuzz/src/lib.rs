@@ -15,9 +15,9 @@
 //! Nothing here reads files or the network.
 
 use portnote::capture::{CaptureError, CaptureReader};
-use portnote::cli::RegistryFormat;
 use portnote::decode::{decode_frame, DecodeOptions, FragmentTracker, PacketInfo};
 use portnote::linktype::LinkType;
+use portnote::registry::RegistryFormat;
 use portnote::registry::{self, Class, Registry, RegistryError, Source, Status};
 use portnote::transport::Transport;
 use std::io::Cursor;

@@ -1,6 +1,7 @@
 //! Per-service counters.
 //!
-//! Takes folded flows (from [`crate::flow::FlowTable`]) and packets without ports, and keeps one
+//! Takes finished flows (as a [`FlowSink`] of [`crate::flow::FlowTable`]) and packets without
+//! ports, and keeps one
 //! [`Row`] per (transport, service name) for named services and per (transport, port) otherwise,
 //! plus a count per reason for packets without ports. Every packet counted by [`Aggregator`] is in
 //! exactly one row or one reason. Aggregators of disjoint inputs [`merge`](Aggregator::merge).
@@ -8,7 +9,7 @@
 
 use crate::capture::Timestamp;
 use crate::decode::NoPortsReason;
-use crate::flow::{Counter, FlowKey, FlowState};
+use crate::flow::{Counter, FlowRecord, FlowSink};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -151,7 +152,8 @@ impl Totals {
     }
 }
 
-/// Rows, packets-without-ports counts and totals.
+/// Rows, packets-without-ports counts and totals. As a [`FlowSink`] it folds each flow into its
+/// service's row.
 #[derive(Debug, Default, Clone)]
 pub struct Aggregator {
     rows: Vec<Row>,
@@ -184,19 +186,24 @@ impl Aggregator {
             .add(u64::from(wire_len));
     }
 
-    /// A flow's counters (since its last fold) into its service's row.
-    pub fn fold(&mut self, registry: &Registry, key: &FlowKey, state: &FlowState) {
-        if state.packets() == 0 {
+    /// A flow's counters into its service's row.
+    pub fn fold(&mut self, registry: &Registry, record: &FlowRecord) {
+        if record.packets() == 0 {
             return;
         }
-        let server = *state.server(key);
-        let index = self.row_index(registry, key.transport, server.port, state.first_seen);
+        let server = record.server();
+        let index = self.row_index(
+            registry,
+            record.key.transport,
+            server.port,
+            record.first_seen,
+        );
         if let Some(row) = self.rows.get_mut(index) {
             row.flows = row.flows.saturating_add(1);
-            row.to_server.merge(state.to_server);
-            row.to_client.merge(state.to_client);
-            row.first_seen = row.first_seen.min(state.first_seen);
-            row.last_seen = row.last_seen.max(state.last_seen);
+            row.to_server.merge(record.to_server);
+            row.to_client.merge(record.to_client);
+            row.first_seen = row.first_seen.min(record.first_seen);
+            row.last_seen = row.last_seen.max(record.last_seen);
             if row.status != Status::Assigned || row.class == Class::Dynamic {
                 row.add_server(server.addr);
             }
@@ -294,11 +301,18 @@ impl Aggregator {
     }
 }
 
+impl FlowSink for Aggregator {
+    #[inline]
+    fn flow_ended(&mut self, registry: &Registry, record: FlowRecord) {
+        self.fold(registry, &record);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::flow::service_port::Evidence;
-    use crate::flow::{Endpoint, FlowKey, FlowState};
+    use crate::flow::{EndReason, Endpoint, FlowKey};
     use std::net::Ipv4Addr;
 
     fn ts(secs: i64) -> Timestamp {
@@ -309,7 +323,7 @@ mod tests {
         }
     }
 
-    fn flow(server_port: u16, server_last_octet: u8, packets: u64) -> (FlowKey, FlowState) {
+    fn flow(server_port: u16, server_last_octet: u8, packets: u64) -> FlowRecord {
         let client = Endpoint {
             addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             port: 50000,
@@ -319,8 +333,9 @@ mod tests {
             port: server_port,
         };
         let (key, client_is_a) = FlowKey::of_packet(Transport::Tcp, client, server, None);
-        let state = FlowState {
+        FlowRecord {
             id: 1,
+            key,
             server_is_a: !client_is_a,
             evidence: Evidence::Rank,
             first_seen: ts(1),
@@ -331,8 +346,8 @@ mod tests {
             },
             to_client: Counter::default(),
             tcp_flags: 0,
-        };
-        (key, state)
+            end: EndReason::Idle,
+        }
     }
 
     #[test]
@@ -340,8 +355,8 @@ mod tests {
         let registry = Registry::from_services_text("x11 6000/tcp\nx11 6001/tcp\n").unwrap();
         let mut agg = Aggregator::default();
         for (port, octet) in [(6000, 1), (6001, 2), (4, 3), (4, 4), (5, 5)] {
-            let (key, state) = flow(port, octet, 2);
-            agg.fold(&registry, &key, &state);
+            let record = flow(port, octet, 2);
+            agg.fold(&registry, &record);
         }
         type Seen = (Option<String>, Vec<u16>, u64, usize, Section);
         let mut rows: Vec<Seen> = agg
@@ -379,8 +394,8 @@ mod tests {
         let mut one = Aggregator::default();
         let mut two = Aggregator::default();
         for (agg, octet) in [(&mut one, 1), (&mut two, 2)] {
-            let (key, state) = flow(443, octet, 3);
-            agg.fold(&registry, &key, &state);
+            let record = flow(443, octet, 3);
+            agg.fold(&registry, &record);
             agg.count_no_ports(NoPortsReason::Icmp, 70);
             for _ in 0..4 {
                 agg.count_packet(ts(i64::from(octet)), 100);
@@ -410,8 +425,8 @@ mod tests {
         let fold_all = |order: &mut dyn Iterator<Item = &u8>| {
             let mut agg = Aggregator::default();
             for &octet in order {
-                let (key, state) = flow(4, octet, 1);
-                agg.fold(&registry, &key, &state);
+                let record = flow(4, octet, 1);
+                agg.fold(&registry, &record);
             }
             agg
         };

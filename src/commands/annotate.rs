@@ -1,12 +1,12 @@
 //! `portnote annotate`: one record per packet record of each file.
 
 use super::input::{filter_of, read_input};
-use super::pipeline::Pipeline;
 use crate::cli::{AnnotateArgs, AnnotateFormat};
-use crate::decode::DecodeOptions;
-use crate::registry::Registry;
-use crate::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
-use crate::{Error, Outcome};
+use portnote::decode::DecodeOptions;
+use portnote::pipeline::{Pipeline, ThreadPlan};
+use portnote::registry::Registry;
+use portnote::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
+use portnote::{Error, Outcome};
 use std::io::Write;
 
 /// Where records go, in the chosen format.
@@ -54,9 +54,7 @@ pub fn run(
         }
     };
     let mut errors = false;
-    // Output stays in frame order, so only the file reading can move to another thread; worth
-    // it whenever there is a second core.
-    let read_ahead = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let read_ahead = ThreadPlan::in_frame_order().read_ahead;
     for path in &args.input.files {
         let name = path.display().to_string();
         let input = read_input(path, &mut filter, read_ahead, |frame_number, frame| {
@@ -92,8 +90,8 @@ fn csv_error(e: csv::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureReader;
-    use crate::report::annotate::write_ndjson;
+    use portnote::capture::CaptureReader;
+    use portnote::report::annotate::write_ndjson;
     use std::path::Path;
 
     /// The hand-written NDJSON is byte-identical to serde_json's on every record of every

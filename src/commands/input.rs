@@ -1,11 +1,11 @@
 //! Reading the capture inputs of `annotate` and `summary`: one file after another, the BPF
 //! filter applied, errors of one input reported without stopping the others.
 
-use crate::capture::{BpfFilter, CaptureReader, Frame};
 use crate::cli::InputArgs;
-use crate::report::summary::InputReport;
-use crate::Error;
 use indicatif::{ProgressBar, ProgressStyle};
+use portnote::capture::{BpfFilter, CaptureReader, Frame};
+use portnote::report::summary::InputReport;
+use portnote::Error;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 

@@ -9,18 +9,18 @@
 //! signals are handled on a silent link too. Memory stays bounded by the flow table's
 //! `--max-flows` and idle timeouts.
 
-use super::pipeline::Pipeline;
-use crate::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
-use crate::capture::write::{FrameWriter, PcapngWriter};
-use crate::cli::{LiveArgs, LiveFormat, SortKey};
-use crate::decode::DecodeOptions;
-use crate::registry::Registry;
-use crate::report::live::{
+use crate::cli::{LiveArgs, LiveFormat};
+use portnote::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
+use portnote::capture::write::{FrameWriter, PcapngWriter};
+use portnote::decode::DecodeOptions;
+use portnote::pipeline::Pipeline;
+use portnote::registry::Registry;
+use portnote::report::live::{
     clear_frame, moving_rates, write_frame, write_live_json, write_live_table, write_ndjson_line,
     CaptureStatsReport, FrameStyle, LiveReport, RateTracker, SnapshotInfo, StopReason,
 };
-use crate::report::summary::{InputReport, SummaryReport, TableStyle};
-use crate::{Error, Outcome};
+use portnote::report::summary::{InputReport, SortKey, SummaryReport, TableStyle};
+use portnote::{Error, Outcome};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -167,8 +167,8 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
 }
 
 fn build(
-    aggregator: &crate::aggregate::Aggregator,
-    stats: crate::flow::FlowStats,
+    aggregator: &portnote::aggregate::Aggregator,
+    stats: portnote::flow::FlowStats,
     capture: &LiveCapture,
     packets: u64,
     error: Option<String>,
@@ -358,8 +358,8 @@ fn list(out: &mut dyn Write) -> Result<Outcome, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{Frame, Timestamp};
-    use crate::linktype::LinkType;
+    use portnote::capture::{Frame, Timestamp};
+    use portnote::linktype::LinkType;
 
     /// Ethernet + IPv4 + UDP, 10.0.0.1:50000 -> 10.0.0.2:8 with `payload` bytes of zeros.
     fn udp_frame(to_server: bool, payload: usize) -> Vec<u8> {
@@ -404,7 +404,7 @@ mod tests {
     }
 
     fn report(
-        pipeline_counts: (crate::aggregate::Aggregator, crate::flow::FlowStats),
+        pipeline_counts: (portnote::aggregate::Aggregator, portnote::flow::FlowStats),
     ) -> SummaryReport {
         SummaryReport::build(
             &pipeline_counts.0,

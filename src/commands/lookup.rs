@@ -6,10 +6,10 @@
 //! all four transports. Names registered without a port or transport (DNS SRV only) get a row
 //! of their own with those cells empty.
 
-use crate::cli::{LookupArgs, RegistryOptions, TableFormat};
-use crate::registry::{self, Class, Entry, PortRange, Registry, Status};
-use crate::transport::Transport;
-use crate::{Error, Outcome};
+use crate::cli::{LookupArgs, TableFormat};
+use portnote::registry::{self, Class, Entry, PortRange, Registry, Status};
+use portnote::transport::Transport;
+use portnote::{Error, Outcome};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -76,7 +76,7 @@ pub struct Row {
 /// Run `portnote lookup`.
 pub fn run(
     args: &LookupArgs,
-    opts: &RegistryOptions,
+    opts: &registry::RegistrySource,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let queries = args
@@ -309,7 +309,7 @@ pub(crate) fn csv_to_io(e: ::csv::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Entry, Source};
+    use portnote::registry::{Entry, Source};
 
     fn entry(name: &str, first: u16, last: u16, t: Option<Transport>, desc: &str) -> Entry {
         Entry {

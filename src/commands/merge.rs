@@ -1,9 +1,9 @@
 //! `portnote merge`: one summary out of several `summary --format json` outputs.
 
 use crate::cli::{MergeArgs, TableFormat};
-use crate::report::merge::merge;
-use crate::report::summary::{write_csv, write_json, write_table, SummaryReport, TableStyle};
-use crate::{Error, Outcome};
+use portnote::report::merge::merge;
+use portnote::report::summary::{write_csv, write_json, write_table, SummaryReport, TableStyle};
+use portnote::{Error, Outcome};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
@@ -12,7 +12,7 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     for path in &args.files {
         reports.extend(read_summaries(path)?);
     }
-    let merged = merge(reports, args.sort).map_err(|e| Error::Usage(e.to_string()))?;
+    let merged = merge(reports, args.sort.into()).map_err(|e| Error::Usage(e.to_string()))?;
     write(out, &merged, args).map_err(Error::Output)?;
     Ok(if merged.totals.capture_errors > 0 {
         Outcome::InputErrors

@@ -5,29 +5,25 @@ pub mod input;
 pub mod live;
 pub mod lookup;
 pub mod merge;
-pub mod pipeline;
 pub mod registry;
-pub mod shard;
 pub mod summary;
 
 use crate::cli::{Cli, Command};
-use crate::{Error, Outcome};
+use portnote::{Error, Outcome};
 use std::io::{BufWriter, Write};
 
 /// Run the parsed command line, writing to standard output.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let source = cli.registry.source();
+    let load = || portnote::registry::load(&source);
     let outcome = match &cli.command {
-        Command::Lookup(args) => lookup::run(args, &cli.registry, &mut out),
-        Command::Registry(command) => registry::run(command, &cli.registry, &mut out),
-        Command::Annotate(args) => {
-            annotate::run(args, &crate::registry::load(&cli.registry)?, &mut out)
-        }
-        Command::Summary(args) => {
-            summary::run(args, &crate::registry::load(&cli.registry)?, &mut out)
-        }
-        Command::Live(args) => live::run(args, &crate::registry::load(&cli.registry)?, &mut out),
+        Command::Lookup(args) => lookup::run(args, &source, &mut out),
+        Command::Registry(command) => registry::run(command, &source, &mut out),
+        Command::Annotate(args) => annotate::run(args, &load()?, &mut out),
+        Command::Summary(args) => summary::run(args, &load()?, &mut out),
+        Command::Live(args) => live::run(args, &load()?, &mut out),
         Command::Merge(args) => merge::run(args, &mut out),
     }?;
     out.flush().map_err(Error::Output)?;

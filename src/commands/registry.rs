@@ -2,17 +2,17 @@
 //! replacing it with a fresh download.
 
 use super::lookup::csv_to_io;
-use crate::cli::{ExportFormat, RegistryCommand, RegistryOptions, TableFormat};
-use crate::registry::{self, update, Counts, Registry, Source};
-use crate::transport::Transport;
-use crate::{Error, Outcome};
+use crate::cli::{ExportFormat, RegistryCommand, TableFormat};
+use portnote::registry::{self, update, Counts, Registry, Source};
+use portnote::transport::Transport;
+use portnote::{Error, Outcome};
 use serde::Serialize;
 use std::io::{self, Write};
 
 /// Run a `portnote registry` subcommand.
 pub fn run(
     command: &RegistryCommand,
-    opts: &RegistryOptions,
+    opts: &registry::RegistrySource,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     match command {
@@ -163,7 +163,7 @@ fn export(registry: &Registry, format: ExportFormat, out: &mut dyn Write) -> io:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Entry, PortRange};
+    use portnote::registry::{Entry, PortRange};
 
     fn sample() -> Registry {
         let mut finger = Entry {

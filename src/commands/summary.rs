@@ -1,19 +1,19 @@
 //! `portnote summary`: traffic by service over one or more captures.
 
 use super::input::{filter_of, read_input};
-use super::pipeline::Pipeline;
-use super::shard::ShardedPipeline;
-use crate::aggregate::{Aggregator, Section};
-use crate::capture::BpfFilter;
 use crate::cli::{FailOn, SummaryArgs, TableFormat};
-use crate::decode::DecodeOptions;
-use crate::flow::FlowStats;
-use crate::registry::{Registry, Status};
-use crate::report::summary::{
+use portnote::aggregate::{Aggregator, Section};
+use portnote::capture::BpfFilter;
+use portnote::decode::DecodeOptions;
+use portnote::flow::FlowStats;
+use portnote::pipeline::Pipeline;
+use portnote::pipeline::{ShardedPipeline, ThreadPlan};
+use portnote::registry::{Registry, Status};
+use portnote::report::summary::{
     write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
 };
-use crate::transport::Transport;
-use crate::{Error, Outcome};
+use portnote::transport::Transport;
+use portnote::{Error, Outcome};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,7 +62,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         no_decap: args.input.no_decap,
     };
 
-    let threads = args.threads();
+    let threads = ThreadPlan::summary(args.threads.map(usize::from));
     // One summary per file with --per-file, else one over all files.
     let groups: Vec<&[std::path::PathBuf]> = if args.per_file {
         args.input.files.iter().map(std::slice::from_ref).collect()
@@ -79,7 +79,12 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             args.max_flows,
             threads,
         )?;
-        reports.push(SummaryReport::build(&aggregator, stats, inputs, args.sort));
+        reports.push(SummaryReport::build(
+            &aggregator,
+            stats,
+            inputs,
+            args.sort.into(),
+        ));
     }
 
     write_reports(out, &reports, args).map_err(Error::Output)?;
@@ -108,20 +113,19 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     })
 }
 
-/// Read and count `paths` as one input: in one thread (`threads` 1); in a reading thread and a
-/// counting one (2); or in a reading thread, a decoding one and `threads - 2` flow shards (3 or
-/// more). The same counts in every case.
+/// Read and count `paths` as one input, with the threads `threads` plans. The same counts in
+/// every case.
 fn count(
     paths: &[PathBuf],
     filter: &mut Option<BpfFilter>,
     registry: &Registry,
     options: DecodeOptions,
     max_flows: usize,
-    threads: usize,
+    threads: ThreadPlan,
 ) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
     let mut inputs = Vec::with_capacity(paths.len());
-    let read_ahead = threads >= 2;
-    if threads <= 2 {
+    let read_ahead = threads.read_ahead;
+    if threads.flow_shards == 0 {
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
             inputs.push(read_input(path, filter, read_ahead, |_, frame| {
@@ -133,7 +137,8 @@ fn count(
         return Ok((aggregator, stats, inputs));
     }
     std::thread::scope(|scope| {
-        let mut pipeline = ShardedPipeline::new(scope, registry, options, max_flows, threads - 2);
+        let mut pipeline =
+            ShardedPipeline::new(scope, registry, options, max_flows, threads.flow_shards);
         for path in paths {
             inputs.push(read_input(path, filter, read_ahead, |_, frame| {
                 pipeline.process(frame);

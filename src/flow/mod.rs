@@ -2,10 +2,11 @@
 //!
 //! Takes decoded packets that have ports and keeps one [`FlowState`] per (transport, endpoint
 //! pair), whichever way the packet goes. Each packet is attributed to its flow's service port at
-//! the time it is seen (see [`service_port`] for the rule), and the flow's counters are folded
-//! into an [`Aggregator`] when the flow ends: idle timeout, capacity eviction, a revised service
-//! decision, or the end of input. Nothing is lost: every packet given to [`FlowTable::observe`] is
-//! in exactly one fold. No I/O.
+//! the time it is seen (see [`service_port`] for the rule), and the flow is handed to a
+//! [`FlowSink`] as one owned [`FlowRecord`] when it ends: idle timeout, capacity eviction, a
+//! revised service decision, or the end of input ([`EndReason`]). Nothing is lost: every packet
+//! given to [`FlowTable::observe`] is in exactly one record handed on. This module knows no
+//! consumer of records (the aggregator is one sink among others). No I/O.
 //!
 //! ## Cost per packet
 //!
@@ -19,10 +20,10 @@
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod community_id;
+mod record;
 pub mod service_port;
 mod wheel;
 
-use crate::aggregate::Aggregator;
 use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry};
@@ -32,6 +33,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use wheel::Wheel;
+
+pub use record::{EndReason, FlowRecord, FlowSink};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -291,6 +294,22 @@ impl FlowState {
             .packets
             .saturating_add(self.to_client.packets)
     }
+
+    /// The owned record of this flow (its counters since the last hand-on), leaving `way`.
+    fn record(&self, key: FlowKey, way: EndReason) -> FlowRecord {
+        FlowRecord {
+            id: self.id,
+            key,
+            server_is_a: self.server_is_a,
+            evidence: self.evidence,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            to_server: self.to_server,
+            to_client: self.to_client,
+            tcp_flags: self.tcp_flags,
+            end: EndReason::of(way, self.tcp_flags),
+        }
+    }
 }
 
 /// Idle time after which a flow ends, per transport, in nanoseconds.
@@ -524,23 +543,23 @@ impl FlowTable {
     /// Count one packet with ports into its flow and say which service port it is attributed
     /// to. Sweeps idle flows first when the table's own [`SweepClock`] says so.
     #[inline(always)]
-    pub fn observe(
+    pub fn observe<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
     ) -> Observed {
         let now = packet.ts.saturating_nanos();
         if self.clock.due(now) {
-            self.sweep_idle(registry, aggregator, now);
+            self.sweep_idle(registry, sink, now);
         }
-        self.observe_unswept(registry, aggregator, packet)
+        self.observe_unswept(registry, sink, packet)
     }
 
     /// Sweep idle flows at `now` (ns), for a table whose sweeps are timed by a [`SweepClock`]
     /// outside it (a shard); use with [`observe_unswept`](Self::observe_unswept).
-    pub fn sweep(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
-        self.sweep_idle(registry, aggregator, now);
+    pub fn sweep<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
+        self.sweep_idle(registry, sink, now);
     }
 
     /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
@@ -548,10 +567,10 @@ impl FlowTable {
     /// Inlined, as `observe` is, so the packet's fields reach the fast path in registers: passed
     /// by reference they went through memory, and the reload stalled on the narrower stores.
     #[inline(always)]
-    pub fn observe_unswept(
+    pub fn observe_unswept<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
     ) -> Observed {
         let (key, src_is_a) = packet.packed_key();
@@ -569,16 +588,16 @@ impl FlowTable {
                 );
             }
         }
-        self.observe_new_or_handshake(registry, aggregator, packet, key, src_is_a)
+        self.observe_new_or_handshake(registry, sink, packet, key, src_is_a)
     }
 
     /// The rest of [`observe_unswept`](Self::observe_unswept): a new flow, or a packet whose
     /// handshake evidence may revise its flow's service side (rule 3).
     #[inline(never)]
-    fn observe_new_or_handshake(
+    fn observe_new_or_handshake<S: FlowSink>(
         &mut self,
         registry: &Registry,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         packet: &FlowPacket,
         key: PackedKey,
         src_is_a: bool,
@@ -617,7 +636,7 @@ impl FlowTable {
         }
         // Only a full table pays for the second probe.
         if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
-            self.make_room(registry, aggregator, now);
+            self.make_room(registry, sink, now);
         }
         let next_id = &mut self.next_id;
         let stats = &mut self.stats;
@@ -658,7 +677,8 @@ impl FlowTable {
             let (server_is_a, evidence) = decide();
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    aggregator.fold(registry, &key.unpack(slot.tunnel), state);
+                    let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
+                    sink.flow_ended(registry, record);
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
@@ -681,9 +701,9 @@ impl FlowTable {
         )
     }
 
-    /// Fold every flow idle past its timeout at `now` into the aggregator: those with
+    /// Hand every flow idle past its timeout at `now` to `sink`: those with
     /// `now - last_seen > timeout`, found through the expiry wheel.
-    fn sweep_idle(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
+    fn sweep_idle<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
         let timeouts = self.timeouts;
         let mut due = std::mem::take(&mut self.due);
         self.expiries.take_due(now, &mut due);
@@ -700,7 +720,10 @@ impl FlowTable {
                 .saturating_nanos()
                 .saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
-                aggregator.fold(registry, &entry.key.unpack(slot.tunnel), state);
+                sink.flow_ended(
+                    registry,
+                    state.record(entry.key.unpack(slot.tunnel), EndReason::Idle),
+                );
                 self.flows.remove(&entry.key);
                 self.stats.expired += 1;
             } else {
@@ -762,8 +785,8 @@ impl FlowTable {
 
     /// The table is full: sweep idle flows, and when none were idle, evict the least recently
     /// seen sixteenth of the table (at least one), so eviction cost is amortised.
-    fn make_room(&mut self, registry: &Registry, aggregator: &mut Aggregator, now: i64) {
-        self.sweep_idle(registry, aggregator, now);
+    fn make_room<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
+        self.sweep_idle(registry, sink, now);
         if self.flows.len() < self.max_flows {
             return;
         }
@@ -776,7 +799,10 @@ impl FlowTable {
         self.flows.retain(|key, slot| {
             if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
-                aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+                let record = slot
+                    .state
+                    .record(key.unpack(slot.tunnel), EndReason::Evicted);
+                sink.flow_ended(registry, record);
                 evicted += 1;
                 false
             } else {
@@ -786,18 +812,25 @@ impl FlowTable {
         self.stats.evicted += evicted;
     }
 
-    /// Fold every live flow into `aggregator` without ending it: what [`finish`](Self::finish)
-    /// would add now. The table is unchanged, so `aggregator` should be a copy (a snapshot).
-    pub fn fold_live_into(&self, registry: &Registry, aggregator: &mut Aggregator) {
+    /// Hand every live flow to `sink` as an [`EndReason::Snapshot`] record without ending it:
+    /// what [`finish`](Self::finish) would hand on now (`live`'s interval snapshots). The table
+    /// is unchanged.
+    pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for (key, slot) in &self.flows {
-            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+            let record = slot
+                .state
+                .record(key.unpack(slot.tunnel), EndReason::Snapshot);
+            sink.flow_ended(registry, record);
         }
     }
 
-    /// End of input: fold every remaining flow.
-    pub fn finish(&mut self, registry: &Registry, aggregator: &mut Aggregator) {
+    /// End of input: hand every remaining flow to `sink`.
+    pub fn finish<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S) {
         for (key, slot) in self.flows.drain() {
-            aggregator.fold(registry, &key.unpack(slot.tunnel), &slot.state);
+            let record = slot
+                .state
+                .record(key.unpack(slot.tunnel), EndReason::CaptureEnd);
+            sink.flow_ended(registry, record);
         }
         self.expiries.clear();
     }
@@ -916,11 +949,11 @@ mod tests {
     #[test]
     fn both_directions_share_one_flow_and_count_per_direction() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let a = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 wire_len: 100,
@@ -929,7 +962,7 @@ mod tests {
         );
         let b = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 wire_len: 1500,
@@ -941,9 +974,21 @@ mod tests {
         assert_eq!((a.service_port, b.service_port), (443, 443));
         assert_eq!(a.attribution(&r).info.service, Some("https"));
         assert_eq!(table.len(), 1);
-        table.finish(&r, &mut agg);
-        let row = agg.rows().next().unwrap();
-        assert_eq!(row.flows, 1);
+        table.finish(&r, &mut ended);
+        let [row] = ended.as_slice() else {
+            panic!("one record: {ended:?}")
+        };
+        assert_eq!(row.id, a.flow_id);
+        assert_eq!((row.service_port(), row.server().addr), (443, SERVER));
+        assert_eq!(
+            row.client(),
+            Endpoint {
+                addr: CLIENT,
+                port: 51000
+            }
+        );
+        assert_eq!((row.first_seen, row.last_seen), (ts(1), ts(2)));
+        assert_eq!(row.end, EndReason::CaptureEnd);
         assert_eq!(
             row.to_server,
             Counter {
@@ -963,14 +1008,14 @@ mod tests {
     #[test]
     fn the_same_endpoints_inside_a_tunnel_are_another_flow() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let ports = tcp(51000, 443);
-        let plain = table.observe(&r, &mut agg, &packet(ts(1), CLIENT, SERVER, ports));
+        let plain = table.observe(&r, &mut ended, &packet(ts(1), CLIENT, SERVER, ports));
         let vxlan = Some(TunnelKind::Vxlan);
         let inner = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tunnel: vxlan,
                 ..packet(ts(2), CLIENT, SERVER, ports)
@@ -978,7 +1023,7 @@ mod tests {
         );
         let reply = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tunnel: vxlan,
                 ..packet(ts(3), SERVER, CLIENT, tcp(443, 51000))
@@ -995,11 +1040,11 @@ mod tests {
     #[test]
     fn syn_from_443_to_51000_makes_51000_the_service() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let syn = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 handshake: Some(Handshake::Request),
                 tcp_flags: 0x02,
@@ -1010,7 +1055,7 @@ mod tests {
         // A later packet without evidence keeps the decision (rule 3).
         let ack = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(2), CLIENT, SERVER, tcp(443, 51000))
@@ -1022,11 +1067,11 @@ mod tests {
     #[test]
     fn later_handshake_revises_a_ranked_decision_and_folds_what_came_before() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let first = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(1), CLIENT, SERVER, tcp(443, 51000))
@@ -1035,7 +1080,7 @@ mod tests {
         assert_eq!(first.service_port, 443);
         let syn = table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 handshake: Some(Handshake::Request),
                 tcp_flags: 0x02,
@@ -1044,24 +1089,29 @@ mod tests {
         );
         assert_eq!(syn.service_port, 51000);
         assert_eq!(syn.flow_id, first.flow_id);
-        table.finish(&r, &mut agg);
-        let mut ports: Vec<(Vec<u16>, u64)> = agg
-            .rows()
-            .map(|row| (row.ports.iter().copied().collect(), row.packets()))
+        table.finish(&r, &mut ended);
+        let parts: Vec<(u16, u64, EndReason)> = ended
+            .iter()
+            .map(|record| (record.service_port(), record.packets(), record.end))
             .collect();
-        ports.sort();
-        assert_eq!(ports, vec![(vec![443], 1), (vec![51000], 1)]);
+        assert_eq!(
+            parts,
+            vec![
+                (443, 1, EndReason::Revised),
+                (51000, 1, EndReason::CaptureEnd)
+            ]
+        );
         assert_eq!(table.stats().revised, 1);
     }
 
     #[test]
     fn idle_flows_expire_and_are_folded() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 wire_len: 10,
                 ..packet(ts(0), CLIENT, SERVER, tcp(51000, 443))
@@ -1074,7 +1124,7 @@ mod tests {
         };
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 wire_len: 10,
                 ..packet(ts(1000), CLIENT, SERVER, dns)
@@ -1082,19 +1132,23 @@ mod tests {
         );
         assert_eq!(table.len(), 1, "the tcp flow idled out");
         assert_eq!(table.stats().expired, 1);
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 1);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 1);
+        assert_eq!(
+            ended.first().map(|record| record.end),
+            Some(EndReason::Idle)
+        );
     }
 
     #[test]
     fn fin_shortens_a_scheduled_flow_to_the_closed_timeout() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let https = tcp(51000, 443);
         // Established at 0 s (due at 300 s), FIN+ACK at 1 s: now due at 11 s.
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x10,
                 ..packet(ts(0), CLIENT, SERVER, https)
@@ -1102,7 +1156,7 @@ mod tests {
         );
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &FlowPacket {
                 tcp_flags: 0x11,
                 ..packet(ts(1), CLIENT, SERVER, https)
@@ -1111,38 +1165,40 @@ mod tests {
         // Another flow's packet at 12 s sweeps: 11 s idle > 10 s closed timeout.
         table.observe(
             &r,
-            &mut agg,
+            &mut ended,
             &packet(ts(12), CLIENT, SERVER, tcp(51001, 443)),
         );
         assert_eq!(table.stats().expired, 1);
+        let ends: Vec<(EndReason, u8)> = ended.iter().map(|r| (r.end, r.tcp_flags)).collect();
+        assert_eq!(ends, vec![(EndReason::Fin, 0x11)]);
         assert_eq!(table.len(), 1);
     }
 
     #[test]
     fn flow_seen_again_outlives_its_first_deadline_then_expires() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let other = |port| tcp(port, 443);
         let https = tcp(51000, 443);
-        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, https));
-        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, https));
+        table.observe(&r, &mut ended, &packet(ts(0), CLIENT, SERVER, https));
+        table.observe(&r, &mut ended, &packet(ts(200), CLIENT, SERVER, https));
         // At 400 s the first deadline (300 s) has passed, but the flow is idle only 200 s.
-        table.observe(&r, &mut agg, &packet(ts(400), CLIENT, SERVER, other(1)));
+        table.observe(&r, &mut ended, &packet(ts(400), CLIENT, SERVER, other(1)));
         assert_eq!(table.stats().expired, 0);
         // Exactly 300 s idle is not past the timeout; 301 s is.
-        table.observe(&r, &mut agg, &packet(ts(500), CLIENT, SERVER, other(2)));
+        table.observe(&r, &mut ended, &packet(ts(500), CLIENT, SERVER, other(2)));
         assert_eq!(table.stats().expired, 0);
-        table.observe(&r, &mut agg, &packet(ts(501), CLIENT, SERVER, other(3)));
+        table.observe(&r, &mut ended, &packet(ts(501), CLIENT, SERVER, other(3)));
         assert_eq!(table.stats().expired, 1);
         // The ended flow's two packets are in one fold, before the end of input.
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 2);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 2);
     }
 
     #[test]
     fn a_flow_reborn_on_its_key_is_not_ended_by_the_old_flows_deadline() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(100, IdleTimeouts::default());
         let dns = Ports {
             transport: Transport::Udp,
@@ -1150,15 +1206,15 @@ mod tests {
             dst_port: 53,
         };
         let other = tcp(51000, 443);
-        table.observe(&r, &mut agg, &packet(ts(0), CLIENT, SERVER, dns));
+        table.observe(&r, &mut ended, &packet(ts(0), CLIENT, SERVER, dns));
         // Swept at 121 s (idle 121 s > 120 s), then the same key starts a new flow at 122 s.
-        table.observe(&r, &mut agg, &packet(ts(121), CLIENT, SERVER, other));
-        let reborn = table.observe(&r, &mut agg, &packet(ts(122), CLIENT, SERVER, dns));
+        table.observe(&r, &mut ended, &packet(ts(121), CLIENT, SERVER, other));
+        let reborn = table.observe(&r, &mut ended, &packet(ts(122), CLIENT, SERVER, dns));
         assert_eq!(table.stats().expired, 1);
         // Sweeping at 200 s must leave the new flow (idle 78 s) alone.
-        table.observe(&r, &mut agg, &packet(ts(200), CLIENT, SERVER, other));
+        table.observe(&r, &mut ended, &packet(ts(200), CLIENT, SERVER, other));
         assert_eq!(table.stats().expired, 1);
-        let later = table.observe(&r, &mut agg, &packet(ts(201), CLIENT, SERVER, dns));
+        let later = table.observe(&r, &mut ended, &packet(ts(201), CLIENT, SERVER, dns));
         assert_eq!(later.flow_id, reborn.flow_id);
     }
 
@@ -1176,12 +1232,12 @@ mod tests {
     #[test]
     fn capacity_evicts_least_recently_seen_without_losing_packets() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(10, IdleTimeouts::default());
         for port in 0..100u16 {
             table.observe(
                 &r,
-                &mut agg,
+                &mut ended,
                 &FlowPacket {
                     wire_len: 10,
                     ..packet(ts(1), CLIENT, SERVER, tcp(50000 + port, 443))
@@ -1190,15 +1246,17 @@ mod tests {
             assert!(table.len() <= 10);
         }
         assert!(table.stats().evicted >= 90);
-        table.finish(&r, &mut agg);
-        assert_eq!(agg.rows().map(|row| row.packets()).sum::<u64>(), 100);
-        assert_eq!(agg.rows().map(|row| row.flows).sum::<u64>(), 100);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.iter().map(FlowRecord::packets).sum::<u64>(), 100);
+        assert_eq!(ended.len(), 100);
+        let evicted = ended.iter().filter(|r| r.end == EndReason::Evicted).count();
+        assert_eq!(evicted as u64, table.stats().evicted);
     }
 
     #[test]
     fn churn_keeps_the_expiry_wheel_and_the_table_bounded() {
         let r = registry();
-        let mut agg = Aggregator::default();
+        let mut ended: Vec<FlowRecord> = Vec::new();
         let mut table = FlowTable::new(5000, IdleTimeouts::default());
         // 20,000 one-packet flows within one second of capture time: no idle sweep runs, so
         // only evictions and wheel rebuilds keep memory in check.
@@ -1206,7 +1264,7 @@ mod tests {
             let client = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 + n));
             table.observe(
                 &r,
-                &mut agg,
+                &mut ended,
                 &packet(ts(1), client, SERVER, tcp(50000, 443)),
             );
             assert!(table.len() <= 5000);
@@ -1223,7 +1281,7 @@ mod tests {
             "{}",
             table.flows.capacity()
         );
-        table.finish(&r, &mut agg);
-        assert_eq!(agg.rows().map(|row| row.flows).sum::<u64>(), 20_000);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), 20_000);
     }
 }

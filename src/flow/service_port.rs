@@ -176,7 +176,12 @@ Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Repo
 ,47,tcp,Reserved,,,,,,,,
 mysql,3306,tcp,MySQL,,,,,,,,
 ";
-        let parsed = parse(csv, "<inline>", Some(crate::cli::RegistryFormat::IanaCsv)).unwrap();
+        let parsed = parse(
+            csv,
+            "<inline>",
+            Some(crate::registry::RegistryFormat::IanaCsv),
+        )
+        .unwrap();
         let r = Registry::build(parsed.entries, Source::Embedded, parsed.date);
         assert_eq!(r.port(Transport::Tcp, 47).status, Status::Reserved);
         // Reserved 47 beats unassigned 4 although 4 is lower.

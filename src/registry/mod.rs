@@ -34,10 +34,33 @@ mod xml;
 pub use error::{RegistryError, RowError};
 pub use table::{Counts, Registry};
 
-use crate::cli::{RegistryFormat, RegistryOptions};
 use crate::transport::Transport;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+/// A registry file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFormat {
+    /// IANA's service-names-port-numbers.csv
+    IanaCsv,
+    /// IANA's service-names-port-numbers.xml
+    IanaXml,
+    /// services(5), e.g. /etc/services or Wireshark's `services`
+    Services,
+    /// nmap-services
+    Nmap,
+}
+
+/// Which registry to load, and what to lay over it (see [`load`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrySource {
+    /// A registry file instead of the saved or embedded one.
+    pub file: Option<PathBuf>,
+    /// The format of `file` and `services`; detected from each file's content when `None`.
+    pub format: Option<RegistryFormat>,
+    /// services(5)-style files laid over the registry, in order.
+    pub services: Vec<PathBuf>,
+}
 
 /// Whether IANA assigned a (transport, port) slot.
 #[derive(
@@ -320,12 +343,12 @@ pub fn from_path(
     Ok(Registry::build(parsed.entries, source, parsed.date))
 }
 
-/// The registry the command line asks for: `--registry` (or PORTNOTE_REGISTRY), else the copy
-/// saved by `portnote registry update`, else the embedded snapshot; then every `--services`
-/// file laid over it, in order.
-pub fn load(opts: &RegistryOptions) -> Result<Registry, RegistryError> {
-    let mut registry = match &opts.registry {
-        Some(path) => from_path(path, opts.registry_format, Source::File(path.clone()))?,
+/// The registry `source` names (the command line's `--registry` or PORTNOTE_REGISTRY), else the
+/// copy saved by `portnote registry update`, else the embedded snapshot; then every
+/// `services` file laid over it, in order.
+pub fn load(opts: &RegistrySource) -> Result<Registry, RegistryError> {
+    let mut registry = match &opts.file {
+        Some(path) => from_path(path, opts.format, Source::File(path.clone()))?,
         None => match update::saved_registry()? {
             Some(path) => from_path(&path, None, Source::Updated(path.clone()))?,
             None => Registry::embedded()?,
@@ -333,7 +356,7 @@ pub fn load(opts: &RegistryOptions) -> Result<Registry, RegistryError> {
     };
     for path in &opts.services {
         let text = read_file(path)?;
-        let parsed = parse(&text, &path.display().to_string(), opts.registry_format)?;
+        let parsed = parse(&text, &path.display().to_string(), opts.format)?;
         registry.overlay(parsed.entries, path.clone());
     }
     Ok(registry)

@@ -463,9 +463,9 @@ pub fn clear_frame(out: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::aggregate::Aggregator;
-    use crate::cli::SortKey;
     use crate::flow::FlowStats;
     use crate::registry::{Class, Status};
+    use crate::report::summary::SortKey;
 
     fn row(transport: Transport, service: Option<&str>, port: u16, packets: u64) -> RowReport {
         RowReport {

@@ -13,9 +13,8 @@
 
 use crate::aggregate::{Section, MAX_SERVERS_PER_ROW};
 use crate::capture::Timestamp;
-use crate::cli::SortKey;
 use crate::report::summary::{
-    sort_rows, NoPortsReport, RowReport, SummaryReport, TotalsReport, SCHEMA_VERSION,
+    sort_rows, NoPortsReport, RowReport, SortKey, SummaryReport, TotalsReport, SCHEMA_VERSION,
 };
 use crate::transport::Transport;
 use indexmap::IndexMap;

@@ -3,7 +3,6 @@
 
 use crate::aggregate::{Aggregator, Row, Section};
 use crate::capture::Timestamp;
-use crate::cli::SortKey;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
@@ -15,6 +14,15 @@ use std::net::IpAddr;
 
 /// Version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The order of a section's rows: by this, descending (ties by the other two counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Bytes,
+    Packets,
+    Flows,
+}
 
 /// One capture input as the report names it.
 #[derive(Debug, Clone, Serialize, Deserialize)]

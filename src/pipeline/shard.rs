@@ -1,5 +1,5 @@
 //! `summary --threads N` for N of 3 or more: the per-packet path of
-//! [`super::pipeline::Pipeline`] split over threads, with the same results as one thread. (The
+//! [`super::Pipeline`] split over threads, with the same results as one thread. (The
 //! file reading has a thread of its own, see [`crate::capture::CaptureReader::read_ahead`]; with
 //! `--threads 2` that thread and one `Pipeline` are all.)
 //!
@@ -18,16 +18,15 @@
 //! addresses, not the first folded). The one exception is `--max-flows`: each worker holds at
 //! most its share, so a capture that fills the table evicts differently.
 
+use super::PacketStart;
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
-use crate::decode::{decode_frame, DecodeOptions, FragmentTracker, Layer, NoPortsReason};
+use crate::decode::{DecodeOptions, PacketInfo};
 use crate::flow::{FlowPacket, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
-
-use super::pipeline::{FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS};
 
 /// Events per batch: large enough that a channel operation is rare per packet, small enough
 /// that a worker starts before the reader has read much.
@@ -73,10 +72,8 @@ impl WorkerLink<'_> {
 
 /// The reader half: decode, fragments, totals; routes packets with ports to the workers.
 pub struct ShardedPipeline<'scope> {
-    options: DecodeOptions,
-    fragments: FragmentTracker,
+    start: PacketStart,
     clock: SweepClock,
-    aggregator: Aggregator,
     workers: Vec<WorkerLink<'scope>>,
     /// Fixed seed: which worker a flow goes to is the same in every run.
     shard_hasher: foldhash::fast::FixedState,
@@ -109,27 +106,21 @@ impl<'scope> ShardedPipeline<'scope> {
             })
             .collect();
         ShardedPipeline {
-            options,
-            fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
+            start: PacketStart::new(options),
             clock: SweepClock::default(),
-            aggregator: Aggregator::default(),
             workers: links,
             shard_hasher: foldhash::fast::FixedState::with_seed(0x706f_7274_6e6f_7465),
         }
     }
 
-    /// Count one frame (as [`super::pipeline::Pipeline::process`] does, less the attribution,
-    /// which happens later in a worker).
+    /// Count one frame (as [`super::Pipeline::count`] does; the flow attribution happens later,
+    /// in a worker).
     pub fn process(&mut self, frame: &Frame<'_>) {
-        let mut info = decode_frame(frame.linktype, frame.data, &self.options);
-        let now = frame.ts.saturating_nanos();
-        self.fragments.apply(now, &mut info);
-        self.aggregator.count_packet(frame.ts, frame.len);
-        let Some(packet) = FlowPacket::from_decoded(&info, frame.ts, frame.len) else {
-            let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
-            self.aggregator.count_no_ports(reason, frame.len);
+        let mut info = PacketInfo::default();
+        let Some(packet) = self.start.start(frame, &mut info) else {
             return;
         };
+        let now = frame.ts.saturating_nanos();
         if self.clock.due(now) {
             for worker in &mut self.workers {
                 worker.push(Event::Sweep(now));
@@ -151,7 +142,7 @@ impl<'scope> ShardedPipeline<'scope> {
     /// End of input: flush the batches, let the workers fold their flows, merge everything.
     /// A worker that panicked is an error (it cannot happen without a bug: no input panics).
     pub fn finish(self) -> Result<(Aggregator, FlowStats), crate::Error> {
-        let mut aggregator = self.aggregator;
+        let mut aggregator = self.start.aggregator;
         let mut stats = FlowStats::default();
         let mut handles = Vec::with_capacity(self.workers.len());
         for mut worker in self.workers {
@@ -214,7 +205,7 @@ mod tests {
     use super::*;
     use crate::aggregate::RowKey;
     use crate::capture::CaptureReader;
-    use crate::commands::pipeline::Pipeline;
+    use crate::pipeline::Pipeline;
     use std::net::IpAddr;
 
     type RowCounts = Vec<(RowKey, u64, u64, u64, Vec<IpAddr>)>;
