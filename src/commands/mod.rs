@@ -1,6 +1,7 @@
 //! One function per subcommand: wires capture, decode, registry, flow, aggregate and report.
 
 pub mod annotate;
+pub mod flows;
 pub mod input;
 pub mod live;
 pub mod lookup;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Summary(args) => summary::run(args, &load()?, &mut out),
         Command::Live(args) => live::run(args, &load()?, &mut out),
         Command::Merge(args) => merge::run(args, &mut out),
+        Command::Flows(args) => flows::run(args, &load()?, &mut out),
     }?;
     out.flush().map_err(Error::Output)?;
     Ok(outcome)
