@@ -318,11 +318,11 @@ mod tests {
 
     fn record() -> FlowRecord {
         let client = Endpoint {
-            addr: "66.35.250.204".parse().unwrap(),
+            addr: "128.232.110.120".parse().unwrap(),
             port: 34855,
         };
         let server = Endpoint {
-            addr: "128.232.110.120".parse().unwrap(),
+            addr: "66.35.250.204".parse().unwrap(),
             port: 80,
         };
         let (key, client_is_a) = FlowKey::of_packet(Transport::Tcp, client, server, None);
@@ -360,7 +360,7 @@ mod tests {
         let record = record();
         let row = FlowRow::new(&record, &registry, Some("a.pcap"));
         assert_eq!((row.client_port, row.server_port), (34855, 80));
-        assert_eq!(row.server.to_string(), "128.232.110.120");
+        assert_eq!(row.server.to_string(), "66.35.250.204");
         assert_eq!(row.service, Some("http"));
         assert_eq!(row.section(), Section::Assigned);
         assert_eq!(row.duration(), 2.5);
@@ -369,9 +369,11 @@ mod tests {
         assert_eq!(row.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 
         let mut out = Vec::new();
-        let mut writer = NdjsonFlows::new(&mut out);
-        writer.write(&row).unwrap();
-        writer.finish().unwrap();
+        {
+            let mut writer = NdjsonFlows::new(&mut out);
+            writer.write(&row).unwrap();
+            writer.finish().unwrap();
+        }
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let keys: Vec<&str> = json
             .as_object()
@@ -390,9 +392,11 @@ mod tests {
         assert_eq!(json["first_seen"], "1970-01-01T00:00:10.000000Z");
 
         let mut out = Vec::new();
-        let mut writer = CsvFlows::new(&mut out).unwrap();
-        writer.write(&row).unwrap();
-        writer.finish().unwrap();
+        {
+            let mut writer = CsvFlows::new(&mut out).unwrap();
+            writer.write(&row).unwrap();
+            writer.finish().unwrap();
+        }
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), FIELDS.join(","));

@@ -260,3 +260,87 @@ impl<W: Write + Send> FlowWriter for ParquetFlows<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::flow::service_port::Evidence;
+    use crate::flow::{Counter, EndReason};
+    use crate::registry::{Class, Status};
+    use crate::transport::Transport;
+    use parquet::basic::{LogicalType, TimeUnit};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn row(i: u64) -> FlowRow<'static> {
+        FlowRow {
+            first_seen: Timestamp {
+                secs: 1_700_000_000,
+                nanos: 5,
+                digits: 9,
+            },
+            last_seen: Timestamp {
+                secs: 1_700_000_001,
+                nanos: 0,
+                digits: 9,
+            },
+            transport: Transport::Udp,
+            client: "10.0.0.1".parse().unwrap(),
+            client_port: 50_000,
+            server: "10.0.0.2".parse().unwrap(),
+            server_port: 53,
+            evidence: Evidence::Rank,
+            service: (i % 2 == 0).then_some("domain"),
+            status: Status::Assigned,
+            class: Class::System,
+            unauthorized: None,
+            c2s: Counter {
+                packets: 1,
+                bytes: i,
+            },
+            s2c: Counter::default(),
+            tcp_flags: 0,
+            end: EndReason::Idle,
+            tunnel: None,
+            community_id: "1:x".to_string(),
+            flow: i,
+            file: Some("a.pcap"),
+        }
+    }
+
+    #[test]
+    fn row_groups_are_bounded_and_the_schema_is_typed() {
+        let file = tempfile::tempfile().unwrap();
+        let mut writer = ParquetFlows::new(file.try_clone().unwrap()).unwrap();
+        let rows = ROWS_PER_GROUP as u64 * 2 + 10;
+        for i in 0..rows {
+            writer.write(&row(i)).unwrap();
+            // Never more than one row group is held.
+            assert!(writer.columns.len() < ROWS_PER_GROUP);
+        }
+        writer.finish().unwrap();
+
+        let reader = SerializedFileReader::new(file).unwrap();
+        let metadata = reader.metadata();
+        assert_eq!(metadata.file_metadata().num_rows() as u64, rows);
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, vec![65_536, 65_536, 10]);
+        let schema = metadata.file_metadata().schema_descr();
+        assert_eq!(schema.num_columns(), super::super::flows::FIELDS.len());
+        for (i, name) in super::super::flows::FIELDS.iter().enumerate() {
+            assert_eq!(schema.column(i).name(), *name);
+        }
+        assert_eq!(
+            schema.column(0).logical_type_ref(),
+            Some(&LogicalType::timestamp(true, TimeUnit::NANOS))
+        );
+        assert_eq!(
+            schema.column(7).logical_type_ref(),
+            Some(&LogicalType::integer(16, false))
+        );
+        // Strings are dictionary-encoded.
+        let service = metadata.row_group(0).column(9);
+        assert!(service.dictionary_page_offset().is_some());
+        assert_eq!(service.compression(), Compression::SNAPPY);
+    }
+}
