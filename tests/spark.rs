@@ -1,0 +1,126 @@
+//! contrib/spark/portnote_spark.py for real (issue 15): PySpark in local mode (`local[2]`) over
+//! the reference captures; its per-service table equals `portnote summary` of the same files on
+//! packets and bytes, and `portnote merge` of the per-file summaries on flows (each file is one
+//! `portnote flows` run, so a flow spanning two files counts in each, as merge counts it). One
+//! Spark run: starting Spark costs most of the time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Present, or skipped loudly (a failure under CI=true).
+fn available(program: &str, args: &[&str], what: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but `{program} {}` fails: {what} cannot run", args.join(" "));
+        }
+        eprintln!("NOTICE: `{program} {}` fails; skipping {what}", args.join(" "));
+    }
+    ok
+}
+
+/// summary CSV rows keyed by (transport, service or port) -> (flows, packets, bytes).
+fn csv_rows(text: &str) -> BTreeMap<String, (u64, u64, u64)> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (section, transport, service, ports) =
+        (col("section"), col("transport"), col("service"), col("ports"));
+    let (flows, packets, bytes) = (col("flows"), col("packets"), col("bytes"));
+    reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[section] != "no_ports")
+        .map(|r| {
+            let key = if r[service].is_empty() {
+                format!("{} port {}", &r[transport], &r[ports])
+            } else {
+                format!("{} {}", &r[transport], &r[service])
+            };
+            let n = |i: usize| r[i].parse::<u64>().unwrap();
+            (key, (n(flows), n(packets), n(bytes)))
+        })
+        .collect()
+}
+
+#[test]
+fn spark_job_per_service_table_equals_portnote_summary() {
+    let what = "the PySpark job test (pip install pyspark; a Java runtime)";
+    if !available("java", &["-version"], what)
+        || !available("python3", &["-c", "import pyspark"], what)
+    {
+        return;
+    }
+    let Some(shared) = common::shared_dir("the PySpark job test") else {
+        return;
+    };
+    let mut files: Vec<String> = vec!["captures/demo.pcapng".to_string()];
+    files.extend(
+        common::public_captures(&shared)
+            .iter()
+            .map(|f| f.to_str().unwrap().to_string()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("summary.csv");
+    let parquet = dir.path().join("flows");
+    let binary = assert_cmd::cargo::cargo_bin("portnote");
+    let out = Command::new("python3")
+        .arg("contrib/spark/portnote_spark.py")
+        .args(["--master", "local[2]"])
+        .args(["--portnote", binary.to_str().unwrap()])
+        .args(["--output", parquet.to_str().unwrap()])
+        .args(["--summary-csv", table.to_str().unwrap()])
+        .args(&files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "spark job failed: {stderr}");
+    let spark = csv_rows(&std::fs::read_to_string(&table).unwrap());
+
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let mut args = vec!["summary", "--format", "csv"];
+    args.extend(&names);
+    let (_, summary_csv, _) = common::portnote(&args);
+    let summary = csv_rows(&summary_csv);
+    assert_eq!(
+        spark.keys().collect::<Vec<_>>(),
+        summary.keys().collect::<Vec<_>>()
+    );
+    for (key, &(_, packets, bytes)) in &summary {
+        assert_eq!((spark[key].1, spark[key].2), (packets, bytes), "{key}: packets, bytes");
+    }
+
+    // Flows: one `portnote flows` per file, so per-file summaries merged.
+    let mut per_file = Vec::new();
+    for (i, file) in names.iter().enumerate() {
+        let (_, json, _) = common::portnote(&["summary", "--format", "json", file]);
+        let path = dir.path().join(format!("{i}.json"));
+        std::fs::write(&path, json).unwrap();
+        per_file.push(path.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["merge", "--format", "csv"];
+    args.extend(per_file.iter().map(String::as_str));
+    let (_, merged_csv, _) = common::portnote(&args);
+    for (key, (flows, _, _)) in csv_rows(&merged_csv) {
+        assert_eq!(spark[&key].0, flows, "{key}: flows");
+    }
+
+    // The flow records, written as Parquet partitioned by day.
+    let days: Vec<String> = std::fs::read_dir(&parquet)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("day="))
+        .collect();
+    assert!(days.len() >= 5, "day partitions: {days:?}");
+}
