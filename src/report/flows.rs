@@ -238,18 +238,27 @@ impl<'r> FlowJson<'r> {
 /// One JSON object per line.
 pub struct NdjsonFlows<W: Write> {
     out: W,
+    /// The line being built: serde_json's many small writes land here, and `out` (often a
+    /// `dyn Write`) gets one write per record (the small writes through it were a tenth of
+    /// `flows`' time).
+    line: Vec<u8>,
 }
 
 impl<W: Write> NdjsonFlows<W> {
     pub fn new(out: W) -> Self {
-        NdjsonFlows { out }
+        NdjsonFlows {
+            out,
+            line: Vec::with_capacity(1024),
+        }
     }
 }
 
 impl<W: Write> FlowWriter for NdjsonFlows<W> {
     fn write(&mut self, row: &FlowRow<'_>) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &FlowJson::of(row)).map_err(io::Error::from)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &FlowJson::of(row)).map_err(io::Error::from)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self) -> io::Result<()> {
