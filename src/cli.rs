@@ -80,6 +80,25 @@ impl RegistryOptions {
     }
 }
 
+impl From<TableFormat> for portnote::report::Format {
+    fn from(format: TableFormat) -> Self {
+        match format {
+            TableFormat::Table => portnote::report::Format::Table,
+            TableFormat::Json => portnote::report::Format::Json,
+            TableFormat::Csv => portnote::report::Format::Csv,
+        }
+    }
+}
+
+impl From<ExportFormat> for portnote::report::ExportFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Csv => portnote::report::ExportFormat::Csv,
+            ExportFormat::Json => portnote::report::ExportFormat::Json,
+        }
+    }
+}
+
 impl From<RegistryFormatArg> for RegistryFormat {
     fn from(arg: RegistryFormatArg) -> RegistryFormat {
         match arg {

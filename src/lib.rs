@@ -3,16 +3,17 @@
 //! The pipeline, one module per stage; dependencies point forward only:
 //!
 //! ```text
-//! capture ──frames──▶ decode ──PacketInfo──▶ flow ──flows──▶ aggregate ──rows──▶ report
-//!                                              ▲                 ▲                 ▲
-//!                                              └──── registry (IANA port table) ───┘
+//! capture ──frames──▶ decode ──PacketInfo──▶ flow ──FlowRecord──▶ aggregate ──rows──▶ report
+//!                                             ▲     (FlowSink)       ▲                  ▲
+//!                                             └───── registry ───────┴──────────────────┘
 //! ```
 //!
 //! - [`capture`]: pcap / pcapng files (gzip, stdin) and live interfaces; yields frames.
 //! - [`decode`]: pure; frame bytes in, transport and ports out, or the reason there are none.
 //! - [`registry`]: the IANA registry as flat per-transport 65536-slot tables.
-//! - [`flow`]: bidirectional flows and the rule that picks each flow's service port.
-//! - [`aggregate`]: per-service counters.
+//! - [`flow`]: bidirectional flows and the rule that picks each flow's service port; each
+//!   finished flow goes to a [`flow::FlowSink`] as a [`flow::FlowRecord`].
+//! - [`aggregate`]: per-service counters (the [`aggregate::Aggregator`] is a flow sink).
 //! - [`report`]: table, JSON, NDJSON and CSV writers.
 //! - [`pipeline`]: the per-packet engine wiring decode, flow and aggregate together, in one
 //!   thread or sharded over several.

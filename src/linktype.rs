@@ -16,28 +16,44 @@ impl LinkType {
     pub const ETHERNET: LinkType = LinkType(1);
     /// Raw IP as some BSDs number it (DLT_RAW on those systems).
     pub const RAW_12: LinkType = LinkType(12);
+    /// PPP in HDLC-like framing (RFC 1662), or bare PPP.
+    pub const PPP: LinkType = LinkType(9);
     pub const RAW_14: LinkType = LinkType(14);
+    /// PPP in HDLC-like framing (RFC 1662); libpcap's DLT_PPP_SERIAL.
+    pub const PPP_HDLC: LinkType = LinkType(50);
+    /// PPPoE without the Ethernet header: the PPPoE session header, then PPP.
+    pub const PPP_ETHER: LinkType = LinkType(51);
     pub const RAW: LinkType = LinkType(101);
     pub const C_HDLC: LinkType = LinkType(104);
     /// OpenBSD loopback: 4-byte address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// One direction byte (0 received, 1 sent), then a PPP frame.
+    pub const PPP_WITH_DIR: LinkType = LinkType(204);
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux netfilter log: 4-byte header, then type-length-value records.
+    pub const NFLOG: LinkType = LinkType(239);
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
-    /// The short name tcpdump prints for this link type, if it is one portnote knows.
+    /// The short name tcpdump prints for this link type (libpcap's DLT_ name), for every link
+    /// type portnote decodes; `None` for the others.
     pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("NULL"),
-            1 => Some("EN10MB"),
-            12 | 14 | 101 => Some("RAW"),
-            104 => Some("C_HDLC"),
-            108 => Some("LOOP"),
-            113 => Some("LINUX_SLL"),
-            228 => Some("IPV4"),
-            229 => Some("IPV6"),
-            276 => Some("LINUX_SLL2"),
+        match self {
+            LinkType::NULL => Some("NULL"),
+            LinkType::ETHERNET => Some("EN10MB"),
+            LinkType::PPP => Some("PPP"),
+            LinkType::RAW_12 | LinkType::RAW_14 | LinkType::RAW => Some("RAW"),
+            LinkType::PPP_HDLC => Some("PPP_SERIAL"),
+            LinkType::PPP_ETHER => Some("PPP_ETHER"),
+            LinkType::C_HDLC => Some("C_HDLC"),
+            LinkType::LOOP => Some("LOOP"),
+            LinkType::LINUX_SLL => Some("LINUX_SLL"),
+            LinkType::PPP_WITH_DIR => Some("PPP_WITH_DIR"),
+            LinkType::IPV4 => Some("IPV4"),
+            LinkType::IPV6 => Some("IPV6"),
+            LinkType::NFLOG => Some("NFLOG"),
+            LinkType::LINUX_SLL2 => Some("LINUX_SLL2"),
             _ => None,
         }
     }

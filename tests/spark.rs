@@ -23,9 +23,15 @@ fn available(program: &str, args: &[&str], what: &str) -> bool {
         .is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but `{program} {}` fails: {what} cannot run", args.join(" "));
+            panic!(
+                "CI=true but `{program} {}` fails: {what} cannot run",
+                args.join(" ")
+            );
         }
-        eprintln!("NOTICE: `{program} {}` fails; skipping {what}", args.join(" "));
+        eprintln!(
+            "NOTICE: `{program} {}` fails; skipping {what}",
+            args.join(" ")
+        );
     }
     ok
 }
@@ -35,8 +41,12 @@ fn csv_rows(text: &str) -> BTreeMap<String, (u64, u64, u64)> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (section, transport, service, ports) =
-        (col("section"), col("transport"), col("service"), col("ports"));
+    let (section, transport, service, ports) = (
+        col("section"),
+        col("transport"),
+        col("service"),
+        col("ports"),
+    );
     let (flows, packets, bytes) = (col("flows"), col("packets"), col("bytes"));
     reader
         .records()
@@ -98,7 +108,11 @@ fn spark_job_per_service_table_equals_portnote_summary() {
         summary.keys().collect::<Vec<_>>()
     );
     for (key, &(_, packets, bytes)) in &summary {
-        assert_eq!((spark[key].1, spark[key].2), (packets, bytes), "{key}: packets, bytes");
+        assert_eq!(
+            (spark[key].1, spark[key].2),
+            (packets, bytes),
+            "{key}: packets, bytes"
+        );
     }
 
     // Flows: one `portnote flows` per file, so per-file summaries merged.

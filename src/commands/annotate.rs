@@ -81,10 +81,7 @@ pub fn run(
 }
 
 fn csv_error(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::Output(io),
-        other => Error::Output(std::io::Error::other(format!("{other:?}"))),
-    }
+    Error::Output(portnote::report::csv_to_io(e))
 }
 
 #[cfg(test)]

@@ -20,9 +20,10 @@ use portnote::report::live::{
     CaptureStatsReport, FrameStyle, LiveReport, RateTracker, SnapshotInfo, StopReason,
 };
 use portnote::report::summary::{InputReport, SortKey, SummaryReport, TableStyle};
+use portnote::report::Stdout;
 use portnote::{Error, Outcome};
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,8 +81,8 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         source,
     };
 
-    let stdout_is_terminal = std::io::stdout().is_terminal();
-    let redraw = args.format == LiveFormat::Table && stdout_is_terminal;
+    let stdout = Stdout::detect();
+    let redraw = args.format == LiveFormat::Table && stdout.terminal;
     // Interval output: the redrawn frame, or NDJSON lines; json and a piped table print only
     // the final summary.
     let ticking = redraw || args.format == LiveFormat::Ndjson;
@@ -90,7 +91,7 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         rates: RateTracker::default(),
         last_tick: Instant::now(),
         redraw,
-        color: stdout_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        color: stdout.color,
     };
     let mut pipeline = Pipeline::new(
         registry,

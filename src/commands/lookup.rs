@@ -6,13 +6,13 @@
 //! all four transports. Names registered without a port or transport (DNS SRV only) get a row
 //! of their own with those cells empty.
 
-use crate::cli::{LookupArgs, TableFormat};
-use portnote::registry::{self, Class, Entry, PortRange, Registry, Status};
+use crate::cli::LookupArgs;
+use portnote::registry::{self, Entry, PortRange, Registry};
+use portnote::report::lookup::write_rows;
 use portnote::transport::Transport;
 use portnote::{Error, Outcome};
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Write};
+use std::io::Write;
 
 /// One parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,18 +60,7 @@ impl Query {
     }
 }
 
-/// One output row: a slot, or a name registered without a slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    pub transport: Option<Transport>,
-    pub port: Option<u16>,
-    pub status: Option<Status>,
-    pub class: Option<Class>,
-    pub service: Option<String>,
-    pub other_names: Vec<String>,
-    pub description: String,
-    pub unauthorized: Option<String>,
-}
+pub use portnote::report::lookup::Row;
 
 /// Run `portnote lookup`.
 pub fn run(
@@ -89,7 +78,7 @@ pub fn run(
     for query in &queries {
         rows.extend(lookup(&registry, query)?);
     }
-    write_rows(&rows, args.format, out).map_err(Error::Output)?;
+    write_rows(&rows, args.format.into(), out).map_err(Error::Output)?;
     Ok(Outcome::Success)
 }
 
@@ -198,118 +187,11 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     }
 }
 
-const HEADER: [&str; 8] = [
-    "transport",
-    "port",
-    "status",
-    "class",
-    "service",
-    "other_names",
-    "description",
-    "unauthorized",
-];
-
-fn cells(row: &Row) -> [String; 8] {
-    let or_empty = |s: Option<&str>| s.unwrap_or("").to_string();
-    [
-        or_empty(row.transport.map(Transport::as_str)),
-        row.port.map_or(String::new(), |p| p.to_string()),
-        or_empty(row.status.map(Status::as_str)),
-        or_empty(row.class.map(Class::as_str)),
-        or_empty(row.service.as_deref()),
-        row.other_names.join(" "),
-        row.description.clone(),
-        or_empty(row.unauthorized.as_deref()),
-    ]
-}
-
-/// Widest a table cell may be, per column; longer text ends in `…`.
-const TABLE_WIDTHS: [usize; 8] = [4, 5, 10, 7, 40, 40, 60, 80];
-
-fn shorten(text: String, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text;
-    }
-    let mut short: String = text.chars().take(limit.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
-fn write_rows(rows: &[Row], format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        TableFormat::Csv => {
-            let mut writer = ::csv::Writer::from_writer(&mut *out);
-            writer.write_record(HEADER).map_err(csv_to_io)?;
-            for row in rows {
-                writer.write_record(cells(row)).map_err(csv_to_io)?;
-            }
-            writer.flush()?;
-        }
-        TableFormat::Table => {
-            // Multi-line IANA notes would break the alignment: one line per row. A few very
-            // long descriptions would pad every line, so the table shortens them (CSV and JSON
-            // keep the full text).
-            let table: Vec<[String; 8]> = rows
-                .iter()
-                .map(|row| {
-                    let mut column = 0;
-                    cells(row).map(|c| {
-                        let c = c.split_whitespace().collect::<Vec<_>>().join(" ");
-                        let limit = TABLE_WIDTHS.get(column).copied().unwrap_or(usize::MAX);
-                        column += 1;
-                        if c.is_empty() {
-                            "-".to_string()
-                        } else {
-                            shorten(c, limit)
-                        }
-                    })
-                })
-                .collect();
-            let header = HEADER.map(|h| h.replace('_', " ").to_uppercase());
-            let mut widths = header.clone().map(|h| h.chars().count());
-            for row in &table {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count());
-                }
-            }
-            let mut out = io::BufWriter::new(out);
-            for row in std::iter::once(&header).chain(&table) {
-                let mut line = String::new();
-                let last = row.len().saturating_sub(1);
-                for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-                    if i == last {
-                        line.push_str(cell);
-                    } else if i == 1 {
-                        // Port numbers right-aligned.
-                        line.push_str(&format!("{cell:>w$}  "));
-                    } else {
-                        line.push_str(&format!("{cell:<w$}  "));
-                    }
-                }
-                writeln!(out, "{}", line.trim_end())?;
-            }
-            out.flush()?;
-        }
-    }
-    Ok(())
-}
-
-/// The csv crate wraps I/O errors; unwrap them so a closed pipe stays recognisable.
-pub(crate) fn csv_to_io(e: ::csv::Error) -> io::Error {
-    match e.into_kind() {
-        ::csv::ErrorKind::Io(io) => io,
-        other => io::Error::other(format!("{other:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portnote::registry::{Entry, Source};
+    use portnote::registry::{Entry, Source, Status};
+    use portnote::report::Format;
 
     fn entry(name: &str, first: u16, last: u16, t: Option<Transport>, desc: &str) -> Entry {
         Entry {
@@ -474,12 +356,12 @@ mod tests {
         );
         let rows = lookup(&r, &Query::parse("1/tcp").unwrap()).unwrap();
         let mut table = Vec::new();
-        write_rows(&rows, TableFormat::Table, &mut table).unwrap();
+        write_rows(&rows, Format::Table, &mut table).unwrap();
         let table = String::from_utf8(table).unwrap();
         assert!(table.contains(&format!("{}…", "x".repeat(59))), "{table}");
         assert!(!table.contains(&long));
         let mut csv = Vec::new();
-        write_rows(&rows, TableFormat::Csv, &mut csv).unwrap();
+        write_rows(&rows, Format::Csv, &mut csv).unwrap();
         assert!(String::from_utf8(csv).unwrap().contains(&long));
     }
 
@@ -488,7 +370,7 @@ mod tests {
         let r = sample();
         let rows = lookup(&r, &Query::parse("79/tcp").unwrap()).unwrap();
         let mut table = Vec::new();
-        write_rows(&rows, TableFormat::Table, &mut table).unwrap();
+        write_rows(&rows, Format::Table, &mut table).unwrap();
         let table = String::from_utf8(table).unwrap();
         let lines: Vec<_> = table.lines().collect();
         assert_eq!(lines.len(), 2);
@@ -496,7 +378,7 @@ mod tests {
         assert_eq!(lines[0].find("STATUS"), lines[1].find("assigned"));
         assert!(lines[1].ends_with("Unauthorized use by some mail users"));
         let mut csv = Vec::new();
-        write_rows(&rows, TableFormat::Csv, &mut csv).unwrap();
+        write_rows(&rows, Format::Csv, &mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(
             csv,

@@ -1,13 +1,11 @@
 //! `portnote registry info|export|update`: which registry is in use, every slot of it, and
 //! replacing it with a fresh download.
 
-use super::lookup::csv_to_io;
-use crate::cli::{ExportFormat, RegistryCommand, TableFormat};
-use portnote::registry::{self, update, Counts, Registry, Source};
-use portnote::transport::Transport;
+use crate::cli::RegistryCommand;
+use portnote::registry::{self, update};
+use portnote::report::registry::{export, write_info};
 use portnote::{Error, Outcome};
-use serde::Serialize;
-use std::io::{self, Write};
+use std::io::Write;
 
 /// Run a `portnote registry` subcommand.
 pub fn run(
@@ -18,11 +16,11 @@ pub fn run(
     match command {
         RegistryCommand::Info { format } => {
             let registry = registry::load(opts)?;
-            write_info(&registry, *format, out).map_err(Error::Output)?;
+            write_info(&registry, (*format).into(), out).map_err(Error::Output)?;
         }
         RegistryCommand::Export { format } => {
             let registry = registry::load(opts)?;
-            export(&registry, *format, out).map_err(Error::Output)?;
+            export(&registry, (*format).into(), out).map_err(Error::Output)?;
         }
         RegistryCommand::Update { url } => {
             let (path, registry) = update::update(url)?;
@@ -37,188 +35,4 @@ pub fn run(
         }
     }
     Ok(Outcome::Success)
-}
-
-#[derive(Serialize)]
-struct Info<'r> {
-    source: &'static str,
-    path: Option<String>,
-    description: String,
-    date: Option<&'r str>,
-    overlays: Vec<String>,
-    counts: indexmap::IndexMap<&'static str, Counts>,
-}
-
-fn info(registry: &Registry) -> Info<'_> {
-    let (source, path) = match registry.source() {
-        Source::Embedded => ("embedded", None),
-        Source::Updated(p) => ("updated", Some(p.display().to_string())),
-        Source::File(p) => ("file", Some(p.display().to_string())),
-    };
-    Info {
-        source,
-        path,
-        description: registry.source().to_string(),
-        date: registry.date(),
-        overlays: registry
-            .overlays()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        counts: Transport::ALL
-            .iter()
-            .map(|t| (t.as_str(), registry.counts(*t)))
-            .collect(),
-    }
-}
-
-fn write_info(registry: &Registry, format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
-    let info = info(registry);
-    match format {
-        TableFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &info).map_err(io::Error::from)?;
-            writeln!(out)
-        }
-        TableFormat::Csv => {
-            writeln!(out, "transport,assigned,reserved,unassigned")?;
-            for (t, c) in &info.counts {
-                writeln!(out, "{t},{},{},{}", c.assigned, c.reserved, c.unassigned)?;
-            }
-            Ok(())
-        }
-        TableFormat::Table => {
-            writeln!(out, "source    {}", info.description)?;
-            writeln!(out, "date      {}", info.date.unwrap_or("unknown"))?;
-            for overlay in &info.overlays {
-                writeln!(out, "overlay   {overlay}")?;
-            }
-            writeln!(out)?;
-            writeln!(
-                out,
-                "{:<9}  {:>8}  {:>8}  {:>10}",
-                "TRANSPORT", "ASSIGNED", "RESERVED", "UNASSIGNED"
-            )?;
-            for (t, c) in &info.counts {
-                writeln!(
-                    out,
-                    "{t:<9}  {:>8}  {:>8}  {:>10}",
-                    c.assigned, c.reserved, c.unassigned
-                )?;
-            }
-            Ok(())
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ExportRow<'r> {
-    transport: &'static str,
-    port: u16,
-    status: &'static str,
-    class: &'static str,
-    service: &'r str,
-    unauthorized: &'r str,
-}
-
-/// Every slot, transport by transport, port by port: 262,144 rows.
-fn export(registry: &Registry, format: ExportFormat, out: &mut dyn Write) -> io::Result<()> {
-    let rows = Transport::ALL.into_iter().flat_map(|t| {
-        (0..=u16::MAX).map(move |port| {
-            let info = registry.port(t, port);
-            ExportRow {
-                transport: t.as_str(),
-                port,
-                status: info.status.as_str(),
-                class: info.class.as_str(),
-                service: info.service.unwrap_or(""),
-                unauthorized: info.unauthorized.unwrap_or(""),
-            }
-        })
-    });
-    match format {
-        ExportFormat::Csv => {
-            let mut writer = ::csv::WriterBuilder::new()
-                .buffer_capacity(1 << 16)
-                .from_writer(out);
-            for row in rows {
-                writer.serialize(row).map_err(csv_to_io)?;
-            }
-            writer.flush()
-        }
-        ExportFormat::Json => {
-            let mut out = io::BufWriter::with_capacity(1 << 16, out);
-            out.write_all(b"[\n")?;
-            for (i, row) in rows.enumerate() {
-                if i > 0 {
-                    out.write_all(b",\n")?;
-                }
-                serde_json::to_writer(&mut out, &row).map_err(io::Error::from)?;
-            }
-            out.write_all(b"\n]\n")?;
-            out.flush()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use portnote::registry::{Entry, PortRange};
-
-    fn sample() -> Registry {
-        let mut finger = Entry {
-            name: "finger".to_string().into(),
-            ports: Some(PortRange {
-                first: 79,
-                last: 79,
-            }),
-            transport: Some(Transport::Tcp),
-            ..Entry::default()
-        };
-        finger.unauthorized = "seen, often".into();
-        Registry::build(
-            vec![finger],
-            Source::File("x.csv".into()),
-            Some("2025-01-01".into()),
-        )
-    }
-
-    #[test]
-    fn export_csv_has_every_slot_and_quotes_notes() {
-        let mut out = Vec::new();
-        export(&sample(), ExportFormat::Csv, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<_> = text.lines().collect();
-        assert_eq!(lines.len(), 1 + 4 * 65536);
-        assert_eq!(lines[0], "transport,port,status,class,service,unauthorized");
-        assert_eq!(lines[1], "tcp,0,unassigned,system,,");
-        assert_eq!(
-            lines[1 + 79],
-            "tcp,79,assigned,system,finger,\"seen, often\""
-        );
-        assert_eq!(lines[4 * 65536], "dccp,65535,unassigned,dynamic,,");
-    }
-
-    #[test]
-    fn export_json_is_an_array_of_every_slot() {
-        let mut out = Vec::new();
-        export(&sample(), ExportFormat::Json, &mut out).unwrap();
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
-        assert_eq!(rows.len(), 4 * 65536);
-        assert_eq!(rows[79]["service"], "finger");
-        assert_eq!(rows[65536]["transport"], "udp");
-    }
-
-    #[test]
-    fn info_names_source_date_and_counts() {
-        let mut out = Vec::new();
-        write_info(&sample(), TableFormat::Json, &mut out).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["source"], "file");
-        assert_eq!(v["path"], "x.csv");
-        assert_eq!(v["date"], "2025-01-01");
-        assert_eq!(v["counts"]["tcp"]["assigned"], 1);
-        assert_eq!(v["counts"]["tcp"]["unassigned"], 65535);
-        assert_eq!(v["counts"]["udp"]["unassigned"], 65536);
-    }
 }

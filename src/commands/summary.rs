@@ -1,21 +1,19 @@
 //! `portnote summary`: traffic by service over one or more captures.
 
 use super::input::{filter_of, read_input};
-use crate::cli::{FailOn, SummaryArgs, TableFormat};
+use crate::cli::{FailOn, SummaryArgs};
 use portnote::aggregate::{Aggregator, Section};
 use portnote::capture::BpfFilter;
 use portnote::decode::DecodeOptions;
 use portnote::flow::FlowStats;
-use portnote::pipeline::Pipeline;
-use portnote::pipeline::{ShardedPipeline, ThreadPlan};
+use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
 use portnote::registry::{Registry, Status};
-use portnote::report::summary::{
-    write_csv, write_json, write_table, InputReport, RowReport, SummaryReport, TableStyle,
-};
+use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
+use portnote::report::Stdout;
 use portnote::transport::Transport;
 use portnote::{Error, Outcome};
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Parse `--allow 8443/tcp`.
@@ -87,7 +85,12 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         ));
     }
 
-    write_reports(out, &reports, args).map_err(Error::Output)?;
+    let style = TableStyle {
+        color: Stdout::detect().color,
+        top: args.top,
+    };
+    write_reports(out, &reports, args.format.into(), args.per_file, style)
+        .map_err(Error::Output)?;
 
     let failing: Vec<&RowReport> = reports
         .iter()
@@ -148,49 +151,6 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
-}
-
-fn write_reports(
-    out: &mut dyn Write,
-    reports: &[SummaryReport],
-    args: &SummaryArgs,
-) -> std::io::Result<()> {
-    match args.format {
-        TableFormat::Json => match reports {
-            [one] if !args.per_file => write_json(out, one),
-            many => {
-                serde_json::to_writer_pretty(&mut *out, many).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")
-            }
-        },
-        TableFormat::Csv => {
-            for report in reports {
-                write_csv(out, report)?;
-            }
-            Ok(())
-        }
-        TableFormat::Table => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            for (i, report) in reports.iter().enumerate() {
-                if args.per_file {
-                    if i > 0 {
-                        writeln!(out)?;
-                    }
-                    let name = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
-                    writeln!(out, "== {name}")?;
-                }
-                write_table(
-                    out,
-                    report,
-                    TableStyle {
-                        color,
-                        top: args.top,
-                    },
-                )?;
-            }
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

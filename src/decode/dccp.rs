@@ -8,7 +8,7 @@
 //! header and at most the bytes present. Once it has succeeded no getter can panic (and none
 //! indexes: all reads go through `get`).
 
-use super::{DecodeError, Handshake, Layer};
+use super::info::{DecodeError, Handshake, Layer};
 
 /// Byte offsets of the generic header fields (RFC 4340 section 5.1).
 mod field {
@@ -240,11 +240,11 @@ impl<'a> DccpPacket<'a> {
 /// Handshake evidence: DCCP-Request (type 0) is a request, DCCP-Response (1) a response.
 /// `bytes` starts at the DCCP generic header. Never panics; `None` when not decodable.
 pub fn handshake(bytes: &[u8]) -> Option<Handshake> {
-    // Only evidence is wanted here: a header that does not decode is reported by the frame
-    // decoder through its own `DecodeError`, so it is simply no evidence.
-    let Ok(packet) = DccpPacket::new_checked(bytes) else {
-        return None;
-    };
+    // Only evidence is wanted here. A header too short or malformed for the view still has its
+    // ports (its first four bytes, read as tshark reads them), so the view's `DecodeError` is
+    // not counted as a reason: that would take such packets out of their flows and away from
+    // tshark's answer. It means no evidence.
+    let packet = DccpPacket::new_checked(bytes).ok()?;
     match packet.packet_type() {
         PacketType::REQUEST => Some(Handshake::Request),
         PacketType::RESPONSE => Some(Handshake::Response),

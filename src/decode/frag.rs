@@ -6,7 +6,7 @@
 //! remembered (the oldest is forgotten first) and an entry older than the timeout is ignored.
 //! All memory is reserved in [`FragmentTracker::new`]; `apply` does not allocate.
 
-use super::{FragmentKey, PacketInfo, Ports};
+use super::info::{FragmentKey, PacketInfo, Ports};
 use std::collections::{HashMap, VecDeque};
 
 #[derive(Debug, Clone, Copy)]

@@ -5,9 +5,10 @@
 //! ports describe someone else's flow: callers put them in `icmp_quote`, never in `ports`.
 //! Never allocates, never panics.
 
+use super::info::IcmpQuote;
 use super::ip::{self, protocol};
 use super::link::Network;
-use super::{transport_ports, IcmpQuote};
+use super::ports::transport_ports;
 
 /// Type (1), code (1), checksum (2), then 4 type-specific bytes before the quotation.
 const ICMP_ERROR_HEADER_LEN: usize = 8;

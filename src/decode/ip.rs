@@ -7,8 +7,9 @@
 //! announces and what was captured, so Ethernet padding never reads as payload and truncated
 //! captures still decode. Never allocates, never panics.
 
+use super::bytes::{read_u16, read_u32};
+use super::info::{Fragment, FragmentKey, Layer, NoPortsReason, PacketInfo};
 use super::link::Network;
-use super::{read_u16, read_u32, Fragment, FragmentKey, Layer, NoPortsReason, PacketInfo};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IPv4 header without options.

@@ -6,7 +6,8 @@
 //! raw IP, BSD NULL / OpenBSD LOOP and Cisco HDLC. Never allocates, never panics: every read
 //! goes through [`read_u16`] / [`read_u32`] or `get`.
 
-use super::{read_u16, read_u32, Layer, NoPortsReason};
+use super::bytes::{read_u16, read_u32};
+use super::info::{Layer, NoPortsReason};
 use crate::linktype::LinkType;
 
 /// The network layer a link (or tunnel) header announces, with the bytes it starts at.
@@ -67,16 +68,6 @@ const MAX_MPLS_LABELS: usize = 16;
 const AF_INET: u32 = 2;
 const AF_INET6: [u32; 3] = [24, 28, 30];
 
-/// PPP link types without a LinkType constant in [`crate::linktype`].
-const LINKTYPE_PPP: LinkType = LinkType(9);
-const LINKTYPE_PPP_HDLC: LinkType = LinkType(50);
-/// PPPoE without the Ethernet header: the PPPoE session header, then PPP.
-const LINKTYPE_PPP_ETHER: LinkType = LinkType(51);
-/// One direction byte (0 received, 1 sent), then a PPP frame.
-const LINKTYPE_PPP_WITH_DIR: LinkType = LinkType(204);
-/// Linux netfilter log: 4-byte header, then type-length-value records.
-const LINKTYPE_NFLOG: LinkType = LinkType(239);
-
 /// Link types tshark and tcpdump call "raw IP".
 fn is_raw(linktype: LinkType) -> bool {
     matches!(
@@ -120,12 +111,12 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
             let rest = data.get(CHDLC_HEADER_LEN..).unwrap_or_default();
             after_ethertype(protocol, rest)
         }
-        LINKTYPE_PPP | LINKTYPE_PPP_HDLC => ppp_hdlc(data),
-        LINKTYPE_PPP_WITH_DIR => {
+        LinkType::PPP | LinkType::PPP_HDLC => ppp_hdlc(data),
+        LinkType::PPP_WITH_DIR => {
             ppp_hdlc(data.get(1..).ok_or(NoPortsReason::Truncated(Layer::Link))?)
         }
-        LINKTYPE_PPP_ETHER => pppoe_session(data),
-        LINKTYPE_NFLOG => nflog(data),
+        LinkType::PPP_ETHER => pppoe_session(data),
+        LinkType::NFLOG => nflog(data),
         _ if is_raw(linktype) => Ok(Network::ByVersion(data)),
         _ => Err(NoPortsReason::UnsupportedLinkType(linktype)),
     }
@@ -274,7 +265,7 @@ const NFULA_PAYLOAD: u16 = 9;
 const LINUX_AF_INET: u8 = 2;
 const LINUX_AF_INET6: u8 = 10;
 
-/// Linux NFLOG (LINKTYPE_NFLOG): find the payload TLV; the header's family says IPv4 or IPv6.
+/// Linux NFLOG ([`LinkType::NFLOG`]): find the payload TLV; the header's family says IPv4 or IPv6.
 fn nflog(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     let truncated = NoPortsReason::Truncated(Layer::Link);
     let family = *data.first().ok_or(truncated)?;
@@ -558,5 +549,18 @@ mod tests {
             decode_link(LinkType::ETHERNET, &f),
             Ok(Network::Ipv4(&[0x45]))
         );
+    }
+
+    /// `live --list` and the reasons name link types by [`LinkType::name`]: every link type the
+    /// decoder takes must have one (NFLOG showed as a bare 239).
+    #[test]
+    fn every_decoded_link_type_has_a_name() {
+        for value in 0..=300u32 {
+            let linktype = LinkType(value);
+            let decoded = decode_link(linktype, &[0; 64])
+                != Err(NoPortsReason::UnsupportedLinkType(linktype));
+            assert_eq!(decoded, linktype.name().is_some(), "link type {value}");
+        }
+        assert_eq!(LinkType::NFLOG.to_string(), "NFLOG(239)");
     }
 }

@@ -13,7 +13,7 @@
 //! where the frame ends: Ethernet pads short frames with zeros, which would read as a chunk of
 //! length 0.
 
-use super::{DecodeError, Handshake, Layer};
+use super::info::{DecodeError, Handshake, Layer};
 
 /// Byte ranges of the common header fields (RFC 9260 section 3.1).
 mod field {
@@ -202,11 +202,11 @@ impl<'a> Iterator for Chunks<'a> {
 /// Handshake evidence: INIT (chunk type 1) is a request, INIT ACK (2) a response.
 /// `bytes` starts at the SCTP common header. Never panics; `None` when not decodable.
 pub fn handshake(bytes: &[u8]) -> Option<Handshake> {
-    // Only evidence is wanted here: a header that does not decode is reported by the frame
-    // decoder through its own `DecodeError`, so it is simply no evidence.
-    let Ok(packet) = SctpPacket::new_checked(bytes) else {
-        return None;
-    };
+    // Only evidence is wanted here. A header too short or malformed for the view still has its
+    // ports (its first four bytes, read as tshark reads them), so the view's `DecodeError` is
+    // not counted as a reason: that would take such packets out of their flows and away from
+    // tshark's answer. It means no evidence.
+    let packet = SctpPacket::new_checked(bytes).ok()?;
     // RFC 9260 section 6.10: INIT and INIT ACK must not be bundled, so they are the first chunk.
     let Some(Ok(first)) = packet.chunks().next() else {
         return None;

@@ -5,8 +5,9 @@
 //! ([`Network`]) or the reason there is none. Does not decode the inner packet itself (the
 //! caller does, with its depth limit), never allocates, never panics.
 
+use super::bytes::read_u16;
+use super::info::{Layer, NoPortsReason, TunnelKind};
 use super::link::{self, ethertype, Network};
-use super::{read_u16, Layer, NoPortsReason, TunnelKind};
 
 /// Well-known UDP ports of the tunnels decoded by port (IANA registry, as tshark registers them).
 pub(crate) const VXLAN_PORT: u16 = 4789;

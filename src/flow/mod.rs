@@ -614,13 +614,7 @@ impl FlowTable {
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
         let decide = || {
-            let (side, evidence) = choose_service_side(
-                registry,
-                ports.transport,
-                ports.src_port,
-                ports.dst_port,
-                handshake,
-            );
+            let (side, evidence) = choose_service_side(registry, ports, handshake);
             ((side == ServiceSide::Src) == src_is_a, evidence)
         };
 

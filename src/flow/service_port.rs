@@ -12,9 +12,8 @@
 //! 3. **Decided once per flow.** The first packet fixes the choice; only later handshake evidence
 //!    may revise it (see [`super::FlowTable`]).
 
-use crate::decode::Handshake;
+use crate::decode::{Handshake, Ports};
 use crate::registry::{Class, Registry, Status};
-use crate::transport::Transport;
 
 /// Which side of a packet carries the service port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,12 +50,12 @@ pub fn side_from_handshake(handshake: Option<Handshake>) -> Option<ServiceSide> 
 }
 
 /// Rule 2: rank the two ports against the registry; ties go to the lower port number.
-pub fn side_from_rank(
-    registry: &Registry,
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
-) -> ServiceSide {
+pub fn side_from_rank(registry: &Registry, ports: Ports) -> ServiceSide {
+    let Ports {
+        transport,
+        src_port,
+        dst_port,
+    } = ports;
     let src = registry.port(transport, src_port);
     let dst = registry.port(transport, dst_port);
     let src_key = (rank(src.status, src.class), src_port);
@@ -71,23 +70,27 @@ pub fn side_from_rank(
 /// Rules 1 and 2 for one packet: the service side and the evidence it rests on.
 pub fn choose_service_side(
     registry: &Registry,
-    transport: Transport,
-    src_port: u16,
-    dst_port: u16,
+    ports: Ports,
     handshake: Option<Handshake>,
 ) -> (ServiceSide, Evidence) {
     match side_from_handshake(handshake) {
         Some(side) => (side, Evidence::Handshake),
-        None => (
-            side_from_rank(registry, transport, src_port, dst_port),
-            Evidence::Rank,
-        ),
+        None => (side_from_rank(registry, ports), Evidence::Rank),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Transport;
+
+    fn ports(transport: Transport, src_port: u16, dst_port: u16) -> Ports {
+        Ports {
+            transport,
+            src_port,
+            dst_port,
+        }
+    }
 
     /// Assigned system ports https/443 and ssh/22, assigned user port mysql/3306 and an assigned
     /// port in the dynamic range; everything else unassigned. Built from services(5) text so the
@@ -104,7 +107,11 @@ mod tests {
         let r = registry();
         // SYN from 443 to 51000: the handshake wins over the assigned source port.
         assert_eq!(
-            choose_service_side(&r, Transport::Tcp, 443, 51000, Some(Handshake::Request)),
+            choose_service_side(
+                &r,
+                ports(Transport::Tcp, 443, 51000),
+                Some(Handshake::Request)
+            ),
             (ServiceSide::Dst, Evidence::Handshake)
         );
     }
@@ -113,7 +120,11 @@ mod tests {
     fn rule1_syn_ack_names_source() {
         let r = registry();
         assert_eq!(
-            choose_service_side(&r, Transport::Tcp, 51000, 443, Some(Handshake::Response)),
+            choose_service_side(
+                &r,
+                ports(Transport::Tcp, 51000, 443),
+                Some(Handshake::Response)
+            ),
             (ServiceSide::Src, Evidence::Handshake)
         );
     }
@@ -122,11 +133,11 @@ mod tests {
     fn rule2_assigned_system_beats_assigned_user() {
         let r = registry();
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 3306, 22),
+            side_from_rank(&r, ports(Transport::Tcp, 3306, 22)),
             ServiceSide::Dst
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 22, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 22, 3306)),
             ServiceSide::Src
         );
     }
@@ -135,16 +146,16 @@ mod tests {
     fn rule2_assigned_beats_dynamic_whichever_side() {
         let r = registry();
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 443, 51000),
+            side_from_rank(&r, ports(Transport::Tcp, 443, 51000)),
             ServiceSide::Src
         );
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 51000, 443),
+            side_from_rank(&r, ports(Transport::Tcp, 51000, 443)),
             ServiceSide::Dst
         );
         // An assigned user port beats a dynamic one that is numerically lower too.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 60000, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 60000, 3306)),
             ServiceSide::Dst
         );
     }
@@ -154,7 +165,7 @@ mod tests {
         let r = registry();
         // 4000 is unassigned in the test registry, 50000 dynamic.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 50000, 4000),
+            side_from_rank(&r, ports(Transport::Tcp, 50000, 4000)),
             ServiceSide::Dst
         );
     }
@@ -163,7 +174,7 @@ mod tests {
     fn rule2_assigned_in_dynamic_range_beats_unassigned() {
         let r = registry();
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 4000, 49400),
+            side_from_rank(&r, ports(Transport::Tcp, 4000, 49400)),
             ServiceSide::Dst
         );
     }
@@ -185,15 +196,18 @@ mysql,3306,tcp,MySQL,,,,,,,,
         let r = Registry::build(parsed.entries, Source::Embedded, parsed.date);
         assert_eq!(r.port(Transport::Tcp, 47).status, Status::Reserved);
         // Reserved 47 beats unassigned 4 although 4 is lower.
-        assert_eq!(side_from_rank(&r, Transport::Tcp, 4, 47), ServiceSide::Dst);
+        assert_eq!(
+            side_from_rank(&r, ports(Transport::Tcp, 4, 47)),
+            ServiceSide::Dst
+        );
         // Assigned user 3306 beats reserved system 47.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 47, 3306),
+            side_from_rank(&r, ports(Transport::Tcp, 47, 3306)),
             ServiceSide::Dst
         );
         // Reserved beats dynamic.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 47, 50000),
+            side_from_rank(&r, ports(Transport::Tcp, 47, 50000)),
             ServiceSide::Src
         );
     }
@@ -203,12 +217,12 @@ mysql,3306,tcp,MySQL,,,,,,,,
         let r = registry();
         // Both unassigned user ports.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 40000, 4000),
+            side_from_rank(&r, ports(Transport::Tcp, 40000, 4000)),
             ServiceSide::Dst
         );
         // Both dynamic.
         assert_eq!(
-            side_from_rank(&r, Transport::Tcp, 50001, 60000),
+            side_from_rank(&r, ports(Transport::Tcp, 50001, 60000)),
             ServiceSide::Src
         );
     }

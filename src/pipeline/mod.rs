@@ -7,7 +7,8 @@
 //! - [`ShardedPipeline`]: decoding in the calling thread, flows sharded over worker threads.
 //! - [`ThreadPlan`]: how many threads do what, decided in one place.
 //!
-//! Both pipelines start every packet the same way ([`PacketStart`]).
+//! Both pipelines start every packet the same way (`PacketStart`: decode in place, fragments,
+//! totals, no-ports reasons).
 
 mod shard;
 mod threads;

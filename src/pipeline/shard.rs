@@ -22,7 +22,7 @@ use super::PacketStart;
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{DecodeOptions, PacketInfo};
-use crate::flow::{FlowPacket, FlowStats, FlowTable, IdleTimeouts, SweepClock};
+use crate::flow::{FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -43,14 +43,14 @@ enum Event {
 }
 
 /// The reader's end of one worker.
-struct WorkerLink<'scope> {
+struct WorkerLink<'scope, S> {
     batch: Vec<Event>,
     full: SyncSender<Vec<Event>>,
     empty: Receiver<Vec<Event>>,
-    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats)>,
+    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats, S)>,
 }
 
-impl WorkerLink<'_> {
+impl<S> WorkerLink<'_, S> {
     fn push(&mut self, event: Event) {
         self.batch.push(event);
         if self.batch.len() >= BATCH_LEN {
@@ -71,10 +71,14 @@ impl WorkerLink<'_> {
 }
 
 /// The reader half: decode, fragments, totals; routes packets with ports to the workers.
-pub struct ShardedPipeline<'scope> {
+///
+/// Each worker hands its finished flows to its own aggregator and then to its own second
+/// [`FlowSink`] (`()` by default: nothing), as [`super::Pipeline::with_sink`] does in one thread.
+/// Records of different shards interleave in no fixed order.
+pub struct ShardedPipeline<'scope, S = ()> {
     start: PacketStart,
     clock: SweepClock,
-    workers: Vec<WorkerLink<'scope>>,
+    workers: Vec<WorkerLink<'scope, S>>,
     /// Fixed seed: which worker a flow goes to is the same in every run.
     shard_hasher: foldhash::fast::FixedState,
 }
@@ -89,14 +93,35 @@ impl<'scope> ShardedPipeline<'scope> {
         max_flows: usize,
         workers: usize,
     ) -> Self {
+        ShardedPipeline::with_sinks(scope, registry, options, max_flows, workers, || ())
+    }
+
+    /// End of input: flush the batches, let the workers hand on their flows, merge everything.
+    pub fn finish(self) -> Result<(Aggregator, FlowStats), crate::Error> {
+        let (aggregator, stats, _) = self.finish_with_sinks()?;
+        Ok((aggregator, stats))
+    }
+}
+
+impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
+    /// [`new`](ShardedPipeline::new), with a second sink per worker made by `sink`.
+    pub fn with_sinks<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        registry: &'env Registry,
+        options: DecodeOptions,
+        max_flows: usize,
+        workers: usize,
+        mut sink: impl FnMut() -> S,
+    ) -> Self {
         let workers = workers.max(1);
         let per_shard = max_flows.div_ceil(workers);
         let links = (0..workers)
             .map(|_| {
                 let (full_tx, full_rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
                 let (empty_tx, empty_rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 2);
-                let handle =
-                    scope.spawn(move || run_worker(registry, per_shard, &full_rx, &empty_tx));
+                let records = sink();
+                let handle = scope
+                    .spawn(move || run_worker(registry, per_shard, records, &full_rx, &empty_tx));
                 WorkerLink {
                     batch: Vec::with_capacity(BATCH_LEN),
                     full: full_tx,
@@ -139,11 +164,13 @@ impl<'scope> ShardedPipeline<'scope> {
         }
     }
 
-    /// End of input: flush the batches, let the workers fold their flows, merge everything.
-    /// A worker that panicked is an error (it cannot happen without a bug: no input panics).
-    pub fn finish(self) -> Result<(Aggregator, FlowStats), crate::Error> {
+    /// End of input: flush the batches, let the workers hand on their flows, merge the counts
+    /// and give back every worker's second sink. A worker that panicked is an error (it cannot
+    /// happen without a bug: no input panics).
+    pub fn finish_with_sinks(self) -> Result<(Aggregator, FlowStats, Vec<S>), crate::Error> {
         let mut aggregator = self.start.aggregator;
         let mut stats = FlowStats::default();
+        let mut sinks = Vec::with_capacity(self.workers.len());
         let mut handles = Vec::with_capacity(self.workers.len());
         for mut worker in self.workers {
             if !worker.batch.is_empty() {
@@ -154,39 +181,42 @@ impl<'scope> ShardedPipeline<'scope> {
             handles.push(worker.handle);
         }
         for handle in handles {
-            let (shard, shard_stats) = handle.join().map_err(|_| {
+            let (shard, shard_stats, records) = handle.join().map_err(|_| {
                 crate::Error::Internal("a summary worker thread panicked".to_string())
             })?;
             aggregator.merge(shard);
             stats = merge_stats(stats, shard_stats);
+            sinks.push(records);
         }
-        Ok((aggregator, stats))
+        Ok((aggregator, stats, sinks))
     }
 }
 
-/// One worker: a flow table and an aggregator over its shard.
-fn run_worker(
+/// One worker: a flow table, an aggregator and a second sink over its shard.
+fn run_worker<S: FlowSink>(
     registry: &Registry,
     max_flows: usize,
+    mut records: S,
     full: &Receiver<Vec<Event>>,
     empty: &SyncSender<Vec<Event>>,
-) -> (Aggregator, FlowStats) {
+) -> (Aggregator, FlowStats, S) {
     let mut flows = FlowTable::new(max_flows, IdleTimeouts::default());
     let mut aggregator = Aggregator::default();
     while let Ok(mut batch) = full.recv() {
+        let mut sinks = (&mut aggregator, &mut records);
         for event in batch.drain(..) {
             match event {
-                Event::Sweep(now) => flows.sweep(registry, &mut aggregator, now),
+                Event::Sweep(now) => flows.sweep(registry, &mut sinks, now),
                 Event::Packet(p) => {
-                    flows.observe_unswept(registry, &mut aggregator, &p);
+                    flows.observe_unswept(registry, &mut sinks, &p);
                 }
             }
         }
         // The reader may have stopped taking batches back (it finished): then drop this one.
         let _ = empty.try_send(batch);
     }
-    flows.finish(registry, &mut aggregator);
-    (aggregator, flows.stats())
+    flows.finish(registry, &mut (&mut aggregator, &mut records));
+    (aggregator, flows.stats(), records)
 }
 
 /// Shard statistics added up; `peak` becomes the sum of the shards' peaks (an upper bound).
@@ -270,6 +300,51 @@ mod tests {
             ),
             (one_stats.flows, one_stats.expired, one_stats.revised)
         );
+    }
+
+    /// The second sinks of three shards get the flows one pipeline's sink gets: the same records
+    /// (flow ids aside: each table numbers its own), ends included.
+    #[test]
+    fn shard_sinks_get_the_flows_one_pipeline_hands_on() {
+        use crate::flow::FlowRecord;
+        let registry = Registry::embedded().unwrap();
+        let options = DecodeOptions::default();
+        let config = crate::synth::SynthConfig {
+            packets: 20_000,
+            ..crate::synth::SynthConfig::default()
+        };
+        let mut capture = Vec::new();
+        crate::synth::write_capture(&config, &mut capture).unwrap();
+        let normalized = |records: Vec<FlowRecord>| {
+            let mut all: Vec<String> = records
+                .into_iter()
+                .map(|r| format!("{:?}", FlowRecord { id: 0, ..r }))
+                .collect();
+            all.sort();
+            all
+        };
+
+        let mut single = Pipeline::with_sink(&registry, options, 100_000, Vec::new());
+        let mut frames = reader(&capture);
+        while let Some(frame) = frames.next_frame().unwrap() {
+            single.count(&frame);
+        }
+        let (_, _, one) = single.finish_with_sink();
+
+        let sharded = std::thread::scope(|scope| {
+            let mut pipeline =
+                ShardedPipeline::with_sinks(scope, &registry, options, 100_000, 3, Vec::new);
+            let mut frames = reader(&capture);
+            while let Some(frame) = frames.next_frame().unwrap() {
+                pipeline.process(&frame);
+            }
+            let (_, _, sinks) = pipeline.finish_with_sinks().unwrap();
+            sinks
+        });
+        assert_eq!(sharded.len(), 3);
+        assert!(sharded.iter().all(|records| !records.is_empty()));
+        assert!(one.len() > 100, "{}", one.len());
+        assert_eq!(normalized(sharded.concat()), normalized(one));
     }
 
     #[test]

@@ -274,7 +274,7 @@ pub struct CsvFlows<W: Write> {
 impl<W: Write> CsvFlows<W> {
     pub fn new(out: W) -> io::Result<Self> {
         let mut out = csv::Writer::from_writer(out);
-        out.write_record(FIELDS)?;
+        out.write_record(FIELDS).map_err(super::csv_to_io)?;
         Ok(CsvFlows { out })
     }
 }
@@ -282,37 +282,38 @@ impl<W: Write> CsvFlows<W> {
 impl<W: Write> FlowWriter for CsvFlows<W> {
     fn write(&mut self, row: &FlowRow<'_>) -> io::Result<()> {
         let j = FlowJson::of(row);
-        self.out.write_record([
-            j.first_seen.to_string(),
-            j.last_seen.to_string(),
-            j.duration.to_string(),
-            j.transport.to_string(),
-            j.client.to_string(),
-            j.client_port.to_string(),
-            j.server.to_string(),
-            j.server_port.to_string(),
-            j.evidence.to_string(),
-            j.service.unwrap_or_default().to_string(),
-            j.section.as_str().to_string(),
-            j.status.as_str().to_string(),
-            j.class.as_str().to_string(),
-            j.unauthorized.unwrap_or_default().to_string(),
-            j.packets_c2s.to_string(),
-            j.bytes_c2s.to_string(),
-            j.packets_s2c.to_string(),
-            j.bytes_s2c.to_string(),
-            j.tcp_flags.unwrap_or_default(),
-            j.end.to_string(),
-            j.tunnel
-                .map(TunnelKind::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            j.community_id.to_string(),
-            j.flow.to_string(),
-            j.file.unwrap_or_default().to_string(),
-            j.ip_version.to_string(),
-        ])?;
-        Ok(())
+        self.out
+            .write_record([
+                j.first_seen.to_string(),
+                j.last_seen.to_string(),
+                j.duration.to_string(),
+                j.transport.to_string(),
+                j.client.to_string(),
+                j.client_port.to_string(),
+                j.server.to_string(),
+                j.server_port.to_string(),
+                j.evidence.to_string(),
+                j.service.unwrap_or_default().to_string(),
+                j.section.as_str().to_string(),
+                j.status.as_str().to_string(),
+                j.class.as_str().to_string(),
+                j.unauthorized.unwrap_or_default().to_string(),
+                j.packets_c2s.to_string(),
+                j.bytes_c2s.to_string(),
+                j.packets_s2c.to_string(),
+                j.bytes_s2c.to_string(),
+                j.tcp_flags.unwrap_or_default(),
+                j.end.to_string(),
+                j.tunnel
+                    .map(TunnelKind::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                j.community_id.to_string(),
+                j.flow.to_string(),
+                j.file.unwrap_or_default().to_string(),
+                j.ip_version.to_string(),
+            ])
+            .map_err(super::csv_to_io)
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -6,6 +6,7 @@ use crate::capture::Timestamp;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
+use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -215,6 +216,46 @@ pub fn write_json(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()>
     out.write_all(b"\n")
 }
 
+/// Several reports (`--per-file`, or one over all inputs) in one format: JSON as one object,
+/// or an array of them with `per_file`; CSV one after another; tables each under a `== file`
+/// line with `per_file`.
+pub fn write_reports(
+    out: &mut dyn Write,
+    reports: &[SummaryReport],
+    format: Format,
+    per_file: bool,
+    style: TableStyle,
+) -> io::Result<()> {
+    match format {
+        Format::Json => match reports {
+            [one] if !per_file => write_json(out, one),
+            many => {
+                serde_json::to_writer_pretty(&mut *out, many).map_err(io::Error::from)?;
+                out.write_all(b"\n")
+            }
+        },
+        Format::Csv => {
+            for report in reports {
+                write_csv(out, report)?;
+            }
+            Ok(())
+        }
+        Format::Table => {
+            for (i, report) in reports.iter().enumerate() {
+                if per_file {
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    let name = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+                    writeln!(out, "== {name}")?;
+                }
+                write_table(out, report, style)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// CSV columns of [`write_csv`].
 pub const CSV_HEADER: &str = "section,transport,service,ports,status,class,flows,packets,bytes,share,\
 packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized";
@@ -223,7 +264,7 @@ packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,l
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let header: Vec<&str> = CSV_HEADER.split(',').collect();
-    w.write_record(&header)?;
+    w.write_record(&header).map_err(csv_to_io)?;
     for r in &report.rows {
         w.write_record([
             r.section.as_str().to_string(),
@@ -263,7 +304,7 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 *slot = value;
             }
         }
-        w.write_record(&record)?;
+        w.write_record(&record).map_err(csv_to_io)?;
     }
     w.flush()
 }

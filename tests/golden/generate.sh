@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates the golden outputs that tests/golden_outputs.rs compares against, from a
+# REFERENCE build: the commit before issue 12's restructuring (1ac165c), so that the test
+# shows the restructured code prints what the old code printed. Do not run it with the build
+# under test: that would only compare the code with itself.
+#
+#   git worktree add /tmp/ref 1ac165c && (cd /tmp/ref && cargo build) \
+#     && tests/golden/generate.sh /tmp/ref/target/debug/portnote
+set -euo pipefail
+reference=$(realpath "$1")
+golden=$(realpath "$(dirname "$0")")
+cd "$golden/../../../shared/captures/public"
+rm -rf "$golden/summary" "$golden/annotate"
+mkdir -p "$golden/summary" "$golden/annotate"
+for capture in *; do
+    case "$capture" in *.oracle.tsv | *.tcpdump.txt | *.md) continue ;; esac
+    # Run where the capture is, so the outputs name it without a directory.
+    "$reference" summary --format json "$capture" > "$golden/summary/$capture.json"
+    "$reference" annotate --format ndjson "$capture" | gzip -9n > "$golden/annotate/$capture.ndjson.gz"
+done
