@@ -120,7 +120,10 @@ Examples:
   portnote lookup https            by service name
   portnote lookup 6000-6010/tcp    a range
   portnote lookup 50000            a dynamic port
-  portnote lookup 4/tcp --format json")]
+  portnote lookup 4/tcp --format json
+  portnote lookup --search kerberos  names and descriptions that contain the text
+
+Every answer found is printed; a query without one is named on stderr and the exit status is 2.")]
     Lookup(LookupArgs),
 
     /// Inspect, export or update the registry in use
@@ -257,6 +260,10 @@ pub struct LookupArgs {
     /// Output format (the table shortens long descriptions; json and csv keep them whole)
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+
+    /// Take each QUERY as text to find in service names and descriptions (ignoring case)
+    #[arg(long)]
+    pub search: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,15 +298,27 @@ instead of the built-in snapshot (--registry and PORTNOTE_REGISTRY still take pr
 Examples:
   portnote registry update
   portnote registry update --url http://mirror.example/service-names-port-numbers.csv
+  portnote registry update --from service-names-port-numbers.csv      offline
   PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry update")]
     Update {
-        /// Where to download from
+        /// Where to download from (http, https, or file:///path for a local copy)
         #[arg(
             long,
             default_value = "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
         )]
         url: String,
+        /// Read this file instead of downloading (an offline machine's copy of IANA's CSV or XML)
+        #[arg(long, value_name = "FILE", conflicts_with = "url")]
+        from: Option<PathBuf>,
     },
+    /// Remove the copy saved by `registry update`: later runs use the embedded snapshot
+    #[command(after_help = "\
+Use it when the saved copy is damaged (every command then names it and fails) or no longer wanted.
+
+Examples:
+  portnote registry reset
+  PORTNOTE_DATA_DIR=/var/lib/portnote portnote registry reset")]
+    Reset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

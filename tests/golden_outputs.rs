@@ -64,6 +64,25 @@ fn gunzip(path: &Path) -> Vec<u8> {
     bytes
 }
 
+/// Fields the summary gained after the reference build, one per line of the pretty JSON,
+/// checked by their own tests: issue 13's `flows_unanswered` and `flows_refused` per row
+/// (tests/summary_replies.rs). Everything else must still match byte for byte.
+const LATER_FIELDS: [&str; 2] = ["\"flows_unanswered\": ", "\"flows_refused\": "];
+
+fn without_later_fields(json: &[u8]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(json.len());
+    for line in json.split_inclusive(|b| *b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        if !LATER_FIELDS
+            .iter()
+            .any(|f| text.trim_start().starts_with(f))
+        {
+            kept.extend_from_slice(line);
+        }
+    }
+    kept
+}
+
 #[test]
 fn summary_and_annotate_print_what_the_reference_build_printed() {
     let Some(shared) = common::shared_dir("the golden-output comparison") else {
@@ -78,7 +97,7 @@ fn summary_and_annotate_print_what_the_reference_build_printed() {
 
         let want = std::fs::read(golden.join("summary").join(format!("{name}.json")))
             .unwrap_or_else(|e| panic!("{name}: no golden summary ({e}): see generate.sh"));
-        let got = run(capture, &["summary", "--format", "json"]);
+        let got = without_later_fields(&run(capture, &["summary", "--format", "json"]));
         if got != want {
             differences.push(format!("summary {name}: {}", first_difference(&got, &want)));
         }

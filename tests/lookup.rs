@@ -252,3 +252,73 @@ fn an_empty_registry_variable_counts_as_unset() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.csv"));
 }
+
+/// Issue 13 item 7: `lookup 443/tcp nosuch 22/tcp` printed nothing and exited 2. Every answer
+/// that exists is printed, the bad query is named, and the status is still 2.
+#[test]
+fn issue13_good_answers_are_printed_beside_a_bad_query() {
+    let data = tempfile::tempdir().unwrap();
+    for format in ["csv", "json", "table"] {
+        let out = portnote(data.path())
+            .args([
+                "lookup", "443/tcp", "nosuch", "22/tcp", "65536", "--format", format,
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stdout.contains("https") && stdout.contains("ssh"),
+            "{format}: {stdout}"
+        );
+        assert!(stderr.contains("\"nosuch\""), "{stderr}");
+        assert!(stderr.contains("\"65536\""), "{stderr}");
+        if format == "csv" {
+            let rows = csv_rows(&stdout);
+            assert_eq!(rows.len(), 2, "{stdout}");
+            assert_eq!(rows[0][..2], ["tcp", "443"]);
+            assert_eq!(rows[1][..2], ["tcp", "22"]);
+        }
+    }
+}
+
+/// Issue 13 item 7: IANA lists `www` as a further name of http; the built-in registry answers it.
+#[test]
+fn issue13_alias_www_is_found_in_the_builtin_registry() {
+    let rows = csv_rows(&run_ok(&["lookup", "www", "--format", "csv"]));
+    let slots: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str(), r[4].as_str()))
+        .collect();
+    assert!(slots.contains(&("tcp", "80", "http")), "{slots:?}");
+    assert!(slots.contains(&("udp", "80", "http")), "{slots:?}");
+}
+
+/// Issue 13 item 7: `lookup --search kerberos` finds services by their description.
+#[test]
+fn issue13_search_finds_names_and_descriptions() {
+    let rows = csv_rows(&run_ok(&[
+        "lookup", "--search", "kerberos", "--format", "csv",
+    ]));
+    let find = |t: &str, p: &str| rows.iter().find(|r| r[0] == t && r[1] == p);
+    // 88/tcp is named kerberos, 749/tcp kerberos-adm; 6621/tcp (kftp) only says Kerberos in
+    // its description.
+    assert_eq!(find("tcp", "88").unwrap()[4], "kerberos");
+    assert_eq!(find("udp", "749").unwrap()[4], "kerberos-adm");
+    let kftp = find("tcp", "6621").expect("kftp's description names Kerberos");
+    assert!(!kftp[4].to_lowercase().contains("kerberos"), "{kftp:?}");
+    assert!(kftp[6].to_lowercase().contains("kerberos"), "{kftp:?}");
+    assert!(rows.iter().all(|r| {
+        let text = r.join(" ").to_lowercase();
+        text.contains("kerberos")
+    }));
+
+    let data = tempfile::tempdir().unwrap();
+    let none = portnote(data.path())
+        .args(["lookup", "--search", "no-such-text-anywhere"])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no-such-text-anywhere"));
+}

@@ -111,7 +111,7 @@ fn services_malformed_lines_name_the_line() {
     for (row, what) in [
         ("bad 65536/tcp", "out of range"),
         ("bad 30-20/udp", "reversed"),
-        ("bad 30/xtp", "unknown transport"),
+        ("bad 30/x*p", "unknown transport"),
         ("bad 3x/tcp", "unparsable number"),
     ] {
         let text = format!("# my services\nhttp 80/tcp www\n{row} # comment\n");
@@ -127,7 +127,7 @@ fn nmap_malformed_lines_name_the_line() {
     for (row, what) in [
         ("bad\t65536/tcp\t0.1", "out of range"),
         ("bad\t9-8/tcp\t0.1", "reversed"),
-        ("bad\t9/ip\t0.1", "unknown transport"),
+        ("bad\t9/i:p\t0.1", "unknown transport"),
         ("bad\t9/tcp\tlots", "unparsable number"),
     ] {
         let stderr = fails_with(&format!("{ok}{row}\n"), &[]);
@@ -174,4 +174,34 @@ fn malformed_services_overlay_is_an_error_too() {
         stderr.contains("line 2") && stderr.contains("out of range"),
         "{stderr}"
     );
+}
+
+/// Issue 13 item 2 made rows on other transports skippable (services(5)'s `ddp`); in the user's
+/// own overlay such a row is more likely a typo, so every run warns about it.
+#[test]
+fn overlay_row_on_another_transport_is_skipped_with_a_warning() {
+    let mut overlay = tempfile::NamedTempFile::new().unwrap();
+    overlay
+        .write_all(b"myapp 8443/tpc\nother 8444/tcp\n")
+        .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("portnote")
+        .unwrap()
+        .env_remove("PORTNOTE_REGISTRY")
+        .env("PORTNOTE_DATA_DIR", data_dir.path())
+        .args(["lookup", "8443/tcp", "--format", "csv", "--services"])
+        .arg(overlay.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("\"tpc\" skipped"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("myapp"));
+
+    // A file of nothing but such rows says what it skipped.
+    let stderr = fails_with("myapp 8443/tpc\n", &[]);
+    assert!(stderr.contains("skipped: 1 on \"tpc\""), "{stderr}");
 }

@@ -195,3 +195,125 @@ fn update_from_iana_xml_served_locally_gives_the_published_counts() {
          tcp,5951,205,59380\nudp,5557,592,59387\nsctp,88,1,65447\ndccp,9,1,65526\n"
     );
 }
+
+/// Issue 13 item 10: a corrupt saved registry names its file and the way back; `registry info`
+/// still says what is in use and what to do; `registry reset` goes back to the embedded one.
+#[test]
+fn issue13_corrupt_saved_registry_names_the_file_and_reset_goes_back() {
+    let data = tempfile::tempdir().unwrap();
+    let saved = data.path().join("registry");
+    std::fs::write(&saved, GOOD.replace("testsvc,4,udp", "testsvc,4,udpx")).unwrap();
+    let saved_name = saved.display().to_string();
+
+    let lookup = portnote(data.path())
+        .args(["lookup", "80"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&lookup.stderr);
+    assert_eq!(lookup.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&saved_name), "names the file: {stderr}");
+    assert!(stderr.contains("line 4"), "says what is wrong: {stderr}");
+    assert!(
+        stderr.contains("portnote registry reset"),
+        "says how to go back: {stderr}"
+    );
+
+    for format in ["table", "json"] {
+        let info = portnote(data.path())
+            .args(["registry", "info", "--format", format])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&info.stdout);
+        assert_eq!(info.status.code(), Some(2), "{format}: {stdout}");
+        assert!(stdout.contains(&saved_name), "{format}: {stdout}");
+        assert!(
+            stdout.contains("portnote registry reset"),
+            "{format}: {stdout}"
+        );
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["source"], "updated");
+            assert!(v["error"].as_str().unwrap().contains("line 4"), "{v}");
+        }
+    }
+
+    let reset = portnote(data.path())
+        .args(["registry", "reset"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&reset.stdout);
+    assert_eq!(reset.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(&saved_name), "{stdout}");
+    assert!(!saved.exists());
+    let lookup = portnote(data.path())
+        .args(["lookup", "80/tcp", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(lookup.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&lookup.stdout).contains("tcp,80,assigned,system,http"));
+
+    // A second reset has nothing to remove and says so, still with success.
+    let again = portnote(data.path())
+        .args(["registry", "reset"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no saved registry"));
+}
+
+/// Issue 13 item 10: offline machines update from a local file, `--from FILE` or a file:// URL.
+#[test]
+fn issue13_update_from_a_local_file_or_file_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("service-names-port-numbers.csv");
+    std::fs::write(&file, GOOD).unwrap();
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, GOOD.replace("testsvc,4,udp", "testsvc,4,udpx")).unwrap();
+    let url = format!("file://{}", file.display());
+    for args in [
+        vec!["registry", "update", "--from", file.to_str().unwrap()],
+        vec!["registry", "update", "--url", &url],
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let out = portnote(data.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        let saved = data.path().join("registry");
+        assert_eq!(std::fs::read_to_string(&saved).unwrap(), GOOD, "{args:?}");
+        let lookup = portnote(data.path())
+            .args(["lookup", "4/tcp", "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&lookup.stdout).contains("tcp,4,assigned,system,testsvc"),
+            "{args:?}"
+        );
+        // A bad local file is refused like a bad download, and the copy stays.
+        let bad = portnote(data.path())
+            .args(["registry", "update", "--from"])
+            .arg(&broken)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("broken.csv") && stderr.contains("line 4"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&saved).unwrap(), GOOD);
+    }
+    // A missing file names itself.
+    let data = tempfile::tempdir().unwrap();
+    let missing = portnote(data.path())
+        .args([
+            "registry",
+            "update",
+            "--url",
+            "file:///nonexistent/registry.csv",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr.contains("/nonexistent/registry.csv"), "{stderr}");
+}

@@ -9,7 +9,7 @@
 
 use crate::capture::Timestamp;
 use crate::decode::NoPortsReason;
-use crate::flow::{Counter, FlowRecord, FlowSink};
+use crate::flow::{Counter, FlowRecord, FlowSink, ReplyState};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -72,6 +72,9 @@ pub struct Row {
     /// IANA's "unauthorized use reported" note for the port.
     pub unauthorized: Option<String>,
     pub flows: u64,
+    /// Of `flows`, those never answered and those refused ([`crate::flow::ReplyState`]).
+    pub flows_unanswered: u64,
+    pub flows_refused: u64,
     pub to_server: Counter,
     pub to_client: Counter,
     pub first_seen: Timestamp,
@@ -116,6 +119,8 @@ impl Row {
     fn merge(&mut self, other: &Row) {
         self.ports.extend(other.ports.iter().copied());
         self.flows = self.flows.saturating_add(other.flows);
+        self.flows_unanswered = self.flows_unanswered.saturating_add(other.flows_unanswered);
+        self.flows_refused = self.flows_refused.saturating_add(other.flows_refused);
         self.to_server.merge(other.to_server);
         self.to_client.merge(other.to_client);
         self.first_seen = self.first_seen.min(other.first_seen);
@@ -200,6 +205,13 @@ impl Aggregator {
         );
         if let Some(row) = self.rows.get_mut(index) {
             row.flows = row.flows.saturating_add(1);
+            match record.state {
+                ReplyState::Answered => {}
+                ReplyState::Unanswered => {
+                    row.flows_unanswered = row.flows_unanswered.saturating_add(1);
+                }
+                ReplyState::Refused => row.flows_refused = row.flows_refused.saturating_add(1),
+            }
             row.to_server.merge(record.to_server);
             row.to_client.merge(record.to_client);
             row.first_seen = row.first_seen.min(record.first_seen);
@@ -229,6 +241,8 @@ impl Aggregator {
             class: info.class,
             unauthorized: info.unauthorized.map(str::to_string),
             flows: 0,
+            flows_unanswered: 0,
+            flows_refused: 0,
             to_server: Counter::default(),
             to_client: Counter::default(),
             first_seen: seen,
@@ -347,6 +361,7 @@ mod tests {
             to_client: Counter::default(),
             tcp_flags: 0,
             end: EndReason::Idle,
+            state: ReplyState::Unanswered,
         }
     }
 

@@ -68,18 +68,88 @@ pub fn run(
     opts: &registry::RegistrySource,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let queries = args
-        .queries
-        .iter()
-        .map(|q| Query::parse(q))
-        .collect::<Result<Vec<_>, _>>()?;
     let registry = registry::load(opts)?;
     let mut rows = Vec::new();
-    for query in &queries {
-        rows.extend(lookup(&registry, query)?);
+    // Every answer that exists is printed; each query without one is named on stderr and
+    // makes the exit status 2, like an unreadable file among several captures.
+    let mut failed = false;
+    for text in &args.queries {
+        let answer = if args.search {
+            search(&registry, text)
+        } else {
+            Query::parse(text).and_then(|query| lookup(&registry, &query))
+        };
+        match answer {
+            Ok(found) => rows.extend(found),
+            Err(e) => {
+                eprintln!("portnote: {e}");
+                failed = true;
+            }
+        }
     }
-    write_rows(&rows, args.format.into(), out).map_err(Error::Output)?;
-    Ok(Outcome::Success)
+    if !rows.is_empty() {
+        write_rows(&rows, args.format.into(), out).map_err(Error::Output)?;
+    }
+    Ok(if failed {
+        Outcome::InputErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `lookup --search TEXT`: the rows whose name, further names or description contain `text`,
+/// ignoring case.
+pub fn search(registry: &Registry, text: &str) -> Result<Vec<Row>, Error> {
+    let needle = text.trim().to_lowercase();
+    if needle.is_empty() {
+        return Err(Error::Usage(
+            "bad search \"\": nothing to search for".to_string(),
+        ));
+    }
+    let matching: Vec<&Entry> = registry
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.names().any(|n| n.to_lowercase().contains(&needle))
+                || e.description.to_lowercase().contains(&needle)
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::Usage(format!(
+            "no service name or description contains {text:?} in the registry in use"
+        )));
+    }
+    Ok(rows_of_entries(registry, &matching))
+}
+
+/// One row per slot the entries cover (each slot once, in the entries' order), and one per
+/// entry registered without a port or transport.
+fn rows_of_entries(registry: &Registry, matching: &[&Entry]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    for entry in matching {
+        match (entry.transport, entry.ports) {
+            (Some(t), Some(r)) => {
+                for port in r.first..=r.last {
+                    if seen.insert((t, port)) {
+                        let entries: Vec<&Entry> = registry.entries_covering(t, port).collect();
+                        rows.push(slot_row(registry, t, port, &entries));
+                    }
+                }
+            }
+            _ => rows.push(Row {
+                transport: entry.transport,
+                port: entry.ports.map(|r| r.first),
+                status: None,
+                class: None,
+                service: non_empty(&entry.name),
+                other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
+                description: non_empty(&entry.description),
+                unauthorized: non_empty(&entry.unauthorized),
+            }),
+        }
+    }
+    rows
 }
 
 /// The rows for one query.
@@ -128,32 +198,7 @@ pub fn lookup(registry: &Registry, query: &Query) -> Result<Vec<Row>, Error> {
                      (see `portnote registry info`)"
                 )));
             }
-            let mut rows = Vec::new();
-            let mut seen = HashSet::new();
-            for entry in matching {
-                match (entry.transport, entry.ports) {
-                    (Some(t), Some(r)) => {
-                        for port in r.first..=r.last {
-                            if seen.insert((t, port)) {
-                                let entries: Vec<&Entry> =
-                                    registry.entries_covering(t, port).collect();
-                                rows.push(slot_row(registry, t, port, &entries));
-                            }
-                        }
-                    }
-                    _ => rows.push(Row {
-                        transport: entry.transport,
-                        port: entry.ports.map(|r| r.first),
-                        status: None,
-                        class: None,
-                        service: Some(entry.name.to_string()),
-                        other_names: entry.aliases.iter().map(|a| a.to_string()).collect(),
-                        description: entry.description.to_string(),
-                        unauthorized: non_empty(&entry.unauthorized),
-                    }),
-                }
-            }
-            Ok(rows)
+            Ok(rows_of_entries(registry, &matching))
         }
     }
 }
@@ -173,8 +218,7 @@ fn slot_row(registry: &Registry, transport: Transport, port: u16, covering: &[&E
     let description = registry
         .deciding_entry(transport, port)
         .or_else(|| covering.first().copied())
-        .map(|e| e.description.to_string())
-        .unwrap_or_default();
+        .and_then(|e| non_empty(&e.description));
     Row {
         transport: Some(transport),
         port: Some(port),
@@ -316,9 +360,16 @@ mod tests {
         );
         let reserved = lookup(&r, &Query::parse("0/tcp").unwrap()).unwrap();
         assert_eq!(
-            (reserved[0].status, reserved[0].description.as_str()),
-            (Some(Status::Reserved), "Reserved")
+            (reserved[0].status, reserved[0].description.as_deref()),
+            (Some(Status::Reserved), Some("Reserved"))
         );
+        // Issue 13: no row describes an unassigned slot, and JSON says so with null, not "".
+        let unassigned = lookup(&r, &Query::parse("4/tcp").unwrap()).unwrap();
+        assert_eq!(unassigned[0].description, None);
+        let mut json = Vec::new();
+        write_rows(&unassigned, Format::Json, &mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(json[0]["description"].is_null(), "{json}");
     }
 
     #[test]

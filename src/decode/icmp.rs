@@ -22,6 +22,7 @@ const ICMPV6_ERRORS: [u8; 4] = [1, 2, 3, 4];
 /// The transport quoted by an ICMP (`ip_protocol` 1) or ICMPv6 (58) error message.
 pub(crate) fn quote(ip_protocol: u8, message: &[u8]) -> Option<IcmpQuote> {
     let icmp_type = *message.first()?;
+    let icmp_code = message.get(1).copied();
     let is_error = match ip_protocol {
         protocol::ICMP => ICMPV4_ERRORS.contains(&icmp_type),
         protocol::ICMPV6 => ICMPV6_ERRORS.contains(&icmp_type),
@@ -45,9 +46,14 @@ pub(crate) fn quote(ip_protocol: u8, message: &[u8]) -> Option<IcmpQuote> {
         Some(Ok(ports)) => ports,
         Some(Err(_)) | None => return None,
     };
+    let port_unreachable = match ip_protocol {
+        protocol::ICMP => icmp_type == 3 && icmp_code == Some(3),
+        _ => icmp_type == 1 && icmp_code == Some(4),
+    };
     Some(IcmpQuote {
         ip_version: header.version,
         ports,
+        port_unreachable,
     })
 }
 
@@ -70,6 +76,21 @@ mod tests {
     fn quotes_udp_ports_of_port_unreachable() {
         let q = quote(protocol::ICMP, &PORT_UNREACHABLE).unwrap();
         assert_eq!(q.ip_version, 4);
+        assert!(q.port_unreachable);
+        // Host unreachable (code 1) quotes the same flow, but is no refusal by its server.
+        let mut host = PORT_UNREACHABLE;
+        host[1] = 1;
+        assert!(!quote(protocol::ICMP, &host).unwrap().port_unreachable);
+        // ICMPv6 says port unreachable with type 1 code 4; its type 3 is time exceeded.
+        let mut v6 = PORT_UNREACHABLE;
+        v6[0] = 1;
+        v6[1] = 4;
+        assert!(quote(protocol::ICMPV6, &v6).unwrap().port_unreachable);
+        assert!(
+            !quote(protocol::ICMPV6, &PORT_UNREACHABLE)
+                .unwrap()
+                .port_unreachable
+        );
         assert_eq!(
             q.ports,
             Ports {

@@ -104,6 +104,10 @@ impl Serialize for TunnelKind {
 pub struct IcmpQuote {
     pub ip_version: u8,
     pub ports: Ports,
+    /// The error is "port unreachable" (ICMP type 3 code 3, ICMPv6 type 1 code 4): the quoted
+    /// flow's server refused it.
+    #[serde(skip)]
+    pub port_unreachable: bool,
 }
 
 /// Identity of an IP datagram whose fragments should share ports.

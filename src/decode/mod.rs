@@ -464,7 +464,8 @@ mod tests {
             info.icmp_quote,
             Some(IcmpQuote {
                 ip_version: 4,
-                ports: udp_ports(54321, 53)
+                ports: udp_ports(54321, 53),
+                port_unreachable: true,
             })
         );
     }

@@ -34,7 +34,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use wheel::Wheel;
 
-pub use record::{EndReason, FlowRecord, FlowSink};
+pub use record::{EndReason, FlowRecord, FlowSink, ReplyState};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -116,6 +116,23 @@ impl FlowPacket {
             handshake: info.handshake,
             tcp_flags: info.tcp_flags.unwrap_or(0),
             wire_len,
+            tunnel: info.outer.map(|o| o.tunnel),
+        })
+    }
+
+    /// For an ICMP port unreachable, the packet it quotes, as the flow table keys it: from the
+    /// ICMP message's destination (the quoted packet's sender) to its source (the host that
+    /// refused it), with the quoted transport and ports. None for any other packet.
+    pub fn quoted_by_port_unreachable(info: &PacketInfo, ts: Timestamp) -> Option<FlowPacket> {
+        let quote = info.icmp_quote.filter(|q| q.port_unreachable)?;
+        Some(FlowPacket {
+            ts,
+            src: info.dst?,
+            dst: info.src?,
+            ports: quote.ports,
+            handshake: None,
+            tcp_flags: 0,
+            wire_len: 0,
             tunnel: info.outer.map(|o| o.tunnel),
         })
     }
@@ -269,7 +286,18 @@ pub struct FlowState {
     pub to_client: Counter,
     /// Union of the TCP flags seen in either direction.
     pub tcp_flags: u8,
+    /// Which sides sent packets, and packets other than TCP resets, and whether an ICMP port
+    /// unreachable came back: the `REPLY_*` bits, for [`ReplyState`].
+    pub replies: u8,
 }
+
+/// [`FlowState::replies`]: endpoint `a` (`b`) sent a packet; a packet other than a TCP reset.
+const REPLY_FROM_A: u8 = 1;
+const REPLY_FROM_B: u8 = 2;
+const REPLY_NOT_RST_FROM_A: u8 = 4;
+const REPLY_NOT_RST_FROM_B: u8 = 8;
+/// An ICMP port unreachable quoting the flow was seen.
+const REPLY_PORT_UNREACHABLE: u8 = 16;
 
 /// A table slot: the flow, the deadline (ns) of its live entry in the expiry wheel, and the
 /// tunnel its key was made with.
@@ -308,6 +336,24 @@ impl FlowState {
             to_client: self.to_client,
             tcp_flags: self.tcp_flags,
             end: EndReason::of(way, self.tcp_flags),
+            state: self.reply_state(),
+        }
+    }
+
+    /// Answered, unanswered or refused, from the packets seen so far.
+    pub fn reply_state(&self) -> ReplyState {
+        let (from_server, not_rst_from_server, from_client) = if self.server_is_a {
+            (REPLY_FROM_A, REPLY_NOT_RST_FROM_A, REPLY_FROM_B)
+        } else {
+            (REPLY_FROM_B, REPLY_NOT_RST_FROM_B, REPLY_FROM_A)
+        };
+        let sent = |bit: u8| self.replies & bit != 0;
+        if sent(REPLY_PORT_UNREACHABLE) || (sent(from_server) && !sent(not_rst_from_server)) {
+            ReplyState::Refused
+        } else if sent(from_server) && sent(from_client) {
+            ReplyState::Answered
+        } else {
+            ReplyState::Unanswered
         }
     }
 }
@@ -412,6 +458,10 @@ fn count_packet(
         state.last_seen = packet.ts;
     }
     let flags = packet.tcp_flags;
+    // Bits, not branches: REPLY_NOT_RST_FROM_x is REPLY_FROM_x << 2.
+    let from = if src_is_a { REPLY_FROM_A } else { REPLY_FROM_B };
+    let not_rst = u8::from(flags & TCP_RST == 0) * (from << 2);
+    state.replies |= from | not_rst;
     // A first FIN or RST shortens the timeout: the wheel entry must not come due later than the
     // flow does. (A later last_seen only moves the real deadline away: nothing to do.)
     let first_close = flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0;
@@ -652,6 +702,7 @@ impl FlowTable {
                 to_server: Counter::default(),
                 to_client: Counter::default(),
                 tcp_flags: 0,
+                replies: 0,
             };
             let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
             expiries.push(Expiry {
@@ -693,6 +744,16 @@ impl FlowTable {
             &self.timeouts,
             &mut self.expiries,
         )
+    }
+
+    /// An ICMP port unreachable came back quoting a packet of `packet`'s flow (a packet built
+    /// from the quotation): mark the flow refused, if it is live. Routed like the flow's own
+    /// packets (same shard, in capture order), so the result does not depend on `--threads`.
+    pub fn mark_port_unreachable(&mut self, packet: &FlowPacket) {
+        let (key, _) = packet.packed_key();
+        if let Some(slot) = self.flows.get_mut(&key) {
+            slot.state.replies |= REPLY_PORT_UNREACHABLE;
+        }
     }
 
     /// Hand every flow idle past its timeout at `now` to `sink`: those with
@@ -938,6 +999,89 @@ mod tests {
                 other.packed_key().0 == packed
             );
         }
+    }
+
+    /// Issue 13 item 17: the reply state of one flow fed `packets` (flags given), all on
+    /// 51000 <-> 443 with the client's first packet first.
+    fn reply_state_of(packets: &[(bool, u8)]) -> ReplyState {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        for (i, (from_client, flags)) in packets.iter().enumerate() {
+            let p = if *from_client {
+                packet(ts(1), CLIENT, SERVER, tcp(51000, 443))
+            } else {
+                packet(ts(1), SERVER, CLIENT, tcp(443, 51000))
+            };
+            let at = ts(1 + i64::try_from(i).unwrap());
+            table.observe(
+                &r,
+                &mut ended,
+                &FlowPacket {
+                    tcp_flags: *flags,
+                    ts: at,
+                    ..p
+                },
+            );
+        }
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), 1);
+        ended[0].state
+    }
+
+    #[test]
+    fn reply_state_answered_unanswered_refused() {
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        const RST_ACK: u8 = 0x14;
+        assert_eq!(reply_state_of(&[(true, SYN)]), ReplyState::Unanswered);
+        assert_eq!(
+            reply_state_of(&[(true, SYN), (true, SYN)]),
+            ReplyState::Unanswered
+        );
+        assert_eq!(
+            reply_state_of(&[(true, SYN), (false, RST_ACK)]),
+            ReplyState::Refused
+        );
+        assert_eq!(
+            reply_state_of(&[(true, SYN), (false, 0x12), (true, ACK)]),
+            ReplyState::Answered
+        );
+        // A server that answered, then reset the connection, answered.
+        assert_eq!(
+            reply_state_of(&[(true, ACK), (false, ACK), (false, RST_ACK)]),
+            ReplyState::Answered
+        );
+        // The client resetting an answered connection does not make it refused either.
+        assert_eq!(
+            reply_state_of(&[(true, ACK), (false, ACK), (true, RST_ACK)]),
+            ReplyState::Answered
+        );
+    }
+
+    #[test]
+    fn port_unreachable_marks_the_live_flow_it_quotes_refused() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let udp = Ports {
+            transport: Transport::Udp,
+            src_port: 50000,
+            dst_port: 9,
+        };
+        table.observe(&r, &mut ended, &packet(ts(1), CLIENT, SERVER, udp));
+        // Another flow's quotation changes nothing; this flow's, from either direction, does.
+        let other = Ports {
+            src_port: 50001,
+            ..udp
+        };
+        table.mark_port_unreachable(&packet(ts(2), CLIENT, SERVER, other));
+        table.snapshot_into(&r, &mut ended);
+        assert_eq!(ended.pop().unwrap().state, ReplyState::Unanswered);
+        table.mark_port_unreachable(&packet(ts(2), CLIENT, SERVER, udp));
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].state, ReplyState::Refused);
     }
 
     #[test]

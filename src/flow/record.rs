@@ -64,6 +64,30 @@ impl EndReason {
     }
 }
 
+/// Whether a flow was answered: what sets a scan of closed or silent ports apart from use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReplyState {
+    /// Packets went both ways, and the server sent more than TCP resets.
+    Answered,
+    /// Packets went one way only: a SYN or datagrams nobody answered (or a capture that sees
+    /// one direction of the traffic).
+    Unanswered,
+    /// Turned away: the server answered only with TCP resets (a SYN to a closed port gets an
+    /// RST), or an ICMP port unreachable quoting the flow came back.
+    Refused,
+}
+
+impl ReplyState {
+    /// `answered`, `unanswered` or `refused`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReplyState::Answered => "answered",
+            ReplyState::Unanswered => "unanswered",
+            ReplyState::Refused => "refused",
+        }
+    }
+}
+
 /// A finished flow (or a part of one, see [`EndReason::Revised`]), owned.
 ///
 /// Counters are oriented by the service decision: `to_server` is client to server. The key's
@@ -88,6 +112,9 @@ pub struct FlowRecord {
     /// Union of the TCP flags seen either way; 0 for other transports.
     pub tcp_flags: u8,
     pub end: EndReason,
+    /// Answered, unanswered or refused, from every packet of the flow so far (not only those
+    /// counted in this record).
+    pub state: ReplyState,
 }
 
 impl FlowRecord {

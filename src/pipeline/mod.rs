@@ -43,6 +43,9 @@ struct PacketStart {
     fragments: FragmentTracker,
     /// Totals and packets without ports; flows are folded into it (or a shard's) later.
     aggregator: Aggregator,
+    /// The flow packet quoted by the last packet when that was an ICMP port unreachable: the
+    /// caller marks that flow refused (the ICMP packet itself is counted under `icmp`).
+    port_unreachable: Option<FlowPacket>,
 }
 
 impl PacketStart {
@@ -51,6 +54,7 @@ impl PacketStart {
             options,
             fragments: FragmentTracker::new(FRAGMENT_CAPACITY, FRAGMENT_TIMEOUT_NANOS),
             aggregator: Aggregator::default(),
+            port_unreachable: None,
         }
     }
 
@@ -69,6 +73,7 @@ impl PacketStart {
             // IP); should it ever happen the packet is still counted, as malformed.
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
+            self.port_unreachable = FlowPacket::quoted_by_port_unreachable(info, frame.ts);
         }
         packet
     }
@@ -142,6 +147,9 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
             let mut sinks = (&mut self.start.aggregator, &mut self.records);
             self.flows.observe(self.registry, &mut sinks, &packet)
         });
+        if let Some(quoted) = self.start.port_unreachable.take() {
+            self.flows.mark_port_unreachable(&quoted);
+        }
         (info, observed)
     }
 

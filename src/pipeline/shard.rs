@@ -40,6 +40,8 @@ enum Event {
     /// Sweep idle flows at this capture time (ns), before the packets that follow.
     Sweep(i64),
     Packet(FlowPacket),
+    /// An ICMP port unreachable quoted this packet of a flow of the shard: mark it refused.
+    PortUnreachable(FlowPacket),
 }
 
 /// The reader's end of one worker.
@@ -143,6 +145,14 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
     pub fn process(&mut self, frame: &Frame<'_>) {
         let mut info = PacketInfo::default();
         let Some(packet) = self.start.start(frame, &mut info) else {
+            // The quoted flow lives in the shard its own packets go to; the mark travels in
+            // capture order with them, so it finds the flow exactly as one table would.
+            if let Some(quoted) = self.start.port_unreachable.take() {
+                let shard = self.shard_of(&quoted);
+                if let Some(worker) = self.workers.get_mut(shard) {
+                    worker.push(Event::PortUnreachable(quoted));
+                }
+            }
             return;
         };
         let now = frame.ts.saturating_nanos();
@@ -151,16 +161,22 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
                 worker.push(Event::Sweep(now));
             }
         }
-        let shard = match self.workers.len() {
+        let shard = self.shard_of(&packet);
+        if let Some(worker) = self.workers.get_mut(shard) {
+            worker.push(Event::Packet(packet));
+        }
+    }
+
+    /// The worker that holds `packet`'s flow.
+    #[inline(always)]
+    fn shard_of(&self, packet: &FlowPacket) -> usize {
+        match self.workers.len() {
             1 => 0,
             workers => {
                 let hash = self.shard_hasher.hash_one(packet.packed_key().0);
                 // Reduce the 64-bit hash to 0..workers by multiply-shift (no division).
                 ((u128::from(hash) * workers as u128) >> 64) as usize
             }
-        };
-        if let Some(worker) = self.workers.get_mut(shard) {
-            worker.push(Event::Packet(packet));
         }
     }
 
@@ -210,6 +226,7 @@ fn run_worker<S: FlowSink>(
                 Event::Packet(p) => {
                     flows.observe_unswept(registry, &mut sinks, &p);
                 }
+                Event::PortUnreachable(p) => flows.mark_port_unreachable(&p),
             }
         }
         // The reader may have stopped taking batches back (it finished): then drop this one.

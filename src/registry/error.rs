@@ -63,4 +63,16 @@ pub enum RegistryError {
     },
     #[error("{0}")]
     DataDir(String),
+    /// The copy saved by `portnote registry update` no longer loads: every command would fail
+    /// until it is removed or replaced, so the message says how.
+    #[error(
+        "{source}\n(that is the registry saved by `portnote registry update`: \
+         `portnote registry reset` removes it and goes back to the embedded snapshot; \
+         `portnote registry update` or `portnote registry update --from FILE` replaces it)"
+    )]
+    SavedUnusable {
+        path: String,
+        #[source]
+        source: Box<RegistryError>,
+    },
 }

@@ -258,6 +258,18 @@ pub struct Parsed {
     pub entries: Vec<Entry>,
     /// The registry's date, when the file states it (XML `<updated>`, newest CSV date).
     pub date: Option<String>,
+    /// Rows on transports portnote does not read (services(5)'s `ddp`), by protocol name.
+    pub skipped: std::collections::BTreeMap<String, u64>,
+}
+
+impl Parsed {
+    /// Count the transports of a `port/proto` field that portnote skips.
+    pub(crate) fn count_skipped(&mut self, transports: &services::Transports<'_>) {
+        for name in transports.others() {
+            let count = self.skipped.entry(name.to_ascii_lowercase()).or_insert(0);
+            *count = count.saturating_add(1);
+        }
+    }
 }
 
 /// Which loader reads a file: forced, or detected from the content.
@@ -317,9 +329,22 @@ pub fn parse(
         RegistryFormat::Nmap => nmap::parse(text, path)?,
     };
     if parsed.entries.is_empty() {
+        let reason = if parsed.skipped.is_empty() {
+            "no registry rows in it".to_string()
+        } else {
+            let skipped: Vec<String> = parsed
+                .skipped
+                .iter()
+                .map(|(name, count)| format!("{count} on {name:?}"))
+                .collect();
+            format!(
+                "no registry rows on tcp, udp, sctp or dccp in it (skipped: {})",
+                skipped.join(", ")
+            )
+        };
         return Err(RegistryError::NotARegistry {
             path: path.to_string(),
-            reason: "no registry rows in it".to_string(),
+            reason,
         });
     }
     Ok(parsed)
@@ -340,7 +365,9 @@ pub fn from_path(
 ) -> Result<Registry, RegistryError> {
     let text = read_file(path)?;
     let parsed = parse(&text, &path.display().to_string(), format)?;
-    Ok(Registry::build(parsed.entries, source, parsed.date))
+    let mut registry = Registry::build(parsed.entries, source, parsed.date);
+    registry.add_skipped(parsed.skipped);
+    Ok(registry)
 }
 
 /// The registry `source` names (the command line's `--registry` or PORTNOTE_REGISTRY), else the
@@ -350,14 +377,29 @@ pub fn load(opts: &RegistrySource) -> Result<Registry, RegistryError> {
     let mut registry = match &opts.file {
         Some(path) => from_path(path, opts.format, Source::File(path.clone()))?,
         None => match update::saved_registry()? {
-            Some(path) => from_path(&path, None, Source::Updated(path.clone()))?,
+            Some(path) => from_path(&path, None, Source::Updated(path.clone())).map_err(|e| {
+                RegistryError::SavedUnusable {
+                    path: path.display().to_string(),
+                    source: Box::new(e),
+                }
+            })?,
             None => Registry::embedded()?,
         },
     };
     for path in &opts.services {
         let text = read_file(path)?;
         let parsed = parse(&text, &path.display().to_string(), opts.format)?;
+        // An overlay is the user's own file: a transport portnote skips there is more likely a
+        // typo (`8443/tpc`) than AppleTalk, so say so each time.
+        for (name, count) in &parsed.skipped {
+            eprintln!(
+                "portnote: warning: {}: {count} row(s) on transport {name:?} skipped \
+                 (portnote reads tcp, udp, sctp and dccp)",
+                path.display()
+            );
+        }
         registry.overlay(parsed.entries, path.clone());
+        registry.add_skipped(parsed.skipped);
     }
     Ok(registry)
 }
@@ -536,7 +578,11 @@ mod tests {
         ) {
             let text = format!("ok 1/tcp\n{name} {port}/{proto}\n");
             match parse(&text, "f", Some(RegistryFormat::Services)) {
-                Ok(parsed) => proptest::prop_assert!(parsed.entries.len() >= 2),
+                // A row on a transport portnote does not read (xtp) is skipped and counted.
+                Ok(parsed) => proptest::prop_assert_eq!(
+                    parsed.entries.len() + usize::from(parsed.skipped.contains_key("xtp")),
+                    2
+                ),
                 Err(RegistryError::Line { line, .. }) => proptest::prop_assert_eq!(line, 2),
                 Err(other) => proptest::prop_assert!(false, "unexpected {:?}", other),
             }

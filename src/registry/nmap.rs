@@ -35,6 +35,7 @@ pub fn parse(text: &str, path: &str) -> Result<Parsed, RegistryError> {
             line,
             kind,
         })?;
+        parsed.count_skipped(&transports);
         let name = if name == "unknown" { "" } else { name };
         for transport in transports.iter() {
             parsed.entries.push(Entry {
@@ -82,7 +83,7 @@ mod tests {
             ("a 80/tcp", RowError::Missing("frequency")),
             ("a 80/tcp often", RowError::BadNumber("often".into())),
             ("a 80/tcp 1.5", RowError::BadNumber("1.5".into())),
-            ("a 80/xtp 0.1", RowError::UnknownTransport("xtp".into())),
+            ("a 80/x%p 0.1", RowError::UnknownTransport("x%p".into())),
             ("a 65536/tcp 0.1", RowError::PortOutOfRange("65536".into())),
         ];
         for (row, want) in cases {

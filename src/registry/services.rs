@@ -3,6 +3,11 @@
 //! (`x11 6000-6063/tcp/udp`) and several transports on one line (`discard 9/tcp/udp/sctp/dccp`).
 //! Takes the text, returns one row per (line, transport) in file order, the comment as the
 //! description. No date: the format does not carry one.
+//!
+//! services(5) names any protocol of `/etc/protocols`, and real files use that: Debian's
+//! `/etc/services` carries AppleTalk's `ddp`. A transport portnote does not read (a well-formed
+//! protocol name other than tcp, udp, sctp and dccp) is skipped and counted in
+//! [`Parsed::skipped`], never an error; a malformed one (`20/`, `20/t*p`) still is.
 
 use super::{
     parse_ports, parse_transport, Entry, Parsed, PortRange, RegistryError, RowError, Text,
@@ -44,6 +49,7 @@ fn parse_lines<'t>(
                 line,
                 kind,
             })?;
+        parsed.count_skipped(&transports);
         let name = to_text(name);
         let description = to_text(comment);
         let aliases: Vec<Text> = fields.map(&to_text).collect();
@@ -71,11 +77,13 @@ pub(crate) fn split_comment(line: &str) -> (&str, &str) {
 
 /// The transports of one `port/proto[/proto...]` field, in the order written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Transports {
+pub(crate) struct Transports<'t> {
     list: [Option<Transport>; 4],
+    /// Well-formed protocol names portnote does not read (`ddp`): the first few, in order.
+    others: [Option<&'t str>; 4],
 }
 
-impl Transports {
+impl<'t> Transports<'t> {
     fn push(&mut self, transport: Transport) -> Result<(), RowError> {
         if self.list.contains(&Some(transport)) {
             return Err(RowError::Malformed(format!(
@@ -94,20 +102,53 @@ impl Transports {
     pub(crate) fn iter(self) -> impl Iterator<Item = Transport> {
         self.list.into_iter().flatten()
     }
+
+    /// The protocols of the field that portnote skips.
+    pub(crate) fn others(self) -> impl Iterator<Item = &'t str> {
+        self.others.into_iter().flatten()
+    }
+
+    fn push_other(&mut self, name: &'t str) -> Result<(), RowError> {
+        if self.others.contains(&Some(name)) {
+            return Err(RowError::Malformed(format!("transport {name} given twice")));
+        }
+        let free = self
+            .others
+            .iter_mut()
+            .find(|t| t.is_none())
+            .ok_or_else(|| RowError::Malformed("more than four other transports".to_string()))?;
+        *free = Some(name);
+        Ok(())
+    }
 }
 
-/// `443/tcp`, `6000-6063/tcp/udp`, `9/tcp/udp/sctp/dccp`.
-pub(crate) fn parse_port_proto(field: &str) -> Result<(PortRange, Transports), RowError> {
+/// A protocol name as /etc/protocols writes them: a letter, then letters, digits, `-`, `_`, `.`.
+fn is_protocol_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `443/tcp`, `6000-6063/tcp/udp`, `9/tcp/udp/sctp/dccp`; `1/ddp` gives no transport portnote
+/// reads and one other (the caller skips the row and counts it).
+pub(crate) fn parse_port_proto(field: &str) -> Result<(PortRange, Transports<'_>), RowError> {
     // A char-set pattern: for fields this short it beats the memchr-based char searcher.
     let mut parts = field.split(['/']);
     let ports = parts.next().unwrap_or("");
     let ports = parse_ports(ports)?.ok_or(RowError::Missing("port"))?;
     let mut transports = Transports::default();
     for part in parts {
-        let transport = parse_transport(part)?.ok_or(RowError::Missing("transport"))?;
-        transports.push(transport)?;
+        match parse_transport(part) {
+            Ok(Some(transport)) => transports.push(transport)?,
+            Ok(None) => return Err(RowError::Missing("transport")),
+            Err(RowError::UnknownTransport(_)) if is_protocol_name(part) => {
+                transports.push_other(part)?;
+            }
+            Err(e) => return Err(e),
+        }
     }
-    if transports.iter().next().is_none() {
+    if transports.iter().next().is_none() && transports.others().next().is_none() {
         return Err(RowError::Missing("transport (port/transport)"));
     }
     Ok((ports, transports))
@@ -165,12 +206,35 @@ mod tests {
         assert_eq!(parsed.date, None);
     }
 
+    /// Issue 13: Debian's /etc/services has AppleTalk rows (`rtmp 1/ddp`); they are skipped and
+    /// counted, and a line mixing transports keeps the ones portnote reads.
+    #[test]
+    fn non_ip_transports_are_skipped_and_counted() {
+        let parsed = parse(
+            concat!(
+                "rtmp\t\t1/ddp\t\t\t# Routing Table Maintenance Protocol\n",
+                "nbp\t\t2/ddp\n",
+                "odd\t\t9/tcp/xtp\n",
+                "http 80/tcp\n",
+            ),
+            "services",
+        )
+        .unwrap();
+        let names: Vec<_> = parsed.entries.iter().map(|e| &*e.name).collect();
+        assert_eq!(names, ["odd", "http"]);
+        assert_eq!(
+            parsed.skipped.iter().collect::<Vec<_>>(),
+            [(&"ddp".to_string(), &2), (&"xtp".to_string(), &1)]
+        );
+    }
+
     #[test]
     fn malformed_lines_are_named() {
         let cases = [
             ("bad 70000/tcp", RowError::PortOutOfRange("70000".into())),
             ("bad 20-10/tcp", RowError::ReversedRange("20-10".into())),
-            ("bad 20/icmp", RowError::UnknownTransport("icmp".into())),
+            ("bad 20/tc*p", RowError::UnknownTransport("tc*p".into())),
+            ("bad 20/9p", RowError::UnknownTransport("9p".into())),
             ("bad x/tcp", RowError::BadNumber("x".into())),
             ("bad", RowError::Missing("port/transport")),
             ("bad 20", RowError::Missing("transport (port/transport)")),

@@ -109,6 +109,8 @@ pub struct Registry {
     source: Source,
     date: Option<String>,
     overlays: Vec<PathBuf>,
+    /// Rows left out because portnote does not read their transport, by protocol name.
+    skipped: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for Registry {
@@ -131,9 +133,24 @@ impl Registry {
             source,
             date,
             overlays: Vec::new(),
+            skipped: std::collections::BTreeMap::new(),
         };
         registry.fill();
         registry
+    }
+
+    /// Record rows the loader left out (services(5) rows on `ddp` and the like), by protocol
+    /// name, added to those already recorded.
+    pub fn add_skipped(&mut self, skipped: std::collections::BTreeMap<String, u64>) {
+        for (name, count) in skipped {
+            let total = self.skipped.entry(name).or_insert(0);
+            *total = total.saturating_add(count);
+        }
+    }
+
+    /// Rows left out because portnote does not read their transport, by protocol name.
+    pub fn skipped(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.skipped
     }
 
     /// Lay the rows of a `--services` file over the registry: their names become primary

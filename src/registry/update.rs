@@ -95,14 +95,52 @@ pub fn install(text: &str, origin: &str) -> Result<(PathBuf, Registry), Registry
     })?;
     let path = dir.join(SAVED_NAME);
     write_atomically(&dir, &path, text.as_bytes())?;
-    let registry = Registry::build(parsed.entries, Source::Updated(path.clone()), parsed.date);
+    let mut registry = Registry::build(parsed.entries, Source::Updated(path.clone()), parsed.date);
+    registry.add_skipped(parsed.skipped);
     Ok((path, registry))
 }
 
-/// Download, validate, save.
+/// Download (or read a `file://` URL), validate, save.
 pub fn update(url: &str) -> Result<(PathBuf, Registry), RegistryError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        // file:///srv/iana.csv and file://localhost/srv/iana.csv (RFC 8089); no other host.
+        let path = path.strip_prefix("localhost").unwrap_or(path);
+        if !path.starts_with('/') {
+            return Err(RegistryError::Download {
+                url: url.to_string(),
+                message: "a file:// URL needs an absolute path (file:///path/to/registry.csv)"
+                    .to_string(),
+            });
+        }
+        return update_from(Path::new(path));
+    }
     let text = download(url)?;
     install(&text, url)
+}
+
+/// Read a registry file (an offline machine's copy of IANA's CSV or XML), validate, save.
+pub fn update_from(path: &Path) -> Result<(PathBuf, Registry), RegistryError> {
+    let text = super::read_file(path)?;
+    install(&text, &path.display().to_string())
+}
+
+/// Remove the saved copy, so that later runs use the embedded snapshot. Returns its path and
+/// whether there was one to remove.
+pub fn reset() -> Result<(PathBuf, bool), RegistryError> {
+    let dir = data_dir().ok_or_else(|| {
+        RegistryError::DataDir(
+            "no data directory: set PORTNOTE_DATA_DIR, XDG_DATA_HOME or HOME".to_string(),
+        )
+    })?;
+    let path = dir.join(SAVED_NAME);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok((path, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, false)),
+        Err(source) => Err(RegistryError::Save {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {

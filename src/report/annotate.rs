@@ -568,6 +568,7 @@ mod tests {
                     src_port: 0,
                     dst_port: 65535,
                 },
+                port_unreachable: true,
             }),
             reason: Some(NoPortsReason::NotIp(0x88cc)),
             ..info()

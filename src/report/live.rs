@@ -485,6 +485,8 @@ mod tests {
             class: Class::User,
             unauthorized: None,
             flows: 1,
+            flows_unanswered: 0,
+            flows_refused: 0,
             packets,
             bytes: packets * 100,
             share: 0.0,

@@ -16,7 +16,8 @@ pub struct Row {
     pub class: Option<Class>,
     pub service: Option<String>,
     pub other_names: Vec<String>,
-    pub description: String,
+    /// None (JSON null, as everywhere) when no row describes the slot.
+    pub description: Option<String>,
     pub unauthorized: Option<String>,
 }
 
@@ -40,7 +41,7 @@ fn cells(row: &Row) -> [String; 8] {
         or_empty(row.class.map(Class::as_str)),
         or_empty(row.service.as_deref()),
         row.other_names.join(" "),
-        row.description.clone(),
+        or_empty(row.description.as_deref()),
         or_empty(row.unauthorized.as_deref()),
     ]
 }

@@ -2,7 +2,7 @@
 //! of it.
 
 use super::{csv_to_io, ExportFormat, Format};
-use crate::registry::{Counts, Registry, Source};
+use crate::registry::{Counts, Registry, RegistryError, Source};
 use crate::transport::Transport;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -15,6 +15,8 @@ struct Info<'r> {
     date: Option<&'r str>,
     overlays: Vec<String>,
     counts: indexmap::IndexMap<&'static str, Counts>,
+    /// Rows left out because portnote does not read their transport (`ddp`), by protocol.
+    skipped: &'r std::collections::BTreeMap<String, u64>,
 }
 
 fn info(registry: &Registry) -> Info<'_> {
@@ -37,6 +39,48 @@ fn info(registry: &Registry) -> Info<'_> {
             .iter()
             .map(|t| (t.as_str(), registry.counts(*t)))
             .collect(),
+        skipped: registry.skipped(),
+    }
+}
+
+/// `registry info` when the saved copy does not load: which file, why, and the way out.
+pub fn write_unusable(
+    error: &RegistryError,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let RegistryError::SavedUnusable { path, source } = error else {
+        return Ok(());
+    };
+    let [reset, update, update_from] = [
+        "portnote registry reset",
+        "portnote registry update",
+        "portnote registry update --from FILE",
+    ];
+    match format {
+        Format::Json => {
+            let value = serde_json::json!({
+                "source": "updated",
+                "path": path,
+                "usable": false,
+                "error": source.to_string(),
+                "fix": [reset, update, update_from],
+            });
+            serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::from)?;
+            writeln!(out)
+        }
+        // CSV has no place for it: the message on stderr says it all.
+        Format::Csv => Ok(()),
+        Format::Table => {
+            writeln!(out, "source    updated copy {path}")?;
+            writeln!(out, "status    unusable: {source}")?;
+            writeln!(
+                out,
+                "fix       {reset}               remove it: later runs use the embedded snapshot"
+            )?;
+            writeln!(out, "          {update}              download a new copy")?;
+            writeln!(out, "          {update_from}  replace it from a local file")
+        }
     }
 }
 
@@ -61,6 +105,19 @@ pub fn write_info(registry: &Registry, format: Format, out: &mut dyn Write) -> i
             for overlay in &info.overlays {
                 writeln!(out, "overlay   {overlay}")?;
             }
+            if !info.skipped.is_empty() {
+                let total: u64 = info.skipped.values().sum();
+                let each: Vec<String> = info
+                    .skipped
+                    .iter()
+                    .map(|(name, count)| format!("{name} {count}"))
+                    .collect();
+                writeln!(
+                    out,
+                    "skipped   {total} rows on transports portnote does not read ({})",
+                    each.join(", ")
+                )?;
+            }
             writeln!(out)?;
             writeln!(
                 out,
@@ -79,14 +136,15 @@ pub fn write_info(registry: &Registry, format: Format, out: &mut dyn Write) -> i
     }
 }
 
+/// One slot. Absent values are JSON `null` (as in `summary` and `lookup`) and empty CSV cells.
 #[derive(Serialize)]
 struct ExportRow<'r> {
     transport: &'static str,
     port: u16,
     status: &'static str,
     class: &'static str,
-    service: &'r str,
-    unauthorized: &'r str,
+    service: Option<&'r str>,
+    unauthorized: Option<&'r str>,
 }
 
 /// `registry export`: every slot, transport by transport, port by port: 262,144 rows.
@@ -99,8 +157,8 @@ pub fn export(registry: &Registry, format: ExportFormat, out: &mut dyn Write) ->
                 port,
                 status: info.status.as_str(),
                 class: info.class.as_str(),
-                service: info.service.unwrap_or(""),
-                unauthorized: info.unauthorized.unwrap_or(""),
+                service: info.service,
+                unauthorized: info.unauthorized,
             }
         })
     });
@@ -175,7 +233,11 @@ mod tests {
         let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(rows.len(), 4 * 65536);
         assert_eq!(rows[79]["service"], "finger");
+        assert_eq!(rows[79]["unauthorized"], "seen, often");
         assert_eq!(rows[65536]["transport"], "udp");
+        // Issue 13: absent is null, as in summary and lookup, not "".
+        assert!(rows[80]["service"].is_null(), "{}", rows[80]);
+        assert!(rows[80]["unauthorized"].is_null(), "{}", rows[80]);
     }
 
     #[test]

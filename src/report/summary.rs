@@ -61,6 +61,10 @@ pub struct RowReport {
     pub class: Class,
     pub unauthorized: Option<String>,
     pub flows: u64,
+    /// Of `flows`, those whose packets went one way only (a SYN or datagrams nobody answered).
+    pub flows_unanswered: u64,
+    /// Of `flows`, those the server turned away: TCP resets only, or ICMP port unreachable.
+    pub flows_refused: u64,
     pub packets: u64,
     pub bytes: u64,
     /// Fraction of all bytes (packets without ports included), 0..1.
@@ -192,6 +196,8 @@ fn row_report(row: &Row, total_bytes: u64) -> RowReport {
         class: row.class,
         unauthorized: row.unauthorized.clone(),
         flows: row.flows,
+        flows_unanswered: row.flows_unanswered,
+        flows_refused: row.flows_refused,
         packets: row.packets(),
         bytes: row.bytes(),
         share: if total_bytes == 0 {
@@ -258,7 +264,8 @@ pub fn write_reports(
 
 /// CSV columns of [`write_csv`].
 pub const CSV_HEADER: &str = "section,transport,service,ports,status,class,flows,packets,bytes,share,\
-packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized";
+packets_to_server,bytes_to_server,packets_to_client,bytes_to_client,first_seen,last_seen,servers,unauthorized,\
+flows_unanswered,flows_refused";
 
 /// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
@@ -289,6 +296,8 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 .collect::<Vec<_>>()
                 .join(" "),
             r.unauthorized.clone().unwrap_or_default(),
+            r.flows_unanswered.to_string(),
+            r.flows_refused.to_string(),
         ])?;
     }
     for (reason, detail) in &report.no_ports_detail {
@@ -426,7 +435,22 @@ pub(crate) fn write_aligned(
     Ok(())
 }
 
-const RIGHT_NUMBERS: [bool; 9] = [false, false, false, true, true, true, true, true, true];
+const RIGHT_NUMBERS: [bool; 10] = [
+    false, false, false, true, true, true, true, true, true, true,
+];
+
+/// Unanswered and refused flows of a row, `-` when there are none.
+fn unanswered_refused(r: &RowReport) -> String {
+    if r.flows_unanswered == 0 && r.flows_refused == 0 {
+        "-".to_string()
+    } else {
+        format!(
+            "{}/{}",
+            human_count(r.flows_unanswered),
+            human_count(r.flows_refused)
+        )
+    }
+}
 
 fn service_cells(r: &RowReport, name: String, extra: String) -> Vec<String> {
     vec![
@@ -434,6 +458,7 @@ fn service_cells(r: &RowReport, name: String, extra: String) -> Vec<String> {
         name,
         short_ports(&r.ports),
         human_count(r.flows),
+        unanswered_refused(r),
         human_count(r.packets),
         human_bytes(r.bytes),
         share_percent(r.share),
@@ -584,6 +609,7 @@ fn write_section(
             name_column,
             "port",
             "flows",
+            "unans/refused",
             "packets",
             "bytes",
             "share",
