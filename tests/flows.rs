@@ -85,6 +85,11 @@ fn flow_records_sum_to_the_summary_rows_on_every_capture() {
                     n("packets_c2s") + n("packets_s2c") > 0,
                     "{name}: empty record {r}"
                 );
+                let state = r["state"].as_str().unwrap();
+                assert!(
+                    ["answered", "unanswered", "refused"].contains(&state),
+                    "{name}: state {state}"
+                );
                 let end = r["end"].as_str().unwrap();
                 assert!(
                     ["fin", "rst", "idle", "evicted", "capture_end", "revised"].contains(&end),

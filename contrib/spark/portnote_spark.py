@@ -58,6 +58,7 @@ FLOW_SCHEMA = T.StructType(
         T.StructField("bytes_s2c", T.LongType()),
         T.StructField("tcp_flags", T.StringType()),
         T.StructField("end", T.StringType()),
+        T.StructField("state", T.StringType()),
         T.StructField("tunnel", T.StringType()),
         T.StructField("community_id", T.StringType()),
         T.StructField("flow", T.LongType()),

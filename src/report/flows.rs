@@ -11,7 +11,7 @@ use crate::capture::Timestamp;
 use crate::decode::TunnelKind;
 use crate::flow::community_id::{community_id, proto_of};
 use crate::flow::service_port::Evidence;
-use crate::flow::{Counter, EndReason, FlowRecord};
+use crate::flow::{Counter, EndReason, FlowRecord, ReplyState};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 /// The fields of a flow record, in output order (the CSV header, the Parquet schema).
-pub const FIELDS: [&str; 25] = [
+pub const FIELDS: [&str; 26] = [
     "first_seen",
     "last_seen",
     "duration",
@@ -40,6 +40,7 @@ pub const FIELDS: [&str; 25] = [
     "bytes_s2c",
     "tcp_flags",
     "end",
+    "state",
     "tunnel",
     "community_id",
     "flow",
@@ -72,6 +73,8 @@ pub struct FlowRow<'a> {
     /// OR of the TCP flags seen both ways; 0 for other transports.
     pub tcp_flags: u8,
     pub end: EndReason,
+    /// Answered, unanswered (one way only) or refused (only resets, or ICMP port unreachable).
+    pub state: ReplyState,
     pub tunnel: Option<TunnelKind>,
     /// Community ID v1 (seed 0).
     pub community_id: String,
@@ -104,6 +107,7 @@ impl<'a> FlowRow<'a> {
             s2c: record.to_client,
             tcp_flags: record.tcp_flags,
             end: record.end,
+            state: record.state,
             tunnel: record.key.tunnel,
             community_id: community_id(
                 0,
@@ -196,6 +200,7 @@ struct FlowJson<'r> {
     bytes_s2c: u64,
     tcp_flags: Option<String>,
     end: &'static str,
+    state: &'static str,
     tunnel: Option<TunnelKind>,
     community_id: &'r str,
     flow: u64,
@@ -226,6 +231,7 @@ impl<'r> FlowJson<'r> {
             bytes_s2c: row.s2c.bytes,
             tcp_flags: row.tcp_flag_names(),
             end: row.end.as_str(),
+            state: row.state.as_str(),
             tunnel: row.tunnel,
             community_id: &row.community_id,
             flow: row.flow,
@@ -304,6 +310,7 @@ impl<W: Write> FlowWriter for CsvFlows<W> {
                 j.bytes_s2c.to_string(),
                 j.tcp_flags.unwrap_or_default(),
                 j.end.to_string(),
+                j.state.to_string(),
                 j.tunnel
                     .map(TunnelKind::as_str)
                     .unwrap_or_default()
@@ -361,6 +368,7 @@ mod tests {
             },
             tcp_flags: 0x1b, // FIN SYN PSH ACK
             end: EndReason::Fin,
+            state: ReplyState::Answered,
         }
     }
 
@@ -398,6 +406,7 @@ mod tests {
         assert_eq!(keys_sorted, fields);
         assert_eq!(json["bytes_s2c"], 2000);
         assert_eq!(json["end"], "fin");
+        assert_eq!(json["state"], "answered");
         assert_eq!(json["evidence"], "handshake");
         assert_eq!(json["first_seen"], "1970-01-01T00:00:10.000000Z");
 

@@ -174,6 +174,8 @@ impl MergedRow {
         let row = &mut self.row;
         self.ports.extend(other.ports.iter().copied());
         row.flows = row.flows.saturating_add(other.flows);
+        row.flows_unanswered = row.flows_unanswered.saturating_add(other.flows_unanswered);
+        row.flows_refused = row.flows_refused.saturating_add(other.flows_refused);
         row.packets = row.packets.saturating_add(other.packets);
         row.bytes = row.bytes.saturating_add(other.bytes);
         row.packets_to_server = row
@@ -252,6 +254,8 @@ mod tests {
             class: Class::of(port),
             unauthorized: None,
             flows: 1,
+            flows_unanswered: 1,
+            flows_refused: 0,
             packets,
             bytes: packets * 100,
             share: 0.0,
@@ -318,6 +322,7 @@ mod tests {
         assert_eq!(https.service.as_deref(), Some("https"));
         assert_eq!(https.ports, vec![443, 8443]);
         assert_eq!((https.flows, https.packets, https.bytes), (2, 8, 800));
+        assert_eq!((https.flows_unanswered, https.flows_refused), (2, 0));
         assert_eq!((https.first_seen, https.last_seen), (ts(50), ts(101)));
         assert_eq!(merged.totals.packets, 12);
         assert_eq!(merged.totals.bytes, 930);

@@ -44,6 +44,7 @@ message flow {
   required int64 bytes_s2c;
   optional binary tcp_flags (STRING);
   required binary end (STRING);
+  required binary state (STRING);
   optional binary tunnel (STRING);
   required binary community_id (STRING);
   required int64 flow;
@@ -93,6 +94,7 @@ struct Columns {
     bytes_s2c: Vec<i64>,
     tcp_flags: Optional,
     end: Vec<ByteArray>,
+    state: Vec<ByteArray>,
     tunnel: Optional,
     community_id: Vec<ByteArray>,
     flow: Vec<i64>,
@@ -137,6 +139,7 @@ impl Columns {
         self.bytes_s2c.push(count(row.s2c.bytes));
         self.tcp_flags.push(row.tcp_flag_names().as_deref());
         self.end.push(text(row.end.as_str()));
+        self.state.push(text(row.state.as_str()));
         self.tunnel.push(row.tunnel.map(TunnelKind::as_str));
         self.community_id.push(text(&row.community_id));
         self.flow.push(count(row.flow));
@@ -232,6 +235,7 @@ impl<W: Write + Send> ParquetFlows<W> {
         required!(Int64Type, &c.bytes_s2c);
         optional!(c.tcp_flags);
         required!(ByteArrayType, &c.end);
+        required!(ByteArrayType, &c.state);
         optional!(c.tunnel);
         required!(ByteArrayType, &c.community_id);
         required!(Int64Type, &c.flow);
@@ -266,7 +270,7 @@ mod tests {
     use super::*;
     use crate::capture::Timestamp;
     use crate::flow::service_port::Evidence;
-    use crate::flow::{Counter, EndReason};
+    use crate::flow::{Counter, EndReason, ReplyState};
     use crate::registry::{Class, Status};
     use crate::transport::Transport;
     use parquet::basic::{LogicalType, TimeUnit};
@@ -301,6 +305,7 @@ mod tests {
             s2c: Counter::default(),
             tcp_flags: 0,
             end: EndReason::Idle,
+            state: ReplyState::Unanswered,
             tunnel: None,
             community_id: "1:x".to_string(),
             flow: i,

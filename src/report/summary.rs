@@ -62,8 +62,11 @@ pub struct RowReport {
     pub unauthorized: Option<String>,
     pub flows: u64,
     /// Of `flows`, those whose packets went one way only (a SYN or datagrams nobody answered).
+    /// (`default`: `merge` reads summaries written before these counts existed.)
+    #[serde(default)]
     pub flows_unanswered: u64,
     /// Of `flows`, those the server turned away: TCP resets only, or ICMP port unreachable.
+    #[serde(default)]
     pub flows_refused: u64,
     pub packets: u64,
     pub bytes: u64,
