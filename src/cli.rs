@@ -197,6 +197,25 @@ Examples:
   portnote flows --format parquet -o flows.parquet day1.pcap
   duckdb -c \"SELECT service, sum(bytes_c2s + bytes_s2c) AS bytes FROM 'flows.parquet' GROUP BY ALL ORDER BY 2 DESC\"")]
     Flows(FlowsArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "\
+Examples:
+  portnote completions bash > ~/.local/share/bash-completion/completions/portnote
+  portnote completions zsh > ~/.zfunc/_portnote      # with fpath+=~/.zfunc in ~/.zshrc
+  portnote completions fish > ~/.config/fish/completions/portnote.fish")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), for `man -l -` or a man directory
+    #[command(after_help = "\
+Examples:
+  portnote man | man -l -
+  portnote man > ~/.local/share/man/man1/portnote.1")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -400,7 +419,7 @@ pub struct SummaryArgs {
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS, value_parser = max_flows_range())]
     pub max_flows: usize,
 
     /// Threads: 1 reads and counts in one thread; 2 reads in one (the file copy, and gzip) and
@@ -481,7 +500,7 @@ pub struct LiveArgs {
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS, value_parser = max_flows_range())]
     pub max_flows: usize,
 
     /// Also save the captured packets to this pcapng file, to annotate them again offline
@@ -498,6 +517,12 @@ pub enum LiveFormat {
     Table,
     Ndjson,
     Json,
+}
+
+/// `--max-flows`: at least one flow (0 would hold none and fold every packet into evictions),
+/// at most 2^32 - 1 (about 2.5 TB at peak, so in practice unlimited).
+fn max_flows_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=u64::from(u32::MAX))
 }
 
 /// Seconds as a positive decimal number: `1`, `0.5`, `86400`.
@@ -526,6 +551,28 @@ mod tests {
         assert!(parse_seconds("inf").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_seconds("soon").is_err());
+    }
+
+    /// Issue 13 item 6: `--max-flows 0` was accepted and reported 19 flows as 201.
+    #[test]
+    fn max_flows_zero_is_refused_with_the_valid_range() {
+        for command in [
+            &["portnote", "summary", "--max-flows", "0", "x.pcap"][..],
+            &["portnote", "live", "-i", "lo", "--max-flows", "0"][..],
+        ] {
+            let error = Cli::try_parse_from(command).unwrap_err().to_string();
+            assert!(error.contains("1..=4294967295"), "{error}");
+        }
+        let cli = Cli::try_parse_from(["portnote", "summary", "--max-flows", "1", "x.pcap"]);
+        let Command::Summary(args) = cli.unwrap().command else {
+            panic!("not summary");
+        };
+        assert_eq!(args.max_flows, 1);
+        let cli = Cli::try_parse_from(["portnote", "summary", "x.pcap"]).unwrap();
+        let Command::Summary(args) = cli.command else {
+            panic!("not summary");
+        };
+        assert_eq!(args.max_flows, DEFAULT_MAX_FLOWS);
     }
 
     #[test]

@@ -168,10 +168,15 @@ fn garbage() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
     ]
 }
 
-/// One line, `portnote: FILE: at byte offset N: MESSAGE...`.
+/// One line, `portnote: FILE: at byte offset N: MESSAGE...`; offset 0 stands for an error about
+/// the whole file (cannot open, not a capture), which names no offset: `portnote: FILE: MESSAGE`.
 fn assert_one_error_line(stderr: &[u8], file: &str, offset: u64, message: &str, context: &str) {
     let stderr = String::from_utf8_lossy(stderr);
-    let expected = format!("portnote: {file}: at byte offset {offset}: {message}");
+    let expected = if offset == 0 {
+        format!("portnote: {file}: {message}")
+    } else {
+        format!("portnote: {file}: at byte offset {offset}: {message}")
+    };
     assert!(
         stderr.starts_with(&expected),
         "{context}: {stderr:?}, expected {expected:?}"

@@ -155,10 +155,15 @@ fn check_cuts(path: &Path, scratch: &Path) -> usize {
             assert_eq!((code, stderr.as_str()), (0, ""), "{context}");
         } else {
             let damaged_at = layout.starts.iter().filter(|&&s| s <= cut).max().unwrap();
-            let expected = format!(
-                "portnote: {}: at byte offset {damaged_at}: ",
-                file.display()
-            );
+            // Fewer bytes than a magic number: not a capture at all, an error without offset.
+            let expected = if cut < 4 {
+                format!("portnote: {}: ", file.display())
+            } else {
+                format!(
+                    "portnote: {}: at byte offset {damaged_at}: ",
+                    file.display()
+                )
+            };
             assert_eq!(code, 2, "{context}");
             assert!(
                 stderr.starts_with(&expected),

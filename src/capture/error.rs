@@ -6,8 +6,12 @@
 use std::io;
 
 /// Reading a capture stopped here. Every frame before `offset` was yielded.
+///
+/// Shown as `FILE: at byte offset N: what`, or `FILE: what` when the file as a whole could not
+/// be read as a capture ([`CaptureErrorKind::is_about_the_whole_file`]): an offset would only
+/// suggest a damaged capture.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: at byte offset {offset}: {kind}")]
+#[error("{file}: {}{kind}", self.position())]
 pub struct CaptureError {
     /// The name given to the reader: the path, or `<stdin>`.
     pub file: String,
@@ -84,7 +88,31 @@ fn magic_hint(magic: [u8; 4]) -> &'static str {
     }
 }
 
+impl CaptureErrorKind {
+    /// The input could not be opened, or is no capture at all (nothing was read from it): as
+    /// opposed to damage at some place in a capture.
+    pub fn is_about_the_whole_file(&self) -> bool {
+        matches!(
+            self,
+            CaptureErrorKind::Open(_)
+                | CaptureErrorKind::IsDirectory
+                | CaptureErrorKind::Empty
+                | CaptureErrorKind::TooShort { .. }
+                | CaptureErrorKind::UnknownMagic { .. }
+        )
+    }
+}
+
 impl CaptureError {
+    /// `at byte offset N: `, or nothing for an error about the whole file.
+    fn position(&self) -> String {
+        if self.kind.is_about_the_whole_file() {
+            String::new()
+        } else {
+            format!("at byte offset {}: ", self.offset)
+        }
+    }
+
     pub(crate) fn new(file: &str, offset: u64, kind: CaptureErrorKind) -> CaptureError {
         CaptureError {
             file: file.to_owned(),

@@ -42,7 +42,8 @@ enum Compiled {
 /// A compiled capture filter.
 pub struct BpfFilter {
     expr: String,
-    programs: HashMap<LinkType, Compiled>,
+    /// Per link type, its program or why there is none (compiled once either way).
+    programs: HashMap<LinkType, Result<Compiled, FilterError>>,
     /// A loopback frame with its family word rewritten (reused between frames).
     scratch: Vec<u8>,
 }
@@ -65,7 +66,7 @@ impl BpfFilter {
             scratch: Vec::new(),
         };
         let program = filter.compile(LinkType::ETHERNET)?;
-        filter.programs.insert(LinkType::ETHERNET, program);
+        filter.programs.insert(LinkType::ETHERNET, Ok(program));
         Ok(filter)
     }
 
@@ -75,16 +76,22 @@ impl BpfFilter {
     }
 
     /// Whether the frame passes the filter. An error if the expression cannot be compiled
-    /// for this frame's link type (e.g. `ether host` on raw IP).
+    /// for this frame's link type (e.g. `ether host` on raw IP); the compiler is asked once
+    /// per link type, later frames of it get the same error.
     ///
     /// libpcap is handed the captured bytes as both the captured and the wire length (the
     /// `pcap` crate's `BpfProgram::filter`), so `len`/`greater`/`less` compare the captured
     /// length; every other primitive sees exactly what tcpdump sees.
     pub fn matches(&mut self, frame: &Frame<'_>) -> Result<bool, FilterError> {
         if !self.programs.contains_key(&frame.linktype) {
-            let program = self.compile(frame.linktype)?;
+            let program = self.compile(frame.linktype);
             self.programs.insert(frame.linktype, program);
         }
+        let program = match self.programs.get(&frame.linktype) {
+            Some(Ok(program)) => program,
+            Some(Err(e)) => return Err(e.clone()),
+            None => return Ok(false),
+        };
         let data = match host_loopback_family(frame.linktype, frame.data) {
             Some(family) => {
                 self.scratch.clear();
@@ -95,10 +102,9 @@ impl BpfFilter {
             }
             None => frame.data,
         };
-        Ok(match self.programs.get(&frame.linktype) {
-            Some(Compiled::Libpcap(program)) => program.filter(data),
-            Some(Compiled::WireLength(program)) => bpf::run(program, data, frame.len) != 0,
-            None => false,
+        Ok(match program {
+            Compiled::Libpcap(program) => program.filter(data),
+            Compiled::WireLength(program) => bpf::run(program, data, frame.len) != 0,
         })
     }
 

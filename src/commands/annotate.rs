@@ -6,14 +6,17 @@ use portnote::decode::DecodeOptions;
 use portnote::pipeline::{Pipeline, ThreadPlan};
 use portnote::registry::Registry;
 use portnote::report::annotate::{write_csv, write_text, NdjsonWriter, PacketRecord, CSV_HEADER};
+use portnote::report::Stdout;
 use portnote::{Error, Outcome};
 use std::io::Write;
+use std::path::Path;
 
 /// Where records go, in the chosen format.
 enum Sink<'w> {
     Text(&'w mut dyn Write),
     Ndjson(&'w mut dyn Write, NdjsonWriter),
-    Csv(Box<csv::Writer<&'w mut dyn Write>>),
+    /// The writer, and whether its header line is written yet.
+    Csv(Box<csv::Writer<&'w mut dyn Write>>, bool),
 }
 
 impl Sink<'_> {
@@ -21,14 +24,32 @@ impl Sink<'_> {
         match self {
             Sink::Text(out) => write_text(*out, record).map_err(Error::Output),
             Sink::Ndjson(out, writer) => writer.write(*out, record).map_err(Error::Output),
-            Sink::Csv(w) => write_csv(w, record).map_err(csv_error),
+            Sink::Csv(w, header) => {
+                if !*header {
+                    w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
+                    *header = true;
+                }
+                write_csv(w, record).map_err(csv_error)
+            }
+        }
+    }
+
+    /// The CSV header, if no record has written it: a capture without records still gets a
+    /// well-formed (empty) table; inputs that could not be opened get none.
+    fn write_header(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::Csv(w, header) if !*header => {
+                *header = true;
+                w.write_record(CSV_HEADER.split(',')).map_err(csv_error)
+            }
+            _ => Ok(()),
         }
     }
 
     fn flush(&mut self) -> Result<(), Error> {
         match self {
             Sink::Text(out) | Sink::Ndjson(out, _) => out.flush().map_err(Error::Output),
-            Sink::Csv(w) => w.flush().map_err(Error::Output),
+            Sink::Csv(w, _) => w.flush().map_err(Error::Output),
         }
     }
 }
@@ -47,16 +68,16 @@ pub fn run(
     let mut sink = match args.format {
         AnnotateFormat::Text => Sink::Text(out),
         AnnotateFormat::Ndjson => Sink::Ndjson(out, NdjsonWriter::new()),
-        AnnotateFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_HEADER.split(',')).map_err(csv_error)?;
-            Sink::Csv(Box::new(w))
-        }
+        AnnotateFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out)), false),
     };
     let mut errors = false;
     let read_ahead = ThreadPlan::in_frame_order().read_ahead;
+    let to_terminal = Stdout::detect().terminal;
     for path in &args.input.files {
         let name = path.display().to_string();
+        // `tcpdump -U -w - | portnote annotate -`: each record is written as soon as its packet
+        // is read. The output buffer is only for file-to-file runs, where nobody waits.
+        let streaming = to_terminal || !is_regular_file(path);
         let input = read_input(path, &mut filter, read_ahead, |frame_number, frame| {
             let processed = pipeline.process(frame);
             sink.write(&PacketRecord {
@@ -68,9 +89,16 @@ pub fn run(
                 linktype: frame.linktype,
                 info: &processed.info,
                 attribution: processed.attribution,
-            })
+            })?;
+            if streaming {
+                sink.flush()?;
+            }
+            Ok(())
         })?;
         errors |= input.error.is_some();
+        if !input.unopened {
+            sink.write_header()?;
+        }
     }
     sink.flush()?;
     Ok(if errors {
@@ -78,6 +106,11 @@ pub fn run(
     } else {
         Outcome::Success
     })
+}
+
+/// A regular file, as opposed to standard input (`-`), a pipe, a FIFO or a device.
+fn is_regular_file(path: &Path) -> bool {
+    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 fn csv_error(e: csv::Error) -> Error {

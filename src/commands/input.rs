@@ -4,6 +4,7 @@
 use crate::cli::InputArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use portnote::capture::{BpfFilter, CaptureReader, Frame};
+use portnote::linktype::LinkType;
 use portnote::report::summary::InputReport;
 use portnote::Error;
 use std::io::{IsTerminal, Read};
@@ -73,6 +74,7 @@ pub fn read_input(
                 file: name,
                 packets: 0,
                 error: Some(e.to_string()),
+                unopened: true,
             });
         }
     };
@@ -89,12 +91,17 @@ pub fn read_input(
             file: name,
             packets: 0,
             error: Some(e.to_string()),
+            unopened: false,
         });
     }
     let bar = progress_bar(path);
     let mut frame_number = 0u64;
     let mut packets = 0u64;
-    let error = loop {
+    // A link type the filter cannot be compiled for (`vlan` on BSD loopback): its frames are
+    // left out, the first time is reported, and the input counts as one with an error.
+    let mut unfilterable: Vec<LinkType> = Vec::new();
+    let mut filter_error = None;
+    let damage = loop {
         if let Some(bar) = bar.as_ref().filter(|_| frame_number % PROGRESS_EVERY == 0) {
             bar.set_position(reader.offset());
         }
@@ -105,7 +112,17 @@ pub fn read_input(
                     match filter.matches(&frame) {
                         Ok(true) => {}
                         Ok(false) => continue,
-                        Err(e) => return Err(Error::Usage(e.to_string())),
+                        Err(e) => {
+                            if !unfilterable.contains(&frame.linktype) {
+                                unfilterable.push(frame.linktype);
+                                let message = format!(
+                                    "{name}: {e}; the packets of that link type are left out"
+                                );
+                                eprintln!("portnote: {message}");
+                                filter_error.get_or_insert(message);
+                            }
+                            continue;
+                        }
                     }
                 }
                 packets += 1;
@@ -118,9 +135,14 @@ pub fn read_input(
             }
         }
     };
+    let error = match (filter_error, damage) {
+        (Some(filter), Some(damage)) => Some(format!("{filter}; {damage}")),
+        (filter, damage) => filter.or(damage),
+    };
     Ok(InputReport {
         file: name,
         packets,
         error,
+        unopened: false,
     })
 }

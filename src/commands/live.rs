@@ -178,6 +178,7 @@ fn build(
         file: capture.interface().to_string(),
         packets,
         error,
+        unopened: false,
     };
     SummaryReport::build(aggregator, stats, vec![input], SortKey::Bytes)
 }

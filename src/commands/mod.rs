@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod flows;
 pub mod input;
+pub mod install;
 pub mod live;
 pub mod lookup;
 pub mod merge;
@@ -27,7 +28,13 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Live(args) => live::run(args, &load()?, &mut out),
         Command::Merge(args) => merge::run(args, &mut out),
         Command::Flows(args) => flows::run(args, &load()?, &mut out),
+        Command::Completions { shell } => install::completions(*shell, &mut out),
+        Command::Man => install::man(&mut out),
     }?;
-    out.flush().map_err(Error::Output)?;
-    Ok(outcome)
+    match out.flush() {
+        // The reader of the output went away (`| head`): what was left unwritten is lost, but
+        // the outcome (a --fail-on verdict, input errors) still decides the exit status.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(outcome),
+        flushed => flushed.map(|()| outcome).map_err(Error::Output),
+    }
 }

@@ -31,22 +31,36 @@ pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
     Ok((transport, port))
 }
 
-/// Whether a row is traffic of a `--fail-on` category that `--allow` does not accept.
-pub fn row_fails(row: &RowReport, fail_on: &[FailOn], allow: &HashSet<(Transport, u16)>) -> bool {
+/// The first `--fail-on` category (in the order given) whose traffic this row is, unless
+/// `--allow` accepts every port of the row.
+pub fn failing_category(
+    row: &RowReport,
+    fail_on: &[FailOn],
+    allow: &HashSet<(Transport, u16)>,
+) -> Option<FailOn> {
     if row
         .ports
         .iter()
         .all(|p| allow.contains(&(row.transport, *p)))
     {
-        return false;
+        return None;
     }
-    fail_on.iter().any(|category| match category {
+    fail_on.iter().copied().find(|category| match category {
         FailOn::Unassigned => {
             row.section == Section::Unassigned && row.status == Status::Unassigned
         }
         FailOn::Reserved => row.section == Section::Unassigned && row.status == Status::Reserved,
         FailOn::Dynamic => row.section == Section::Dynamic,
     })
+}
+
+/// How `--fail-on` names a category in its messages.
+fn fail_on_name(category: FailOn) -> &'static str {
+    match category {
+        FailOn::Unassigned => "unassigned",
+        FailOn::Reserved => "reserved",
+        FailOn::Dynamic => "dynamic",
+    }
 }
 
 pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -68,6 +82,7 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         vec![args.input.files.as_slice()]
     };
     let mut reports = Vec::new();
+    let mut unopened = false;
     for files in groups {
         let (aggregator, stats, inputs) = count(
             files,
@@ -77,6 +92,12 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
             args.max_flows,
             threads,
         )?;
+        // Inputs that could not be opened have had their one-line error; a report of nothing
+        // would only bury it.
+        if inputs.iter().all(|i| i.unopened) {
+            unopened = true;
+            continue;
+        }
         reports.push(SummaryReport::build(
             &aggregator,
             stats,
@@ -89,24 +110,33 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         color: Stdout::detect().color,
         top: args.top,
     };
-    write_reports(out, &reports, args.format.into(), args.per_file, style)
-        .map_err(Error::Output)?;
+    // A closed output pipe (`| head -1`) stops the output, not the verdict: --fail-on and
+    // input errors still decide the exit status.
+    let written = if reports.is_empty() {
+        Ok(())
+    } else {
+        write_reports(out, &reports, args.format.into(), args.per_file, style)
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        written => written.map_err(Error::Output)?,
+    }
 
-    let failing: Vec<&RowReport> = reports
+    let failing: Vec<(&RowReport, FailOn)> = reports
         .iter()
         .flat_map(|r| r.rows.iter())
-        .filter(|row| row_fails(row, &args.fail_on, &allow))
+        .filter_map(|row| Some((row, failing_category(row, &args.fail_on, &allow)?)))
         .collect();
-    for row in &failing {
+    for (row, category) in &failing {
         eprintln!(
             "portnote: --fail-on: {} traffic on {}/{} ({} packets)",
-            row.status.as_str(),
+            fail_on_name(*category),
             row.ports.first().copied().unwrap_or(0),
             row.transport,
             row.packets
         );
     }
-    let input_errors = reports.iter().any(|r| r.totals.capture_errors > 0);
+    let input_errors = unopened || reports.iter().any(|r| r.totals.capture_errors > 0);
     Ok(if input_errors {
         Outcome::InputErrors
     } else if !failing.is_empty() {

@@ -369,12 +369,12 @@ pub fn write_frame(
             lines.push(("  (none)".to_string(), false));
             continue;
         }
-        let name_header = if *section == Section::Unassigned {
-            "status"
-        } else {
+        let name_header = if *section == Section::Assigned {
             "service"
+        } else {
+            "status"
         };
-        let header = [
+        let mut header = vec![
             "transport",
             name_header,
             "port",
@@ -384,16 +384,22 @@ pub fn write_frame(
             "bytes",
             "flows",
         ];
+        let mut right = vec![false, false, false, true, true, true, true, true];
+        // Dynamic ports: the status, and the name when one is assigned anyway.
+        if *section == Section::Dynamic {
+            header.insert(2, "service");
+            right.insert(2, false);
+        }
         let cells: Vec<Vec<String>> = rows
             .iter()
             .take(shown)
             .map(|r| {
                 let rate = rate_of(r);
                 let name = match (&r.service, *section) {
-                    (Some(name), Section::Assigned | Section::Dynamic) => name.clone(),
+                    (Some(name), Section::Assigned) => name.clone(),
                     _ => r.status.as_str().to_string(),
                 };
-                vec![
+                let mut cells = vec![
                     r.transport.to_string(),
                     name,
                     short_ports(&r.ports),
@@ -402,16 +408,15 @@ pub fn write_frame(
                     human_count(r.packets),
                     human_bytes(r.bytes),
                     human_count(r.flows),
-                ]
+                ];
+                if *section == Section::Dynamic {
+                    cells.insert(2, r.service.clone().unwrap_or_else(|| "-".to_string()));
+                }
+                cells
             })
             .collect();
         let mut table = Vec::new();
-        write_aligned(
-            &mut table,
-            &header,
-            &cells,
-            &[false, false, false, true, true, true, true, true],
-        )?;
+        write_aligned(&mut table, &header, &cells, &right)?;
         for line in String::from_utf8_lossy(&table).lines() {
             lines.push((line.to_string(), false));
         }
@@ -634,6 +639,42 @@ mod tests {
         assert!(plain
             .iter()
             .any(|l| l.starts_with("  ... ") && l.ends_with(" more")));
+    }
+
+    /// Issue 13 item 16: the dynamic section headed `service` a column showing "unassigned".
+    #[test]
+    fn frame_heads_the_dynamic_status_column_status_and_names_assigned_ports() {
+        let dynamic = |service: Option<&str>, port| {
+            let mut r = row(Transport::Tcp, service, port, 1);
+            r.section = Section::Dynamic;
+            r.class = Class::Dynamic;
+            r
+        };
+        let report = report_with(vec![dynamic(Some("myapp"), 61000), dynamic(None, 51000)]);
+        let stats = stats();
+        let live = LiveReport {
+            summary: &report,
+            capture_stats: &stats,
+        };
+        let rates = RateTracker::default().update(&report, 1.0);
+        let mut out = Vec::new();
+        let style = FrameStyle {
+            width: 100,
+            height: 24,
+            bold: false,
+        };
+        write_frame(&mut out, &live, &rates, style).unwrap();
+        let text = String::from_utf8(out).unwrap().replace("\x1b[K", "");
+        let words: Vec<Vec<&str>> = text
+            .split("\r\n")
+            .skip_while(|l| !l.starts_with("Dynamic-only"))
+            .skip(1)
+            .take(3)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(words[0][..4], ["transport", "status", "service", "port"]);
+        assert_eq!(words[1][..4], ["tcp", "assigned", "myapp", "61000"]);
+        assert_eq!(words[2][..4], ["tcp", "unassigned", "-", "51000"]);
     }
 
     #[test]

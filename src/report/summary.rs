@@ -32,6 +32,9 @@ pub struct InputReport {
     pub packets: u64,
     /// The error that ended reading this input early, if any.
     pub error: Option<String>,
+    /// The input could not be opened or was no capture at all: nothing of it is in the report.
+    #[serde(skip)]
+    pub unopened: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,12 +246,10 @@ pub fn write_reports(
                 out.write_all(b"\n")
             }
         },
-        Format::Csv => {
-            for report in reports {
-                write_csv(out, report)?;
-            }
-            Ok(())
-        }
+        Format::Csv => match reports {
+            [one] if !per_file => write_csv(out, one),
+            many => write_csv_per_file(out, many),
+        },
         Format::Table => {
             for (i, report) in reports.iter().enumerate() {
                 if per_file {
@@ -273,10 +274,35 @@ flows_unanswered,flows_refused";
 /// One line per row, then one per reason without ports (section `no_ports`, reason in `service`).
 pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let header: Vec<&str> = CSV_HEADER.split(',').collect();
-    w.write_record(&header).map_err(csv_to_io)?;
+    w.write_record(CSV_HEADER.split(',')).map_err(csv_to_io)?;
+    for record in csv_records(report) {
+        w.write_record(&record).map_err(csv_to_io)?;
+    }
+    w.flush()
+}
+
+/// `summary --per-file`: one header, then [`write_csv`]'s lines of every report, each behind a
+/// `file` column that names the report's input.
+pub fn write_csv_per_file(out: &mut dyn Write, reports: &[SummaryReport]) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(std::iter::once("file").chain(CSV_HEADER.split(',')))
+        .map_err(csv_to_io)?;
+    for report in reports {
+        let file = report.inputs.first().map(|i| i.file.as_str()).unwrap_or("");
+        for record in csv_records(report) {
+            w.write_record(std::iter::once(file).chain(record.iter().map(String::as_str)))
+                .map_err(csv_to_io)?;
+        }
+    }
+    w.flush()
+}
+
+/// The CSV records of one report, in [`CSV_HEADER`]'s columns.
+fn csv_records(report: &SummaryReport) -> Vec<Vec<String>> {
+    let columns = CSV_HEADER.split(',').count();
+    let mut records = Vec::with_capacity(report.rows.len() + report.no_ports_detail.len());
     for r in &report.rows {
-        w.write_record([
+        records.push(vec![
             r.section.as_str().to_string(),
             r.transport.to_string(),
             r.service.clone().unwrap_or_default(),
@@ -301,10 +327,10 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
             r.unauthorized.clone().unwrap_or_default(),
             r.flows_unanswered.to_string(),
             r.flows_refused.to_string(),
-        ])?;
+        ]);
     }
     for (reason, detail) in &report.no_ports_detail {
-        let mut record = vec![String::new(); header.len()];
+        let mut record = vec![String::new(); columns];
         let fields = [
             (0, "no_ports".to_string()),
             (2, reason.clone()),
@@ -316,9 +342,9 @@ pub fn write_csv(out: &mut dyn Write, report: &SummaryReport) -> io::Result<()> 
                 *slot = value;
             }
         }
-        w.write_record(&record).map_err(csv_to_io)?;
+        records.push(record);
     }
-    w.flush()
+    records
 }
 
 fn join_ports(ports: &[u16]) -> String {
@@ -576,7 +602,7 @@ fn write_section(
         ),
         Section::Dynamic => (
             "Dynamic-only traffic (service port 49152-65535)",
-            "service",
+            "status",
             "servers",
         ),
     };
@@ -597,17 +623,18 @@ fn write_section(
                             .unwrap_or_default(),
                     ),
                     Section::Unassigned => (paint.alert(r.status.as_str()), servers_cell(r)),
-                    Section::Dynamic => (
-                        r.service
-                            .clone()
-                            .unwrap_or_else(|| r.status.as_str().to_string()),
-                        servers_cell(r),
-                    ),
+                    Section::Dynamic => (r.status.as_str().to_string(), servers_cell(r)),
                 };
-                service_cells(r, name, last)
+                let mut cells = service_cells(r, name, last);
+                if section == Section::Dynamic {
+                    // A dynamic port may still be assigned (IANA has a few, --services more).
+                    let service = r.service.clone().unwrap_or_else(|| "-".to_string());
+                    cells.insert(2, service);
+                }
+                cells
             })
             .collect();
-        let header = [
+        let mut header = vec![
             "transport",
             name_column,
             "port",
@@ -619,7 +646,12 @@ fn write_section(
             "to/from server",
             last_column,
         ];
-        write_aligned(out, &header, &cells, &RIGHT_NUMBERS)?;
+        let mut right = RIGHT_NUMBERS.to_vec();
+        if section == Section::Dynamic {
+            header.insert(2, "service");
+            right.insert(2, false);
+        }
+        write_aligned(out, &header, &cells, &right)?;
     }
     if hidden > 0 {
         writeln!(out, "  ... {hidden} more (--top 0 shows all)")?;
