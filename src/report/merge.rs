@@ -279,6 +279,7 @@ mod tests {
                 file: file.to_string(),
                 packets,
                 error: None,
+                unopened: false,
             }],
             totals: TotalsReport {
                 packets,
