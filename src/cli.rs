@@ -152,6 +152,7 @@ Examples:
 Examples:
   portnote summary captures/demo.pcapng
   portnote summary --format json day1.pcap day2.pcap
+  portnote summary --format html -o report.html capture.pcap     # one file, works offline
   portnote summary --fail-on unassigned --allow 8443/tcp capture.pcap   # exit 1 if found")]
     Summary(SummaryArgs),
 
@@ -348,6 +349,15 @@ pub enum TableFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+    Csv,
+    /// One self-contained page (inline CSS and SVG charts), for a browser or a ticket
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Csv,
     Json,
@@ -394,10 +404,14 @@ pub struct SummaryArgs {
     pub input: InputArgs,
 
     /// Output format
-    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-    pub format: TableFormat,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
 
-    /// Show only the N largest rows of each section (0: all)
+    /// Write the output to this file instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Show only the N largest rows of each section (0: all; html shows at most 300)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub top: usize,
 

@@ -19,6 +19,18 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
+/// A row's key as the aggregator keys rows.
+fn row_key(r: &Value) -> String {
+    match &r["service"] {
+        Value::String(s) => format!("{} {s}", r["transport"].as_str().unwrap()),
+        _ => format!(
+            "{} port {}",
+            r["transport"].as_str().unwrap(),
+            r["ports"][0]
+        ),
+    }
+}
+
 /// Row key as the aggregator keys rows -> (packets, bytes, flows, to-server packets).
 fn rows(summary: &Value) -> BTreeMap<String, (u64, u64, u64, u64)> {
     summary["rows"]
@@ -26,14 +38,7 @@ fn rows(summary: &Value) -> BTreeMap<String, (u64, u64, u64, u64)> {
         .unwrap()
         .iter()
         .map(|r| {
-            let key = match &r["service"] {
-                Value::String(s) => format!("{} {s}", r["transport"].as_str().unwrap()),
-                _ => format!(
-                    "{} port {}",
-                    r["transport"].as_str().unwrap(),
-                    r["ports"][0]
-                ),
-            };
+            let key = row_key(r);
             let n = |f: &str| r[f].as_u64().unwrap();
             (
                 key,
@@ -97,6 +102,27 @@ fn merged_per_file_summaries_equal_the_summary_of_all_files() {
         );
     }
     assert_eq!(merged["no_ports_detail"], all["no_ports_detail"]);
+    // Timelines re-bucket exactly into the coarsest width: the same buckets, bucket for
+    // bucket, as one timeline of all the packets.
+    assert_eq!(merged["timeline"], all["timeline"]);
+    assert!(merged["timeline"]["buckets"].as_array().unwrap().len() > 1);
+    // Clients cannot add: the merged count is a lower bound of the true one.
+    let clients = |summary: &Value| -> BTreeMap<String, u64> {
+        summary["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (row_key(r), r["clients"].as_u64().unwrap()))
+            .collect()
+    };
+    let all_clients = clients(&all);
+    for (key, count) in clients(&merged) {
+        assert!(
+            count <= all_clients[&key],
+            "{key}: clients {count} > {}",
+            all_clients[&key]
+        );
+    }
     assert!(merged["notes"][0]
         .as_str()
         .unwrap()
@@ -129,7 +155,32 @@ fn merged_per_file_summaries_equal_the_summary_of_all_files() {
             "{key}"
         );
     }
-    assert_eq!(twice["notes"].as_array().unwrap().len(), 1);
+    // Every row with clients is now in two inputs: a lower bound, marked and noted once.
+    let notes: Vec<&str> = twice["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.contains("counts once in each"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        notes.iter().filter(|n| n.contains("lower bound")).count(),
+        1
+    );
+    let with_clients: Vec<&Value> = twice["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["clients"].as_u64() > Some(0))
+        .collect();
+    assert!(!with_clients.is_empty());
+    assert!(with_clients.iter().all(|r| r["clients_truncated"] == true));
 }
 
 #[test]

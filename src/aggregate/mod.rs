@@ -5,7 +5,9 @@
 //! [`Row`] per (transport, service name) for named services and per (transport, port) otherwise,
 //! plus a count per reason for packets without ports. Every packet counted by [`Aggregator`] is in
 //! exactly one row or one reason. Aggregators of disjoint inputs [`merge`](Aggregator::merge).
-//! No I/O.
+//! The [`timeline`] of packets and bytes per time bucket is kept alongside. No I/O.
+
+pub mod timeline;
 
 use crate::capture::Timestamp;
 use crate::decode::NoPortsReason;
@@ -14,9 +16,12 @@ use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use timeline::{Lane, Timeline};
 
 /// Server addresses kept per row; beyond this only the count of further flows' servers grows.
 pub const MAX_SERVERS_PER_ROW: usize = 64;
+/// Client addresses kept per row: the distinct count is exact up to this many.
+pub const MAX_CLIENTS_PER_ROW: usize = 64;
 
 /// Which part of the summary a row belongs to.
 #[derive(
@@ -83,6 +88,10 @@ pub struct Row {
     pub servers: BTreeSet<IpAddr>,
     /// Whether servers beyond the kept ones were seen.
     pub servers_truncated: bool,
+    /// Client addresses (the other side of the flows): the lowest [`MAX_CLIENTS_PER_ROW`] seen.
+    pub clients: BTreeSet<IpAddr>,
+    /// Whether clients beyond the kept ones were seen.
+    pub clients_truncated: bool,
 }
 
 impl Row {
@@ -116,6 +125,14 @@ impl Row {
         }
     }
 
+    /// As [`add_server`](Self::add_server), for clients.
+    fn add_client(&mut self, addr: IpAddr) {
+        if self.clients.insert(addr) && self.clients.len() > MAX_CLIENTS_PER_ROW {
+            self.clients.pop_last();
+            self.clients_truncated = true;
+        }
+    }
+
     fn merge(&mut self, other: &Row) {
         self.ports.extend(other.ports.iter().copied());
         self.flows = self.flows.saturating_add(other.flows);
@@ -129,6 +146,10 @@ impl Row {
             self.add_server(*addr);
         }
         self.servers_truncated |= other.servers_truncated;
+        for addr in &other.clients {
+            self.add_client(*addr);
+        }
+        self.clients_truncated |= other.clients_truncated;
         if self.class > other.class {
             // Keep the class of the lowest range the service was seen in.
             self.class = other.class;
@@ -167,6 +188,7 @@ pub struct Aggregator {
     by_port: HashMap<(Transport, u16), usize>,
     no_ports: BTreeMap<NoPortsReason, Counter>,
     totals: Totals,
+    timeline: Timeline,
 }
 
 impl Aggregator {
@@ -189,6 +211,14 @@ impl Aggregator {
             .entry(reason)
             .or_default()
             .add(u64::from(wire_len));
+    }
+
+    /// One packet into the timeline, in `lane`: [`Lane::NoPorts`] for a packet counted by
+    /// [`count_no_ports`](Self::count_no_ports), else the lane of its flow's service port when
+    /// the packet was seen ([`Lane::of_port`]), which is the row its flow's fold counts it in.
+    #[inline]
+    pub fn count_in_timeline(&mut self, lane: Lane, ts: Timestamp, wire_len: u32) {
+        self.timeline.add(lane, ts.saturating_nanos(), wire_len);
     }
 
     /// A flow's counters into its service's row.
@@ -218,6 +248,7 @@ impl Aggregator {
             row.last_seen = row.last_seen.max(record.last_seen);
             if row.status != Status::Assigned || row.class == Class::Dynamic {
                 row.add_server(server.addr);
+                row.add_client(record.client().addr);
             }
         }
     }
@@ -249,6 +280,8 @@ impl Aggregator {
             last_seen: seen,
             servers: BTreeSet::new(),
             servers_truncated: false,
+            clients: BTreeSet::new(),
+            clients_truncated: false,
         };
         let index = match self.by_key.get(&row.key()) {
             Some(&index) => {
@@ -292,6 +325,7 @@ impl Aggregator {
             self.no_ports.entry(reason).or_default().merge(counter);
         }
         self.totals.merge(&other.totals);
+        self.timeline.merge(other.timeline);
     }
 
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
@@ -304,6 +338,10 @@ impl Aggregator {
 
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// Packets in rows plus packets without ports: equals `totals().packets` when every packet

@@ -1,15 +1,16 @@
 //! `portnote summary`: traffic by service over one or more captures.
 
 use super::input::{filter_of, read_input};
-use crate::cli::{FailOn, SummaryArgs};
+use crate::cli::{FailOn, SummaryArgs, SummaryFormat};
 use portnote::aggregate::{Aggregator, Section};
 use portnote::capture::BpfFilter;
 use portnote::decode::DecodeOptions;
 use portnote::flow::FlowStats;
 use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
 use portnote::registry::{Registry, Status};
+use portnote::report::html::{write_html, HtmlOptions};
 use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
-use portnote::report::Stdout;
+use portnote::report::{Format, Stdout};
 use portnote::transport::Transport;
 use portnote::{Error, Outcome};
 use std::collections::HashSet;
@@ -64,6 +65,13 @@ fn fail_on_name(category: FailOn) -> &'static str {
 }
 
 pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if args.format == SummaryFormat::Html && args.per_file {
+        // One page per file would break the page's size bound; one page of many reports too.
+        return Err(Error::Usage(
+            "--format html shows one combined summary; --per-file works with table, json and csv"
+                .to_string(),
+        ));
+    }
     let allow = args
         .allow
         .iter()
@@ -106,20 +114,16 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
         ));
     }
 
-    let style = TableStyle {
-        color: Stdout::detect().color,
-        top: args.top,
-    };
     // A closed output pipe (`| head -1`) stops the output, not the verdict: --fail-on and
     // input errors still decide the exit status.
-    let written = if reports.is_empty() {
-        Ok(())
-    } else {
-        write_reports(out, &reports, args.format.into(), args.per_file, style)
-    };
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        written => written.map_err(Error::Output)?,
+    if !reports.is_empty() {
+        match &args.output {
+            Some(path) => write_output_file(path, &reports, args, registry)?,
+            None => match write_summary(out, &reports, args, registry) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                written => written.map_err(Error::Output)?,
+            },
+        }
     }
 
     let failing: Vec<(&RowReport, FailOn)> = reports
@@ -181,6 +185,65 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
+}
+
+/// `-o FILE`: the same output into a file, created once the counts are done (a run that fails
+/// earlier leaves an existing file alone).
+fn write_output_file(
+    path: &std::path::Path,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+    registry: &Registry,
+) -> Result<(), Error> {
+    let named = |e: std::io::Error| {
+        Error::Output(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let file = std::fs::File::create(path).map_err(named)?;
+    let mut file = std::io::BufWriter::new(file);
+    write_summary(&mut file, reports, args, registry).map_err(named)?;
+    file.flush().map_err(named)
+}
+
+/// The reports in `--format`: the HTML page, or the shared writers of the other formats (tables
+/// in colour only on a terminal, never into `-o FILE`).
+fn write_summary(
+    out: &mut dyn Write,
+    reports: &[SummaryReport],
+    args: &SummaryArgs,
+    registry: &Registry,
+) -> std::io::Result<()> {
+    let format = match args.format {
+        SummaryFormat::Html => {
+            let options = HtmlOptions {
+                top: args.top,
+                registry: registry_description(registry),
+            };
+            return write_html(out, reports, &options);
+        }
+        SummaryFormat::Table => Format::Table,
+        SummaryFormat::Json => Format::Json,
+        SummaryFormat::Csv => Format::Csv,
+    };
+    let style = TableStyle {
+        color: args.output.is_none() && Stdout::detect().color,
+        top: args.top,
+    };
+    write_reports(out, reports, format, args.per_file, style)
+}
+
+/// The registry in use, in words: its source, its date, the files laid over it.
+fn registry_description(registry: &Registry) -> String {
+    let mut text = registry.source().to_string();
+    if let Some(date) = registry.date() {
+        text.push_str(&format!(", dated {date}"));
+    }
+    for overlay in registry.overlays() {
+        text.push_str(&format!(", with {} laid over it", overlay.display()));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ mod wheel;
 
 use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
-use crate::registry::{PortInfo, Registry};
+use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
 use service_port::{choose_service_side, Evidence, ServiceSide};
 use std::collections::HashMap;
@@ -280,6 +280,9 @@ pub struct FlowState {
     /// Whether the server (service port) is endpoint `a` of the key.
     pub server_is_a: bool,
     pub evidence: Evidence,
+    /// The registry's status of the service port, read when the service side is decided, so
+    /// per-packet consumers (the timeline) need no registry read.
+    pub service_status: Status,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub to_server: Counter,
@@ -490,6 +493,7 @@ fn count_packet(
         server,
         transport: ports.transport,
         service_port,
+        service_status: state.service_status,
     }
 }
 
@@ -501,6 +505,8 @@ pub struct Observed {
     pub server: ServiceSide,
     pub transport: Transport,
     pub service_port: u16,
+    /// The registry's status of `service_port`, as the flow's decision cached it.
+    pub service_status: Status,
 }
 
 impl Observed {
@@ -665,7 +671,12 @@ impl FlowTable {
         // decision, so they skip two registry lookups.
         let decide = || {
             let (side, evidence) = choose_service_side(registry, ports, handshake);
-            ((side == ServiceSide::Src) == src_is_a, evidence)
+            let service_port = match side {
+                ServiceSide::Src => ports.src_port,
+                ServiceSide::Dst => ports.dst_port,
+            };
+            let status = registry.status(ports.transport, service_port);
+            ((side == ServiceSide::Src) == src_is_a, evidence, status)
         };
 
         // Evictions, expiries and revisions leave stale entries behind. Rebuilt before a push
@@ -692,11 +703,12 @@ impl FlowTable {
             *next_id += 1;
             stats.flows += 1;
             stats.peak = stats.peak.max(live + 1);
-            let (server_is_a, evidence) = decide();
+            let (server_is_a, evidence, service_status) = decide();
             let state = FlowState {
                 id,
                 server_is_a,
                 evidence,
+                service_status,
                 first_seen: ts,
                 last_seen: ts,
                 to_server: Counter::default(),
@@ -719,7 +731,7 @@ impl FlowTable {
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
         if handshake.is_some() {
-            let (server_is_a, evidence) = decide();
+            let (server_is_a, evidence, service_status) = decide();
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
                     let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
@@ -727,6 +739,7 @@ impl FlowTable {
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
+                state.service_status = service_status;
                 state.to_server = Counter::default();
                 state.to_client = Counter::default();
                 state.first_seen = ts;

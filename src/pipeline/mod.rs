@@ -16,6 +16,7 @@ mod threads;
 pub use shard::ShardedPipeline;
 pub use threads::ThreadPlan;
 
+use crate::aggregate::timeline::Lane;
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{
@@ -73,10 +74,20 @@ impl PacketStart {
             // IP); should it ever happen the packet is still counted, as malformed.
             let reason = info.reason.unwrap_or(NoPortsReason::Malformed(Layer::Link));
             self.aggregator.count_no_ports(reason, frame.len);
+            self.aggregator
+                .count_in_timeline(Lane::NoPorts, frame.ts, frame.len);
             self.port_unreachable = FlowPacket::quoted_by_port_unreachable(info, frame.ts);
         }
         packet
     }
+}
+
+/// The timeline lane of a packet with ports: its flow's section, from the status the flow
+/// cached with its service decision (no registry read per packet). The same section the flow's
+/// fold puts its row in.
+#[inline(always)]
+fn lane_of(observed: &Observed) -> Lane {
+    Lane::of_status(observed.service_status, observed.service_port)
 }
 
 /// What the pipeline says of one packet.
@@ -145,7 +156,11 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         let mut info = PacketInfo::default();
         let observed = self.start.start(frame, &mut info).map(|packet| {
             let mut sinks = (&mut self.start.aggregator, &mut self.records);
-            self.flows.observe(self.registry, &mut sinks, &packet)
+            let observed = self.flows.observe(self.registry, &mut sinks, &packet);
+            self.start
+                .aggregator
+                .count_in_timeline(lane_of(&observed), packet.ts, packet.wire_len);
+            observed
         });
         if let Some(quoted) = self.start.port_unreachable.take() {
             self.flows.mark_port_unreachable(&quoted);

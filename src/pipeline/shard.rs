@@ -18,7 +18,7 @@
 //! addresses, not the first folded). The one exception is `--max-flows`: each worker holds at
 //! most its share, so a capture that fills the table evicts differently.
 
-use super::PacketStart;
+use super::{lane_of, PacketStart};
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{DecodeOptions, PacketInfo};
@@ -224,7 +224,10 @@ fn run_worker<S: FlowSink>(
             match event {
                 Event::Sweep(now) => flows.sweep(registry, &mut sinks, now),
                 Event::Packet(p) => {
-                    flows.observe_unswept(registry, &mut sinks, &p);
+                    let observed = flows.observe_unswept(registry, &mut sinks, &p);
+                    sinks
+                        .0
+                        .count_in_timeline(lane_of(&observed), p.ts, p.wire_len);
                 }
                 Event::PortUnreachable(p) => flows.mark_port_unreachable(&p),
             }

@@ -273,6 +273,12 @@ impl Registry {
         self.entries.get(row as usize)
     }
 
+    /// The status of one slot, without names or notes: the per-packet path's lookup.
+    #[inline]
+    pub fn status(&self, transport: Transport, port: u16) -> Status {
+        self.slot(transport, port).status()
+    }
+
     /// Constant-time lookup of one slot.
     pub fn port(&self, transport: Transport, port: u16) -> PortInfo<'_> {
         let slot = self.slot(transport, port);

@@ -503,6 +503,8 @@ mod tests {
             last_seen: Default::default(),
             servers: vec![],
             servers_truncated: false,
+            clients: 0,
+            clients_truncated: false,
         }
     }
 

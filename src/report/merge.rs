@@ -7,15 +7,31 @@
 //! server lists are united and keep the lowest [`MAX_SERVERS_PER_ROW`] addresses, as one
 //! summary over all the inputs would; shares are recomputed from the merged bytes. No I/O.
 //!
+//! Timelines add bucket by bucket. portnote's bucket widths come from one ladder in which each
+//! width is a whole multiple of the one before, on a grid from the epoch, so inputs of different
+//! widths are re-bucketed exactly into the coarsest of them (or coarser, to stay within
+//! [`MAX_BUCKETS`](crate::aggregate::timeline::MAX_BUCKETS)). A timeline whose width is not a
+//! divisor of any ladder width, or whose buckets do not start on its grid (not portnote's), has
+//! each bucket counted where it starts, in the narrowest ladder width at least as wide; the
+//! output's `notes` say so, as counts may then sit one bucket late. Exactness comes first: a width that
+//! divides only a wide step (7 ns divides a week) is re-bucketed exactly into that step.
+//!
+//! Clients cannot be added: the same address may be a client in several inputs. A merged row
+//! keeps the largest count of its inputs, a lower bound, and sets `clients_truncated` (read:
+//! "at least") when more than one input had clients for it; the notes say so.
+//!
 //! A flow that spans two inputs was ended at the end of the first and started again in the
 //! second, so it counts once in each: the merged `flows` can exceed what one summary over all
 //! inputs would count. Packets and bytes never differ. The output's `notes` say so.
 
+use crate::aggregate::timeline::{Lane, Timeline};
 use crate::aggregate::{Section, MAX_SERVERS_PER_ROW};
 use crate::capture::Timestamp;
+use crate::flow::Counter;
 use crate::report::summary::{
     sort_rows, NoPortsReport, RowReport, SortKey, SummaryReport, TotalsReport, SCHEMA_VERSION,
 };
+use crate::report::timeline::TimelineReport;
 use crate::transport::Transport;
 use indexmap::IndexMap;
 use std::collections::{BTreeSet, HashMap};
@@ -25,6 +41,14 @@ use std::net::IpAddr;
 pub const SPANNING_FLOWS_NOTE: &str = "merged from several summaries: packets and bytes add \
 exactly; a flow that spans two inputs counts once in each, so flows may exceed a summary of \
 all inputs read together";
+
+/// What `merge` writes in `notes` when rows of several inputs had clients.
+pub const CLIENTS_NOTE: &str = "clients of a row seen in several inputs are the largest count of \
+one input, a lower bound (marked truncated): the same address may be a client in each";
+
+/// What `merge` writes in `notes` when a timeline was not on portnote's grid.
+pub const TIMELINE_NOTE: &str = "a timeline with a bucket width or start off portnote's grid was \
+counted by bucket start in the next ladder width: its counts may sit one bucket late";
 
 /// A report's schema version is not the one this build reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +89,8 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
     let mut last_seen: Option<Timestamp> = None;
     let (mut expired, mut evicted, mut revised) = (0u64, 0u64, 0u64);
     let mut notes: Vec<String> = Vec::new();
+    let mut timeline = Timeline::default();
+    let mut timeline_exact = true;
 
     for report in reports {
         let t = &report.totals;
@@ -76,6 +102,9 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
         evicted = evicted.saturating_add(t.flows_evicted);
         revised = revised.saturating_add(t.decisions_revised);
         inputs.extend(report.inputs);
+        let (counts, exact) = timeline_of(&report.timeline);
+        timeline.merge(counts);
+        timeline_exact &= exact;
         for note in report.notes {
             if !notes.contains(&note) {
                 notes.push(note);
@@ -108,12 +137,21 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
         }
     }
 
+    let clients_bounded = rows.iter().any(|r| r.clients_inputs > 1);
     let mut rows: Vec<RowReport> = rows.into_iter().map(|r| r.finish(bytes)).collect();
     sort_rows(&mut rows, sort);
     no_ports.sort_by(|r1, c1, r2, c2| c2.cmp(c1).then_with(|| r1.cmp(r2)));
     no_ports_detail.sort_by(|r1, c1, r2, c2| c2.packets.cmp(&c1.packets).then_with(|| r1.cmp(r2)));
     if !notes.iter().any(|n| n == SPANNING_FLOWS_NOTE) {
         notes.push(SPANNING_FLOWS_NOTE.to_string());
+    }
+    for (applies, note) in [
+        (clients_bounded, CLIENTS_NOTE),
+        (!timeline_exact, TIMELINE_NOTE),
+    ] {
+        if applies && !notes.iter().any(|n| n == note) {
+            notes.push(note.to_string());
+        }
     }
     let duration_seconds = match (first_seen, last_seen) {
         (Some(first), Some(last)) => (last.as_nanos() - first.as_nanos()) as f64 / 1e9,
@@ -141,7 +179,36 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
         no_ports,
         no_ports_detail,
         notes,
+        timeline: TimelineReport::build(&timeline),
+        timeline_counts: timeline,
     })
+}
+
+/// A summary's JSON timeline as counts on portnote's grid, and whether that was exact (see the
+/// module's docs).
+fn timeline_of(report: &TimelineReport) -> (Timeline, bool) {
+    // Widths are whole nanoseconds written as seconds; the ladder's all fit an f64 exactly.
+    let width = (report.bucket_seconds * 1e9).round();
+    let width = if width.is_finite() && width >= 1.0 && width < i64::MAX as f64 {
+        width as i64
+    } else {
+        i64::MAX
+    };
+    let (mut timeline, mut exact) = Timeline::at_least(width);
+    for bucket in &report.buckets {
+        let start = bucket.start.saturating_nanos();
+        exact &= start.rem_euclid(width) == 0;
+        for lane in Lane::ALL {
+            let counter = Counter {
+                packets: bucket.packets.get(lane),
+                bytes: bucket.bytes.get(lane),
+            };
+            if counter != Counter::default() {
+                timeline.add_counter(lane, start, counter);
+            }
+        }
+    }
+    (timeline, exact || report.buckets.is_empty())
 }
 
 fn min_some(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
@@ -156,6 +223,8 @@ struct MergedRow {
     row: RowReport,
     ports: BTreeSet<u16>,
     servers: BTreeSet<IpAddr>,
+    /// Inputs whose row had clients.
+    clients_inputs: usize,
 }
 
 impl MergedRow {
@@ -163,6 +232,7 @@ impl MergedRow {
         let mut merged = MergedRow {
             ports: row.ports.iter().copied().collect(),
             servers: BTreeSet::new(),
+            clients_inputs: usize::from(row.clients > 0),
             row,
         };
         let servers = std::mem::take(&mut merged.row.servers);
@@ -191,6 +261,12 @@ impl MergedRow {
         // The class of the lowest range the service was seen in, as the aggregator keeps it.
         row.class = row.class.min(other.class);
         row.servers_truncated |= other.servers_truncated;
+        if other.clients > 0 {
+            self.clients_inputs += 1;
+        }
+        // A lower bound: the same client may be in both.
+        row.clients = row.clients.max(other.clients);
+        row.clients_truncated |= other.clients_truncated || self.clients_inputs > 1;
         if row.unauthorized.is_none() {
             row.unauthorized = other.unauthorized;
         }
@@ -213,6 +289,7 @@ impl MergedRow {
             mut row,
             ports,
             servers,
+            ..
         } = self;
         row.section = Section::of(row.status, row.class);
         row.ports = ports.into_iter().collect();
@@ -267,6 +344,8 @@ mod tests {
             last_seen: ts(when + 1),
             servers: vec![],
             servers_truncated: false,
+            clients: 0,
+            clients_truncated: false,
         }
     }
 
@@ -306,7 +385,123 @@ mod tests {
                 },
             )]),
             notes: vec![],
+            timeline: TimelineReport::default(),
+            timeline_counts: Timeline::default(),
         }
+    }
+
+    /// A JSON timeline of one lane's packets (of 10 bytes) at the given times, `width_nanos`
+    /// wide, as `summary` would write it after a round trip through JSON.
+    fn timeline(width_nanos: i64, packets: &[(Lane, i64)]) -> TimelineReport {
+        let (mut counts, exact) = Timeline::at_least(width_nanos);
+        assert!(exact);
+        for &(lane, at) in packets {
+            counts.add(lane, at, 10);
+        }
+        assert_eq!(counts.width_nanos(), width_nanos);
+        let json = serde_json::to_string(&TimelineReport::build(&counts)).unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn timelines_of_different_widths_add_in_the_coarser() {
+        const S: i64 = 1_000_000_000;
+        let t0 = 1_704_067_200 * S;
+        let mut a = report("a", vec![], 0);
+        // 1 s buckets: packets at 0.5 s, 4.2 s and 12 s.
+        a.timeline = timeline(
+            S,
+            &[
+                (Lane::Assigned, t0 + S / 2),
+                (Lane::Assigned, t0 + 4 * S + S / 5),
+                (Lane::Dynamic, t0 + 12 * S),
+            ],
+        );
+        let mut b = report("b", vec![], 0);
+        // 5 s buckets: packets at 3 s and 14 s.
+        b.timeline = timeline(
+            5 * S,
+            &[(Lane::Assigned, t0 + 3 * S), (Lane::NoPorts, t0 + 14 * S)],
+        );
+        let merged = merge(vec![a, b], SortKey::Bytes).unwrap();
+        let t = &merged.timeline;
+        assert_eq!(t.bucket_seconds, 5.0);
+        let got: Vec<(i64, u64, u64, u64)> = t
+            .buckets
+            .iter()
+            .map(|b| {
+                (
+                    (b.start.saturating_nanos() - t0) / S,
+                    b.packets.assigned,
+                    b.packets.dynamic,
+                    b.packets.no_ports,
+                )
+            })
+            .collect();
+        assert_eq!(got, vec![(0, 3, 0, 0), (10, 0, 1, 1)]);
+        assert_eq!(merged.timeline_counts.lane_total(Lane::Assigned).bytes, 30);
+        assert!(!merged.notes.iter().any(|n| n == TIMELINE_NOTE));
+    }
+
+    #[test]
+    fn a_timeline_off_the_grid_is_counted_by_start_and_noted() {
+        const S: i64 = 1_000_000_000;
+        let mut a = report("a", vec![], 0);
+        a.timeline = timeline(S, &[(Lane::Assigned, 100 * S)]);
+        let mut b = report("b", vec![], 0);
+        // 11 ns buckets divide no ladder width (7 ns would: a week, exactly).
+        b.timeline = TimelineReport {
+            bucket_seconds: 11e-9,
+            buckets: vec![crate::report::timeline::TimelineBucket {
+                start: Timestamp {
+                    secs: 101,
+                    nanos: 999_999_996,
+                    digits: 9,
+                },
+                packets: crate::report::timeline::LaneValues {
+                    unassigned: 2,
+                    ..Default::default()
+                },
+                bytes: crate::report::timeline::LaneValues {
+                    unassigned: 80,
+                    ..Default::default()
+                },
+            }],
+        };
+        let merged = merge(vec![a, b], SortKey::Bytes).unwrap();
+        assert_eq!(merged.timeline.bucket_seconds, 1.0);
+        let last = merged.timeline.buckets.last().unwrap();
+        assert_eq!(last.start.saturating_nanos(), 101 * S);
+        assert_eq!((last.packets.unassigned, last.bytes.unassigned), (2, 80));
+        assert!(merged.notes.iter().any(|n| n == TIMELINE_NOTE));
+    }
+
+    #[test]
+    fn clients_of_several_inputs_are_a_marked_lower_bound() {
+        let with = |clients| RowReport {
+            clients,
+            ..row(None, 4, 1, 0)
+        };
+        let one = merge(
+            vec![report("a", vec![with(3)], 0), report("b", vec![with(0)], 0)],
+            SortKey::Bytes,
+        )
+        .unwrap();
+        assert_eq!(
+            (one.rows[0].clients, one.rows[0].clients_truncated),
+            (3, false)
+        );
+        assert!(!one.notes.iter().any(|n| n == CLIENTS_NOTE));
+        let both = merge(
+            vec![report("a", vec![with(3)], 0), report("b", vec![with(5)], 0)],
+            SortKey::Bytes,
+        )
+        .unwrap();
+        assert_eq!(
+            (both.rows[0].clients, both.rows[0].clients_truncated),
+            (5, true)
+        );
+        assert!(both.notes.iter().any(|n| n == CLIENTS_NOTE));
     }
 
     #[test]

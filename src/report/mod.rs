@@ -8,12 +8,14 @@
 
 pub mod annotate;
 pub mod flows;
+pub mod html;
 pub mod live;
 pub mod lookup;
 pub mod merge;
 pub mod parquet;
 pub mod registry;
 pub mod summary;
+pub mod timeline;
 pub mod units;
 
 use std::io::{self, IsTerminal};

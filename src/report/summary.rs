@@ -1,10 +1,12 @@
 //! The summary report: a serializable model built from an [`Aggregator`], and its table, JSON
 //! and CSV writers. The JSON schema is documented in the README; `version` changes when it does.
 
+use crate::aggregate::timeline::Timeline;
 use crate::aggregate::{Aggregator, Row, Section};
 use crate::capture::Timestamp;
 use crate::flow::FlowStats;
 use crate::registry::{Class, Status};
+use crate::report::timeline::TimelineReport;
 use crate::report::units::{human_bytes, human_count, human_duration, share_percent};
 use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
@@ -84,6 +86,13 @@ pub struct RowReport {
     /// Server addresses, for rows outside the assigned section.
     pub servers: Vec<IpAddr>,
     pub servers_truncated: bool,
+    /// Distinct client addresses, for rows outside the assigned section: exact up to
+    /// [`crate::aggregate::MAX_CLIENTS_PER_ROW`], more when `clients_truncated`.
+    /// (`default`, as for the flow states: `merge` reads older summaries.)
+    #[serde(default)]
+    pub clients: usize,
+    #[serde(default)]
+    pub clients_truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +117,12 @@ pub struct SummaryReport {
     /// flow spanning two inputs counts in each); absent when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Packets and bytes per time bucket and section.
+    #[serde(default)]
+    pub timeline: TimelineReport,
+    /// The counts behind `timeline`, for charts that want fewer, wider buckets.
+    #[serde(skip)]
+    pub timeline_counts: Timeline,
 }
 
 impl SummaryReport {
@@ -168,6 +183,8 @@ impl SummaryReport {
             no_ports,
             no_ports_detail,
             notes: Vec::new(),
+            timeline: TimelineReport::build(aggregator.timeline()),
+            timeline_counts: aggregator.timeline().clone(),
         }
     }
 
@@ -219,6 +236,8 @@ fn row_report(row: &Row, total_bytes: u64) -> RowReport {
         last_seen: row.last_seen,
         servers: row.servers.iter().copied().collect(),
         servers_truncated: row.servers_truncated,
+        clients: row.clients.len(),
+        clients_truncated: row.clients_truncated,
     }
 }
 

@@ -22,3 +22,6 @@ done
 # - issue 13 item 9: the embedded snapshot carries IANA's unauthorized-use notes, so
 #   pcapplusplus--frag_with_padding.pcap's 42102/udp (in IANA's 41798-42507 row, "Unauthorized
 #   Use Known on port 42000") has that note in summary and annotate.
+# - issue 18 (branch html): summary/ regenerated with that branch's pre-merge build (bd920bc,
+#   1ac165c plus the feature) for the `timeline` key and the rows' `clients` and
+#   `clients_truncated` fields; each file checked equal to the old golden without those keys.
