@@ -144,7 +144,8 @@ Examples:
   portnote annotate capture.pcap
   portnote annotate --format ndjson a.pcapng b.pcap > packets.ndjson
   tcpdump -w - | portnote annotate -
-  portnote annotate -f 'tcp port 443' capture.pcap")]
+  portnote annotate -f 'tcp port 443' capture.pcap
+  portnote annotate capture.pcap -w annotated.pcapng     then: wireshark annotated.pcapng")]
     Annotate(AnnotateArgs),
 
     /// Traffic by service: assigned services, unassigned and reserved ports, dynamic-only traffic
@@ -387,6 +388,21 @@ pub struct AnnotateArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = AnnotateFormat::Text)]
     pub format: AnnotateFormat,
+
+    /// Write the packets, byte for byte, to this pcapng file (`-`: standard output) with a
+    /// portnote comment on each, instead of printing records. Open it in Wireshark and filter
+    /// with e.g. frame.comment contains "status=unassigned"
+    #[arg(
+        short = 'w',
+        long = "write",
+        value_name = "OUT.pcapng",
+        conflicts_with = "format"
+    )]
+    pub write: Option<PathBuf>,
+
+    /// With -w: add no comments (a plain conversion to pcapng)
+    #[arg(long, requires = "write")]
+    pub no_comment: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -517,9 +533,14 @@ pub struct LiveArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS, value_parser = max_flows_range())]
     pub max_flows: usize,
 
-    /// Also save the captured packets to this pcapng file, to annotate them again offline
+    /// Also save the captured packets to this pcapng file, each with a portnote comment (as
+    /// `annotate -w` writes them), to open in Wireshark or annotate again offline
     #[arg(long, value_name = "FILE.pcapng")]
     pub write: Option<PathBuf>,
+
+    /// With --write: add no comments to the saved packets
+    #[arg(long, requires = "write")]
+    pub no_comment: bool,
 
     /// Report the outermost transport of tunnelled packets instead of the innermost
     #[arg(long)]

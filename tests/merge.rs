@@ -71,18 +71,39 @@ fn merged_per_file_summaries_equal_the_summary_of_all_files() {
     let all = json(&all_args);
 
     let (merged_rows, all_rows) = (rows(&merged), rows(&all));
+    // A flow whose service-port ranks tie is settled with the fan-in of the whole input (issue
+    // 14): read together, the other files' flows count; summarised per file, they do not. So such
+    // a flow may sit in its other port's row, always of the same transport: compare per
+    // transport. Read together, a flow whose endpoints recur in a later file is one flow;
+    // merged, it is one per file.
+    let by_transport = |rows: &BTreeMap<String, (u64, u64, u64, u64)>| {
+        let mut sums: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        for (key, &(packets, bytes, flows, _)) in rows {
+            let transport = key.split(' ').next().unwrap().to_string();
+            let sum = sums.entry(transport).or_default();
+            *sum = (sum.0 + packets, sum.1 + bytes, sum.2 + flows);
+        }
+        sums
+    };
+    let (merged_sums, all_sums) = (by_transport(&merged_rows), by_transport(&all_rows));
     assert_eq!(
-        merged_rows.keys().collect::<Vec<_>>(),
-        all_rows.keys().collect::<Vec<_>>()
+        merged_sums.keys().collect::<Vec<_>>(),
+        all_sums.keys().collect::<Vec<_>>()
     );
-    for (key, &(packets, bytes, flows, to_server)) in &all_rows {
-        let m = merged_rows[key];
-        assert_eq!((m.0, m.1), (packets, bytes), "{key}: packets, bytes");
-        // Read together, a flow whose endpoints recur in a later file is one flow; merged,
-        // it is one per file.
-        assert!(m.2 >= flows, "{key}: flows {} < {flows}", m.2);
-        assert_eq!(m.3, to_server, "{key}: packets to server");
+    for (transport, &(packets, bytes, flows)) in &all_sums {
+        let m = merged_sums[transport];
+        assert_eq!((m.0, m.1), (packets, bytes), "{transport}: packets, bytes");
+        assert!(m.2 >= flows, "{transport}: flows {} < {flows}", m.2);
     }
+    let same_rows = all_rows
+        .iter()
+        .filter(|(key, all)| merged_rows.get(*key).map(|m| (m.0, m.1)) == Some((all.0, all.1)))
+        .count();
+    assert!(
+        same_rows * 10 >= all_rows.len() * 9,
+        "most rows hold no tied flow and agree exactly: {same_rows} of {}",
+        all_rows.len()
+    );
     for field in [
         "packets",
         "bytes",
@@ -104,7 +125,31 @@ fn merged_per_file_summaries_equal_the_summary_of_all_files() {
     assert_eq!(merged["no_ports_detail"], all["no_ports_detail"]);
     // Timelines re-bucket exactly into the coarsest width: the same buckets, bucket for
     // bucket, as one timeline of all the packets.
-    assert_eq!(merged["timeline"], all["timeline"]);
+    // (A moved tied flow may change lane, so the lanes of ports are compared as one.)
+    let buckets = |summary: &Value| -> Vec<(Value, Value, [u64; 4])> {
+        let lanes = |v: &Value| {
+            let n = |lane: &str| v[lane].as_u64().unwrap();
+            (
+                n("assigned") + n("unassigned") + n("dynamic"),
+                n("no_ports"),
+            )
+        };
+        summary["timeline"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let (p, pn) = lanes(&b["packets"]);
+                let (by, bn) = lanes(&b["bytes"]);
+                (
+                    summary["timeline"]["bucket_seconds"].clone(),
+                    b["start"].clone(),
+                    [p, pn, by, bn],
+                )
+            })
+            .collect()
+    };
+    assert_eq!(buckets(&merged), buckets(&all));
     assert!(merged["timeline"]["buckets"].as_array().unwrap().len() > 1);
     // Clients cannot add: the merged count is a lower bound of the true one.
     let clients = |summary: &Value| -> BTreeMap<String, u64> {
@@ -116,7 +161,11 @@ fn merged_per_file_summaries_equal_the_summary_of_all_files() {
             .collect()
     };
     let all_clients = clients(&all);
+    // (On the rows that hold the same packets: a moved tied flow brings its client along.)
     for (key, count) in clients(&merged) {
+        if merged_rows.get(&key).map(|m| (m.0, m.1)) != all_rows.get(&key).map(|a| (a.0, a.1)) {
+            continue;
+        }
         assert!(
             count <= all_clients[&key],
             "{key}: clients {count} > {}",

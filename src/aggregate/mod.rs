@@ -11,7 +11,9 @@ pub mod timeline;
 
 use crate::capture::Timestamp;
 use crate::decode::NoPortsReason;
+use crate::flow::service_port::Evidence;
 use crate::flow::{Counter, FlowRecord, FlowSink, ReplyState};
+
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -188,6 +190,8 @@ pub struct Aggregator {
     by_port: HashMap<(Transport, u16), usize>,
     no_ports: BTreeMap<NoPortsReason, Counter>,
     totals: Totals,
+    /// Folded flows by the evidence of their service decision, in [`Evidence::ALL`]'s order.
+    by_evidence: [u64; Evidence::ALL.len()],
     timeline: Timeline,
 }
 
@@ -225,6 +229,9 @@ impl Aggregator {
     pub fn fold(&mut self, registry: &Registry, record: &FlowRecord) {
         if record.packets() == 0 {
             return;
+        }
+        if let Some(count) = self.by_evidence.get_mut(record.evidence.index()) {
+            *count = count.saturating_add(1);
         }
         let server = record.server();
         let index = self.row_index(
@@ -325,7 +332,15 @@ impl Aggregator {
             self.no_ports.entry(reason).or_default().merge(counter);
         }
         self.totals.merge(&other.totals);
+        for (mine, theirs) in self.by_evidence.iter_mut().zip(other.by_evidence) {
+            *mine = mine.saturating_add(theirs);
+        }
         self.timeline.merge(other.timeline);
+    }
+
+    /// Folded flows (as in [`Row::flows`]) by the evidence their service decision rests on.
+    pub fn flows_by_evidence(&self) -> impl Iterator<Item = (Evidence, u64)> + '_ {
+        Evidence::ALL.into_iter().zip(self.by_evidence)
     }
 
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
@@ -363,7 +378,6 @@ impl FlowSink for Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::service_port::Evidence;
     use crate::flow::{EndReason, Endpoint, FlowKey};
     use std::net::Ipv4Addr;
 

@@ -205,6 +205,7 @@ mod tests {
             len: data.len() as u32,
             linktype,
             data,
+            origin: Default::default(),
         }
     }
 

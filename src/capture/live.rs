@@ -16,7 +16,7 @@
 //! fewer packets and a busy moment drops them. With TPACKET_V3 a partly filled block is handed
 //! over after [`BLOCK_TIMEOUT`], which bounds how late a packet is seen.
 
-use super::{Frame, Timestamp};
+use super::{Frame, InterfaceDescription, Origin, Timestamp};
 use crate::linktype::LinkType;
 use std::fmt;
 use std::net::IpAddr;
@@ -188,6 +188,8 @@ pub struct LiveCapture {
     capture: pcap::Capture<pcap::Active>,
     linktype: LinkType,
     idle_wait: Duration,
+    /// The interface as `--write` describes it: name, link type, snapshot length, microseconds.
+    description: InterfaceDescription,
 }
 
 impl fmt::Debug for LiveCapture {
@@ -253,11 +255,14 @@ impl LiveCapture {
                 })?;
         }
         let linktype = linktype_of(capture.get_datalink());
+        let description =
+            InterfaceDescription::synthetic(linktype, options.snaplen, 6, Some(interface.as_str()));
         Ok(LiveCapture {
             interface,
             capture,
             linktype,
             idle_wait,
+            description,
         })
     }
 
@@ -289,6 +294,14 @@ impl LiveCapture {
                     len: header.len,
                     linktype,
                     data: packet.data,
+                    origin: Origin {
+                        interface: &self.description,
+                        ticks: u64::try_from(header.ts.tv_sec).ok().and_then(|secs| {
+                            let micros = u64::try_from(header.ts.tv_usec).ok()?;
+                            secs.checked_mul(1_000_000)?.checked_add(micros)
+                        }),
+                        options: &[],
+                    },
                 }))
             }
             // What a non-blocking read says when no packet is waiting.

@@ -27,6 +27,7 @@ mod filter;
 pub mod live;
 mod pcap;
 mod pcapng;
+pub mod pcapng_write;
 mod readahead;
 pub mod write;
 
@@ -41,6 +42,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Captured lengths up to this are always accepted (libpcap's `MAXIMUM_SNAPLEN`).
 pub const DEFAULT_CAPLEN_LIMIT: u32 = 256 * 1024;
@@ -99,6 +101,31 @@ pub(crate) struct PacketRef {
     /// Where the captured bytes start.
     pub(crate) data_at: usize,
     pub(crate) caplen: usize,
+    /// The pcapng interface id (index into the section's interfaces).
+    pub(crate) interface: u32,
+    /// The timestamp as stored, in the interface's ticks; `None` for a Simple Packet Block.
+    pub(crate) ticks: Option<u64>,
+    /// Where the block's options start (after the padded data) and how many bytes they take.
+    pub(crate) options_at: usize,
+    pub(crate) options_len: usize,
+}
+
+impl PacketRef {
+    /// The captured bytes and the options of the packet in `bytes`, where `data_at` and
+    /// `options_at` point; empty slices for a range that is not there (never the case for a
+    /// packet the parser checked).
+    #[inline]
+    fn slices<'b>(&self, bytes: &'b [u8]) -> (&'b [u8], &'b [u8]) {
+        let data = bytes
+            .get(self.data_at..)
+            .and_then(|b| b.get(..self.caplen))
+            .unwrap_or_default();
+        let options = bytes
+            .get(self.options_at..)
+            .and_then(|b| b.get(..self.options_len))
+            .unwrap_or_default();
+        (data, options)
+    }
 }
 
 enum Parser {
@@ -112,6 +139,8 @@ pub struct CaptureReader {
     input: ChunkBuffer,
     format: CaptureFormat,
     parser: Parser,
+    /// The one interface of a classic pcap file (unused for pcapng, whose sections hold theirs).
+    pcap_interface: InterfaceDescription,
     records: u64,
     /// Set at the first error: the stream is over.
     done: bool,
@@ -171,30 +200,37 @@ impl CaptureReader {
             .get(..4)
             .and_then(|m| m.try_into().ok())
             .ok_or(fail(CaptureErrorKind::TooShort { len: present }))?;
-        let (format, parser) = if let Some((endian, nanos)) = pcap::recognise_magic(magic) {
-            input
-                .fill(pcap::FILE_HEADER_LEN)
-                .map_err(|e| fail(CaptureErrorKind::Read(e)))?;
-            let header = pcap::parse_file_header(input.available()).map_err(fail)?;
-            input.consume(pcap::FILE_HEADER_LEN);
-            let big_endian = endian == endian::Endian::Big;
-            (
-                CaptureFormat::Pcap { big_endian, nanos },
-                Parser::Pcap(header),
-            )
-        } else if magic == pcapng::SECTION_HEADER_BYTES {
-            (
-                CaptureFormat::Pcapng,
-                Parser::Pcapng(pcapng::Section::default()),
-            )
-        } else {
-            return Err(fail(CaptureErrorKind::UnknownMagic { magic }));
-        };
+        let (format, parser, pcap_interface) =
+            if let Some((endian, nanos)) = pcap::recognise_magic(magic) {
+                input
+                    .fill(pcap::FILE_HEADER_LEN)
+                    .map_err(|e| fail(CaptureErrorKind::Read(e)))?;
+                let header = pcap::parse_file_header(input.available()).map_err(fail)?;
+                input.consume(pcap::FILE_HEADER_LEN);
+                let big_endian = endian == endian::Endian::Big;
+                let tsresol = if nanos { 9 } else { 6 };
+                let interface =
+                    InterfaceDescription::synthetic(header.linktype, header.snaplen, tsresol, None);
+                (
+                    CaptureFormat::Pcap { big_endian, nanos },
+                    Parser::Pcap(header),
+                    interface,
+                )
+            } else if magic == pcapng::SECTION_HEADER_BYTES {
+                (
+                    CaptureFormat::Pcapng,
+                    Parser::Pcapng(pcapng::Section::default()),
+                    InterfaceDescription::synthetic(LinkType(0), 0, 6, None),
+                )
+            } else {
+                return Err(fail(CaptureErrorKind::UnknownMagic { magic }));
+            };
         let mut reader = CaptureReader {
             name,
             input,
             format,
             parser,
+            pcap_interface,
             records: 0,
             done: false,
         };
@@ -224,21 +260,24 @@ impl CaptureReader {
     fn next_pcapng_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         // The common case, an Enhanced Packet Block wholly in the buffer and sound, in one
         // pass; anything else (other blocks, refills, the end, damage) takes the loop below.
-        if let Parser::Pcapng(section) = &self.parser {
-            if let Some((packet, total)) = section.whole_enhanced_packet(self.input.available()) {
-                self.records += 1;
-                let data = self
-                    .input
-                    .take(total)
-                    .and_then(|block| block.get(packet.data_at..)?.get(..packet.caplen))
-                    .unwrap_or_default();
-                return Ok(Some(Frame {
-                    ts: packet.ts,
-                    len: packet.len,
-                    linktype: packet.linktype,
-                    data,
-                }));
-            }
+        let whole = match &self.parser {
+            Parser::Pcapng(section) => section.whole_enhanced_packet(self.input.available()),
+            Parser::Pcap(_) => None,
+        };
+        if let Some((packet, total)) = whole {
+            self.records += 1;
+            let (data, options) = packet.slices(self.input.take(total).unwrap_or_default());
+            return Ok(Some(Frame {
+                ts: packet.ts,
+                len: packet.len,
+                linktype: packet.linktype,
+                data,
+                origin: Origin {
+                    interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
+                    ticks: packet.ticks,
+                    options,
+                },
+            }));
         }
         loop {
             if let Some(packet) = self.next_pcapng_block()? {
@@ -383,6 +422,11 @@ impl CaptureReader {
             len: record.orig_len,
             linktype: header.linktype,
             data,
+            origin: Origin {
+                interface: &self.pcap_interface,
+                ticks: Some(pcap::ticks(header, record)),
+                options: &[],
+            },
         })
     }
 
@@ -421,6 +465,7 @@ impl CaptureReader {
         self.input.consume(total);
         Ok(packet.map(|p| PacketRef {
             data_at: block_at + p.data_at,
+            options_at: block_at + p.options_at,
             ..p
         }))
     }
@@ -430,16 +475,33 @@ impl CaptureReader {
         self.records += 1;
         // The record was checked to lie within the filled buffer before it was consumed, and
         // nothing refills the buffer before this borrow ends, so the range is always present.
-        let data = self
-            .input
-            .get(packet.data_at, packet.caplen)
-            .unwrap_or_default();
+        let buffered = self.input.get(0, self.input.position()).unwrap_or_default();
+        let (data, options) = packet.slices(buffered);
         Ok(Some(Frame {
             ts: packet.ts,
             len: packet.len,
             linktype: packet.linktype,
             data,
+            origin: Origin {
+                interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
+                ticks: packet.ticks,
+                options,
+            },
         }))
+    }
+}
+
+/// The description of interface `id` of the current pcapng section, or the pcap file's one
+/// (a function of the two fields, so it borrows them alone while the buffer is borrowed too).
+#[inline]
+fn interface_of<'s>(
+    parser: &'s Parser,
+    pcap_interface: &'s InterfaceDescription,
+    id: u32,
+) -> &'s InterfaceDescription {
+    match parser {
+        Parser::Pcapng(section) => section.description(id),
+        Parser::Pcap(_) => pcap_interface,
     }
 }
 
@@ -610,6 +672,110 @@ pub struct Frame<'a> {
     pub linktype: LinkType,
     /// The captured bytes (`caplen` is `data.len()`).
     pub data: &'a [u8],
+    /// What a faithful copy of the record needs beyond its bytes (`annotate -w`).
+    pub origin: Origin<'a>,
+}
+
+/// Where a frame came from, as stored: its interface, its timestamp in that interface's units
+/// and its record's options. Only a writer copying records reads this; the rest of the
+/// pipeline uses the decoded [`Frame::ts`].
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub interface: &'a InterfaceDescription,
+    /// The timestamp as stored: ticks of the interface's `if_tsresol` (microseconds or
+    /// nanoseconds for pcap), before its `if_tsoffset`. `None` when the record has none (a
+    /// pcapng Simple Packet Block).
+    pub ticks: Option<u64>,
+    /// The options of a pcapng Enhanced (or obsolete) Packet Block as stored, in the byte
+    /// order of [`InterfaceDescription::big_endian`]; empty for other records.
+    pub options: &'a [u8],
+}
+
+/// The interface an unknown origin refers to: no link type, no options.
+static UNKNOWN_INTERFACE: InterfaceDescription = InterfaceDescription {
+    key: 0,
+    linktype: LinkType(0),
+    snaplen: 0,
+    big_endian: false,
+    options: Vec::new(),
+};
+
+impl Default for Origin<'_> {
+    /// No interface known, no stored timestamp, no options (frames made up in tests).
+    fn default() -> Self {
+        Origin {
+            interface: &UNKNOWN_INTERFACE,
+            ticks: None,
+            options: &[],
+        }
+    }
+}
+
+/// One capture interface as its file describes it: a pcapng Interface Description Block, or
+/// what a classic pcap file header or a live capture says of its one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceDescription {
+    /// Different for every interface this process has read (across files, sections and live
+    /// captures); 0 only for [`Origin::default`]. Lets a writer tell interfaces apart.
+    pub key: u64,
+    pub linktype: LinkType,
+    /// 0 means no limit.
+    pub snaplen: u32,
+    /// The byte order of `options` and of the frames' [`Origin::options`].
+    pub big_endian: bool,
+    /// The Interface Description Block's options as stored (`if_name`, `if_tsresol`,
+    /// `if_tsoffset`, ...), opt_endofopt included when present. For pcap files and live
+    /// captures, `if_tsresol` (and `if_name`) made up little-endian.
+    pub options: Vec<u8>,
+}
+
+/// Keys of [`InterfaceDescription`]; 0 is left to the unknown interface.
+static NEXT_INTERFACE_KEY: AtomicU64 = AtomicU64::new(1);
+
+impl InterfaceDescription {
+    /// A new interface, with a key of its own.
+    pub(crate) fn new(
+        linktype: LinkType,
+        snaplen: u32,
+        big_endian: bool,
+        options: Vec<u8>,
+    ) -> InterfaceDescription {
+        InterfaceDescription {
+            key: NEXT_INTERFACE_KEY.fetch_add(1, Ordering::Relaxed),
+            linktype,
+            snaplen,
+            big_endian,
+            options,
+        }
+    }
+
+    /// An interface without a pcapng description (pcap file, live capture): little-endian
+    /// options holding `if_name` when given and `if_tsresol` when it is not the default 6.
+    pub fn synthetic(
+        linktype: LinkType,
+        snaplen: u32,
+        tsresol: u8,
+        name: Option<&str>,
+    ) -> InterfaceDescription {
+        let mut options = Vec::new();
+        let mut option = |code: u16, value: &[u8]| {
+            let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+            options.extend_from_slice(&code.to_le_bytes());
+            options.extend_from_slice(&len.to_le_bytes());
+            options.extend_from_slice(value.get(..usize::from(len)).unwrap_or(value));
+            options.resize(options.len().next_multiple_of(4), 0);
+        };
+        if let Some(name) = name {
+            option(pcapng::OPT_IF_NAME, name.as_bytes());
+        }
+        if tsresol != 6 {
+            option(pcapng::OPT_IF_TSRESOL, &[tsresol]);
+        }
+        if !options.is_empty() {
+            options.extend_from_slice(&[0; 4]); // opt_endofopt
+        }
+        InterfaceDescription::new(linktype, snaplen, false, options)
+    }
 }
 
 #[cfg(test)]
@@ -621,6 +787,35 @@ mod tests {
         fn assert_send<T: Send>() {}
         assert_send::<CaptureReader>();
         assert_send::<BpfFilter>();
+    }
+
+    /// A frame's origin: what `annotate -w` copies. A nanosecond pcap stores ticks of 1 ns
+    /// and says so with a made-up `if_tsresol` of 9; an oversized fraction stays in the ticks.
+    #[test]
+    fn pcap_frames_carry_their_stored_ticks_and_interface() {
+        let mut file = vec![0x4d, 0x3c, 0xb2, 0xa1]; // nanosecond magic, little-endian
+        file.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // 2.4, zone, sigfigs
+        file.extend_from_slice(&[0xff, 0xff, 0, 0, 101, 0, 0, 0]); // snaplen 65535, raw IP
+        for (secs, fraction) in [(5u32, 7u32), (6, 1_000_000_001)] {
+            file.extend_from_slice(&secs.to_le_bytes());
+            file.extend_from_slice(&fraction.to_le_bytes());
+            file.extend_from_slice(&[1, 0, 0, 0, 9, 0, 0, 0, 0x45]); // caplen 1, len 9
+        }
+        let mut reader = CaptureReader::from_reader("ns", Box::new(Cursor::new(file))).unwrap();
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!(frame.origin.ticks, Some(5_000_000_007));
+        assert!(frame.origin.options.is_empty());
+        let interface = frame.origin.interface.clone();
+        assert_ne!(interface.key, 0);
+        assert_eq!(
+            (interface.linktype, interface.snaplen),
+            (LinkType(101), 65535)
+        );
+        assert_eq!(interface.options, [9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!(frame.origin.ticks, Some(7_000_000_001));
+        assert_eq!((frame.ts.secs, frame.ts.nanos), (7, 1));
+        assert_eq!(frame.origin.interface.key, interface.key);
     }
 
     #[test]

@@ -132,6 +132,15 @@ pub(crate) fn parse_record_header(bytes: &[u8], endian: Endian) -> Option<Record
     })
 }
 
+/// The record's timestamp as stored, in units of its fraction (microseconds or nanoseconds):
+/// what a pcapng copy with the same `if_tsresol` stores. Exact: an oversized fraction adds
+/// its whole seconds, as [`timestamp`] carries them.
+#[inline]
+pub(crate) fn ticks(header: &FileHeader, record: &RecordHeader) -> u64 {
+    // At most (2^32 - 1) * 10^9 + 2^32: well within u64.
+    u64::from(record.ts_secs) * u64::from(header.frac_per_second) + u64::from(record.ts_frac)
+}
+
 /// The record's timestamp. The seconds field is unsigned (the format's 2106 horizon).
 /// A fraction of a second or more (invalid, but found in real files) carries into the seconds
 /// rather than producing an out-of-range `nanos`.

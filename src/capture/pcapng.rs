@@ -9,7 +9,7 @@
 
 use super::endian::Endian;
 use super::error::CaptureErrorKind;
-use super::{caplen_limit, PacketRef, Timestamp, MAX_RECORD_LEN};
+use super::{caplen_limit, InterfaceDescription, PacketRef, Timestamp, MAX_RECORD_LEN};
 use crate::linktype::LinkType;
 
 const SECTION_HEADER: u32 = 0x0A0D_0D0A;
@@ -29,7 +29,8 @@ const MIN_SECTION_HEADER_LEN: usize = 28;
 const BODY_AT: usize = 8;
 
 const OPT_END_OF_OPT: u16 = 0;
-const OPT_IF_TSRESOL: u16 = 9;
+pub(crate) const OPT_IF_NAME: u16 = 2;
+pub(crate) const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 
 /// One Interface Description Block, as packets need it.
@@ -81,6 +82,9 @@ impl Interface {
 pub(crate) struct Section {
     endian: Option<Endian>,
     interfaces: Vec<Interface>,
+    /// The same interfaces as their blocks describe them, for frames to point at
+    /// ([`super::Origin`]); kept apart so the per-packet [`Interface`] stays small and `Copy`.
+    described: Vec<InterfaceDescription>,
 }
 
 impl Section {
@@ -161,6 +165,7 @@ impl Section {
                 }
                 self.endian = Some(endian);
                 self.interfaces.clear();
+                self.described.clear();
                 Ok(None)
             }
             INTERFACE_DESCRIPTION => {
@@ -170,6 +175,12 @@ impl Section {
                 let options = body.get(8..).ok_or_else(too_short)?;
                 let interface = parse_interface_options(options, endian, linktype, snaplen)?;
                 self.interfaces.push(interface);
+                self.described.push(InterfaceDescription::new(
+                    linktype,
+                    snaplen,
+                    endian == Endian::Big,
+                    options.to_vec(),
+                ));
                 Ok(None)
             }
             ENHANCED_PACKET | OBSOLETE_PACKET => {
@@ -195,6 +206,10 @@ impl Section {
                     linktype: interface.linktype,
                     data_at: BODY_AT + 4,
                     caplen,
+                    interface: 0,
+                    ticks: None,
+                    options_at: 0,
+                    options_len: 0,
                 }))
             }
             _ => Ok(None),
@@ -273,13 +288,30 @@ impl Section {
             });
         }
         let ticks = (u64::from(ts_high) << 32) | u64::from(ts_low);
+        // The data is padded to 32 bits; what follows up to the body's end is options.
+        // caplen <= room, so the padded length is at most room + 3 and the sums stay small.
+        let padded = (caplen as usize).next_multiple_of(4).min(room);
         Ok(PacketRef {
             ts: interface.timestamp(ticks),
             len,
             linktype: interface.linktype,
             data_at: BODY_AT + 20,
             caplen: caplen as usize,
+            interface: interface_id,
+            ticks: Some(ticks),
+            options_at: BODY_AT + 20 + padded,
+            options_len: room - padded,
         })
+    }
+
+    /// The description of interface `id` of this section, as frames point at it; a made-up
+    /// unknown one for an id not defined (which no packet the section yields has).
+    #[inline]
+    pub(crate) fn description(&self, id: u32) -> &InterfaceDescription {
+        usize::try_from(id)
+            .ok()
+            .and_then(|index| self.described.get(index))
+            .unwrap_or(&super::UNKNOWN_INTERFACE)
     }
 
     fn interface(&self, id: u32) -> Result<Interface, CaptureErrorKind> {
@@ -469,6 +501,38 @@ mod tests {
             (packet.ts.secs, packet.ts.nanos, packet.ts.digits),
             (101, 500_000_001, 9)
         );
+        // As stored, for a faithful copy: the ticks before the offset, no options.
+        assert_eq!(packet.ticks, Some(1_500_000_001));
+        assert_eq!((packet.interface, packet.options_len), (0, 0));
+        let described = section.description(0);
+        assert_eq!(described.linktype, LinkType::ETHERNET);
+        assert_eq!(described.options, idb_le_nanos_offset()[16..40].to_vec());
+        assert!(!described.big_endian);
+    }
+
+    #[test]
+    fn enhanced_packet_options_follow_the_padded_data() {
+        let mut section = section_with_idb();
+        let block = le(&[
+            &[0x06, 0x00, 0x00, 0x00], // block type 6: enhanced packet
+            &[0x2c, 0x00, 0x00, 0x00], // total length 44
+            &[0x00, 0x00, 0x00, 0x00], // interface 0
+            &[0x00, 0x00, 0x00, 0x00], // timestamp high
+            &[0x07, 0x00, 0x00, 0x00], // timestamp low: 7 ticks
+            &[0x03, 0x00, 0x00, 0x00], // captured length 3
+            &[0x03, 0x00, 0x00, 0x00], // original length 3
+            &[0xaa, 0xbb, 0xcc, 0x00], // data, 1 byte of padding
+            &[0x01, 0x00, 0x01, 0x00], // opt_comment, length 1
+            &[0x21, 0x00, 0x00, 0x00], // "!", 3 bytes of padding
+            &[0x2c, 0x00, 0x00, 0x00], // total length 44
+        ]);
+        let packet = section.read_block(&block).unwrap().unwrap();
+        assert_eq!(packet.ticks, Some(7));
+        assert_eq!(
+            &block[packet.options_at..packet.options_at + packet.options_len],
+            &[0x01, 0x00, 0x01, 0x00, 0x21, 0x00, 0x00, 0x00]
+        );
+        assert_eq!(section.whole_enhanced_packet(&block), Some((packet, 44)));
     }
 
     #[test]

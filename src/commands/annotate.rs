@@ -59,12 +59,17 @@ pub fn run(
     registry: &Registry,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
+    if let Some(output) = &args.write {
+        return super::annotate_pcapng::run(args, output, registry, out);
+    }
     let mut filter = filter_of(&args.input)?;
     let options = DecodeOptions {
         no_decap: args.input.no_decap,
     };
     let several = args.input.files.len() > 1;
-    let mut pipeline = Pipeline::new(registry, options, crate::cli::DEFAULT_MAX_FLOWS);
+    // Records are written as packets come: each carries its flow's first-packet decision.
+    let mut pipeline =
+        Pipeline::new(registry, options, crate::cli::DEFAULT_MAX_FLOWS).deciding_on_first_packet();
     let mut sink = match args.format {
         AnnotateFormat::Text => Sink::Text(out),
         AnnotateFormat::Ndjson => Sink::Ndjson(out, NdjsonWriter::new()),

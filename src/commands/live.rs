@@ -11,10 +11,11 @@
 
 use crate::cli::{LiveArgs, LiveFormat};
 use portnote::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
-use portnote::capture::write::{FrameWriter, PcapngWriter};
+use portnote::capture::pcapng_write::AnnotatedPcapngWriter;
 use portnote::decode::DecodeOptions;
 use portnote::pipeline::Pipeline;
 use portnote::registry::Registry;
+use portnote::report::comment::write_comment;
 use portnote::report::live::{
     clear_frame, moving_rates, write_frame, write_live_json, write_live_table, write_ndjson_line,
     CaptureStatsReport, FrameStyle, LiveReport, RateTracker, SnapshotInfo, StopReason,
@@ -66,8 +67,12 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
                 source,
             };
             let file = File::create(path).map_err(file_error)?;
-            let writer =
-                PcapngWriter::new(BufWriter::new(file), args.snaplen).map_err(file_error)?;
+            let writer = AnnotatedPcapngWriter::new(
+                BufWriter::new(file),
+                &super::annotate_pcapng::application(),
+                Some(&super::annotate_pcapng::section_comment(registry)),
+            )
+            .map_err(file_error)?;
             Some(writer)
         }
         None => None,
@@ -104,6 +109,7 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
     let mut next_tick = started + args.interval;
     let mut packets = 0u64;
     let mut failure = None;
+    let mut comment = Vec::with_capacity(256);
 
     let stopped_by = loop {
         if let Some(reason) = stop.reason() {
@@ -114,10 +120,21 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         }
         match capture.next_frame() {
             Ok(Some(frame)) => {
-                pipeline.count(&frame);
-                if let Some(w) = writer.as_mut() {
-                    w.write_frame(frame.ts, frame.len, frame.linktype, frame.data)
-                        .map_err(write_error)?;
+                match writer.as_mut() {
+                    Some(w) if !args.no_comment => {
+                        let processed = pipeline.process(&frame);
+                        write_comment(
+                            &mut comment,
+                            &processed.info,
+                            processed.attribution.as_ref(),
+                        );
+                        w.write_frame(&frame, Some(&comment)).map_err(write_error)?;
+                    }
+                    Some(w) => {
+                        pipeline.count(&frame);
+                        w.write_frame(&frame, None).map_err(write_error)?;
+                    }
+                    None => pipeline.count(&frame),
                 }
                 packets = packets.saturating_add(1);
                 if args.count == Some(packets) {
@@ -402,6 +419,7 @@ mod tests {
             len: data.len() as u32,
             linktype: LinkType::ETHERNET,
             data,
+            origin: Default::default(),
         }
     }
 

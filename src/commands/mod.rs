@@ -1,6 +1,7 @@
 //! One function per subcommand: wires capture, decode, registry, flow, aggregate and report.
 
 pub mod annotate;
+pub mod annotate_pcapng;
 pub mod flows;
 pub mod input;
 pub mod install;

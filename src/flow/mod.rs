@@ -20,6 +20,7 @@
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod community_id;
+pub mod endpoints;
 mod record;
 pub mod service_port;
 mod wheel;
@@ -28,7 +29,8 @@ use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
-use service_port::{choose_service_side, Evidence, ServiceSide};
+use endpoints::LateDecisions;
+use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -218,6 +220,18 @@ impl Hash for PackedKey {
 }
 
 impl PackedKey {
+    /// The packed form of a [`FlowKey`] (as [`FlowPacket::packed_key`] packs a packet's).
+    pub(crate) fn of_key(key: &FlowKey) -> PackedKey {
+        let v6 = u64::from(matches!(key.a.addr, IpAddr::V6(_)));
+        let (a, b) = (bits(key.a.addr), bits(key.b.addr));
+        let meta = (u64::from(key.a.port) << 48)
+            | (u64::from(key.b.port) << 32)
+            | ((key.transport.index() as u64) << 16)
+            | (u64::from(key.tunnel.map_or(0, |t| t as u8 + 1)) << 8)
+            | v6;
+        PackedKey([(a >> 64) as u64, a as u64, (b >> 64) as u64, b as u64, meta])
+    }
+
     fn transport(&self) -> Transport {
         let [.., meta] = self.0;
         Transport::ALL
@@ -289,6 +303,8 @@ pub struct FlowState {
     pub to_client: Counter,
     /// Union of the TCP flags seen in either direction.
     pub tcp_flags: u8,
+    /// Whether the flow's first packet went from endpoint `a` to `b` (rule 4).
+    pub first_from_a: bool,
     /// Which sides sent packets, and packets other than TCP resets, and whether an ICMP port
     /// unreachable came back: the `REPLY_*` bits, for [`ReplyState`].
     pub replies: u8,
@@ -345,19 +361,33 @@ impl FlowState {
 
     /// Answered, unanswered or refused, from the packets seen so far.
     pub fn reply_state(&self) -> ReplyState {
-        let (from_server, not_rst_from_server, from_client) = if self.server_is_a {
-            (REPLY_FROM_A, REPLY_NOT_RST_FROM_A, REPLY_FROM_B)
-        } else {
-            (REPLY_FROM_B, REPLY_NOT_RST_FROM_B, REPLY_FROM_A)
-        };
-        let sent = |bit: u8| self.replies & bit != 0;
-        if sent(REPLY_PORT_UNREACHABLE) || (sent(from_server) && !sent(not_rst_from_server)) {
-            ReplyState::Refused
-        } else if sent(from_server) && sent(from_client) {
-            ReplyState::Answered
-        } else {
-            ReplyState::Unanswered
+        reply_state(self.replies, self.server_is_a)
+    }
+
+    /// What settling the flow late needs beside its record.
+    fn directions(&self) -> endpoints::Directions {
+        endpoints::Directions {
+            first_from_a: self.first_from_a,
+            replies: self.replies,
         }
+    }
+}
+
+/// Answered, unanswered or refused, from a flow's [`FlowState::replies`] bits and which endpoint
+/// is the server (a tied flow settled late may change that, and so its reply state).
+pub(crate) fn reply_state(replies: u8, server_is_a: bool) -> ReplyState {
+    let (from_server, not_rst_from_server, from_client) = if server_is_a {
+        (REPLY_FROM_A, REPLY_NOT_RST_FROM_A, REPLY_FROM_B)
+    } else {
+        (REPLY_FROM_B, REPLY_NOT_RST_FROM_B, REPLY_FROM_A)
+    };
+    let sent = |bit: u8| replies & bit != 0;
+    if sent(REPLY_PORT_UNREACHABLE) || (sent(from_server) && !sent(not_rst_from_server)) {
+        ReplyState::Refused
+    } else if sent(from_server) && sent(from_client) {
+        ReplyState::Answered
+    } else {
+        ReplyState::Unanswered
     }
 }
 
@@ -493,6 +523,7 @@ fn count_packet(
         server,
         transport: ports.transport,
         service_port,
+        evidence: state.evidence,
         service_status: state.service_status,
     }
 }
@@ -505,6 +536,8 @@ pub struct Observed {
     pub server: ServiceSide,
     pub transport: Transport,
     pub service_port: u16,
+    /// What the flow's decision rests on when this packet was seen.
+    pub evidence: Evidence,
     /// The registry's status of `service_port`, as the flow's decision cached it.
     pub service_status: Status,
 }
@@ -516,6 +549,7 @@ impl Observed {
             flow_id: self.flow_id,
             server: self.server,
             service_port: self.service_port,
+            evidence: self.evidence,
             info: registry.port(self.transport, self.service_port),
         }
     }
@@ -528,6 +562,8 @@ pub struct Attribution<'r> {
     /// Which side of this packet carries the service port.
     pub server: ServiceSide,
     pub service_port: u16,
+    /// What the flow's decision rests on when this packet was seen.
+    pub evidence: Evidence,
     /// The registry's view of the service port.
     pub info: PortInfo<'r>,
 }
@@ -563,6 +599,11 @@ pub struct FlowTable {
     next_id: u64,
     clock: SweepClock,
     stats: FlowStats,
+    /// Endpoint fan-in and the tied flows held for the end of input.
+    late: LateDecisions,
+    /// Whether tied flows are settled again at the end of input ([`LateDecisions`]) or keep
+    /// their first packet's decision.
+    decide_late: bool,
 }
 
 impl FlowTable {
@@ -581,7 +622,16 @@ impl FlowTable {
             next_id: 1,
             clock: SweepClock::default(),
             stats: FlowStats::default(),
+            late: LateDecisions::new(max_flows),
+            decide_late: true,
         }
+    }
+
+    /// Keep every flow's first-packet decision (streaming `annotate`) instead of settling tied
+    /// flows again at the end of input with the whole input's fan-in.
+    pub fn deciding_on_first_packet(mut self) -> Self {
+        self.decide_late = false;
+        self
     }
 
     pub fn stats(&self) -> FlowStats {
@@ -669,8 +719,19 @@ impl FlowTable {
         // Rules 1 and 2, with the service side expressed as "is the server endpoint a?". Only a
         // new flow and handshake evidence (rule 3) need it: the other packets of a flow keep its
         // decision, so they skip two registry lookups.
-        let decide = || {
-            let (side, evidence) = choose_service_side(registry, ports, handshake);
+        let decide = |a_flows: u32, b_flows: u32| {
+            let (src_flows, dst_flows) = if src_is_a {
+                (a_flows, b_flows)
+            } else {
+                (b_flows, a_flows)
+            };
+            let sides = Sides {
+                ports,
+                handshake,
+                src_flows,
+                dst_flows,
+            };
+            let (side, evidence) = choose_service_side(registry, sides);
             let service_port = match side {
                 ServiceSide::Src => ports.src_port,
                 ServiceSide::Dst => ports.dst_port,
@@ -694,6 +755,7 @@ impl FlowTable {
             self.make_room(registry, sink, now);
         }
         let next_id = &mut self.next_id;
+        let endpoints = &mut self.late.endpoints;
         let stats = &mut self.stats;
         let expiries = &mut self.expiries;
         let timeouts = &self.timeouts;
@@ -703,7 +765,10 @@ impl FlowTable {
             *next_id += 1;
             stats.flows += 1;
             stats.peak = stats.peak.max(live + 1);
-            let (server_is_a, evidence, service_status) = decide();
+            // Fan-in of the flows before this one, then this one counted.
+            let (a_flows, b_flows) = endpoints.counts(&key);
+            endpoints.add_flow(&key);
+            let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
             let state = FlowState {
                 id,
                 server_is_a,
@@ -714,6 +779,7 @@ impl FlowTable {
                 to_server: Counter::default(),
                 to_client: Counter::default(),
                 tcp_flags: 0,
+                first_from_a: src_is_a,
                 replies: 0,
             };
             let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
@@ -731,11 +797,13 @@ impl FlowTable {
         let state = &mut slot.state;
         // Rule 3: only handshake evidence revises a flow's decision.
         if handshake.is_some() {
-            let (server_is_a, evidence, service_status) = decide();
+            let (server_is_a, evidence, service_status) = decide(0, 0);
+
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
                     let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
-                    sink.flow_ended(registry, record);
+                    self.late
+                        .end(self.decide_late, registry, sink, record, state.directions());
                     self.stats.flows += 1;
                 }
                 state.server_is_a = server_is_a;
@@ -788,10 +856,9 @@ impl FlowTable {
                 .saturating_nanos()
                 .saturating_add(timeouts.of(entry.key.transport(), state));
             if deadline < now {
-                sink.flow_ended(
-                    registry,
-                    state.record(entry.key.unpack(slot.tunnel), EndReason::Idle),
-                );
+                let record = state.record(entry.key.unpack(slot.tunnel), EndReason::Idle);
+                self.late
+                    .end(self.decide_late, registry, sink, record, state.directions());
                 self.flows.remove(&entry.key);
                 self.stats.expired += 1;
             } else {
@@ -864,13 +931,15 @@ impl FlowTable {
         let (_, &mut threshold, _) = last_seen.select_nth_unstable(cut);
         let mut to_evict = cut + 1;
         let mut evicted = 0;
+        let late = &mut self.late;
+        let decide_late = self.decide_late;
         self.flows.retain(|key, slot| {
             if to_evict > 0 && slot.state.last_seen <= threshold {
                 to_evict -= 1;
                 let record = slot
                     .state
                     .record(key.unpack(slot.tunnel), EndReason::Evicted);
-                sink.flow_ended(registry, record);
+                late.end(decide_late, registry, sink, record, slot.state.directions());
                 evicted += 1;
                 false
             } else {
@@ -882,25 +951,55 @@ impl FlowTable {
 
     /// Hand every live flow to `sink` as an [`EndReason::Snapshot`] record without ending it:
     /// what [`finish`](Self::finish) would hand on now (`live`'s interval snapshots). The table
-    /// is unchanged.
+    /// is unchanged. Tied flows, live or held, are settled as they would be at the end of input
+    /// now.
     pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for (key, slot) in &self.flows {
-            let record = slot
+            let mut record = slot
                 .state
                 .record(key.unpack(slot.tunnel), EndReason::Snapshot);
+            if self.decide_late {
+                endpoints::settle(
+                    registry,
+                    &self.late.endpoints,
+                    &mut record,
+                    slot.state.directions(),
+                );
+            }
             sink.flow_ended(registry, record);
         }
+        self.late.settle_copies_into(registry, sink);
     }
 
-    /// End of input: hand every remaining flow to `sink`.
+    /// End of input: hand every remaining flow to `sink`, and settle the tied ones with this
+    /// table's fan-in counts.
     pub fn finish<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S) {
+        self.finish_unsettled(registry, sink)
+            .settle_into(registry, sink);
+    }
+
+    /// End of input for one shard of the flows: hand every remaining flow to `sink` except the
+    /// tied ones, which are handed back with the fan-in counts, to be settled with the other
+    /// shards' counts ([`LateDecisions::merge`], [`LateDecisions::settle_with`]).
+    pub fn finish_unsettled<S: FlowSink>(
+        &mut self,
+        registry: &Registry,
+        sink: &mut S,
+    ) -> LateDecisions {
         for (key, slot) in self.flows.drain() {
             let record = slot
                 .state
                 .record(key.unpack(slot.tunnel), EndReason::CaptureEnd);
-            sink.flow_ended(registry, record);
+            self.late.end(
+                self.decide_late,
+                registry,
+                sink,
+                record,
+                slot.state.directions(),
+            );
         }
         self.expiries.clear();
+        std::mem::replace(&mut self.late, LateDecisions::new(self.max_flows))
     }
 }
 
@@ -908,6 +1007,7 @@ impl FlowTable {
 mod tests {
     use super::*;
     use crate::decode::Ports;
+    use std::collections::BTreeMap;
     use std::net::Ipv4Addr;
 
     fn registry() -> Registry {
@@ -1213,6 +1313,163 @@ mod tests {
             },
         );
         assert_eq!(ack.service_port, 51000);
+    }
+
+    /// A proxy on 10.0.0.9:8080 (unassigned here, like the client's 1080): the first flow's
+    /// first packet is the proxy's reply, then three more clients connect.
+    fn proxy_flows(table: &mut FlowTable, r: &Registry, ended: &mut Vec<FlowRecord>) -> Observed {
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let first = table.observe(r, ended, &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)));
+        for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
+            table.observe(r, ended, &packet(ts(2), client, proxy, tcp(port, 8080)));
+        }
+        first
+    }
+
+    /// Flows per service port, and flows per evidence.
+    type Tally = (BTreeMap<u16, u64>, BTreeMap<Evidence, u64>);
+
+    fn tally(ended: &[FlowRecord]) -> Tally {
+        let mut by_port = BTreeMap::new();
+        let mut by_evidence = BTreeMap::new();
+        for record in ended {
+            *by_port.entry(record.service_port()).or_default() += 1;
+            *by_evidence.entry(record.evidence).or_default() += 1;
+        }
+        (by_port, by_evidence)
+    }
+
+    #[test]
+    fn rule4_late_a_tied_flow_is_settled_at_the_end_with_the_whole_inputs_fan_in() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let first = proxy_flows(&mut table, &r, &mut ended);
+        // On its first packet nothing else is known: the first packet's destination.
+        assert_eq!(first.service_port, 1080);
+        assert_eq!(first.evidence, Evidence::FirstPacket);
+        table.finish(&r, &mut ended);
+        // At the end 8080 was seen in four flows, 1080 in one: every flow is 8080's, and the
+        // settled flow's counters follow its server (the proxy's packet is to the client).
+        let (by_port, by_evidence) = tally(&ended);
+        assert_eq!(by_port, BTreeMap::from([(8080, 4)]));
+        // The other clients' ports are in the ephemeral range: those flows rest on rank.
+        assert_eq!(
+            by_evidence,
+            BTreeMap::from([(Evidence::Rank, 3), (Evidence::FanIn, 1)])
+        );
+        let settled = ended.iter().find(|r| r.id == first.flow_id).unwrap();
+        assert_eq!(
+            (settled.to_server.packets, settled.to_client.packets),
+            (0, 1)
+        );
+    }
+
+    #[test]
+    fn rule4_late_a_settled_flows_reply_state_follows_its_server() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        // The proxy's only packet on the tied flow is a reset to 10.0.0.1:1080.
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let reset = FlowPacket {
+            tcp_flags: TCP_RST,
+            ..packet(ts(1), proxy, CLIENT, tcp(8080, 1080))
+        };
+        let first = table.observe(&r, &mut ended, &reset);
+        for (i, port) in [40001u16, 40002].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
+            table.observe(
+                &r,
+                &mut ended,
+                &packet(ts(2), client, proxy, tcp(port, 8080)),
+            );
+        }
+        // Decided on the first packet, 1080 is the server and never spoke: unanswered.
+        assert_eq!(first.service_port, 1080);
+        table.finish(&r, &mut ended);
+        let settled = ended.iter().find(|r| r.id == first.flow_id).unwrap();
+        // Settled, the proxy is the server and it sent only a reset: refused.
+        assert_eq!(
+            (settled.service_port(), settled.evidence, settled.state),
+            (8080, Evidence::FanIn, ReplyState::Refused)
+        );
+    }
+
+    #[test]
+    fn rule3_streaming_decides_on_the_first_packet_with_earlier_flows_fan_in() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default()).deciding_on_first_packet();
+        proxy_flows(&mut table, &r, &mut ended);
+        // A fifth flow, first packet again from the proxy: 8080 has been seen in four flows.
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let fifth = table.observe(
+            &r,
+            &mut ended,
+            &packet(ts(3), proxy, CLIENT, tcp(8080, 1081)),
+        );
+        assert_eq!(
+            (fifth.service_port, fifth.evidence),
+            (8080, Evidence::FanIn)
+        );
+        table.finish(&r, &mut ended);
+        // The first flow keeps its first-packet decision.
+        let (by_port, _) = tally(&ended);
+        assert_eq!(by_port, BTreeMap::from([(1080, 1), (8080, 4)]));
+    }
+
+    #[test]
+    fn rule4_late_settling_is_the_same_for_shards_merged_as_for_one_table() {
+        let r = registry();
+        let mut one_ended: Vec<FlowRecord> = Vec::new();
+        let mut one = FlowTable::new(100, IdleTimeouts::default());
+        proxy_flows(&mut one, &r, &mut one_ended);
+        one.finish(&r, &mut one_ended);
+        // Two shards: the proxy's first flow in one, the other clients in the other.
+        let proxy = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        let (mut a, mut a_ended) = (FlowTable::new(100, IdleTimeouts::default()), Vec::new());
+        let (mut b, mut b_ended) = (FlowTable::new(100, IdleTimeouts::default()), Vec::new());
+        a.observe(
+            &r,
+            &mut a_ended,
+            &packet(ts(1), proxy, CLIENT, tcp(8080, 1080)),
+        );
+        for (i, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
+            let client = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i as u8 + 1));
+            b.observe(
+                &r,
+                &mut b_ended,
+                &packet(ts(2), client, proxy, tcp(port, 8080)),
+            );
+        }
+        // Merged whole, and (as the sharded pipeline does) by merged counts only.
+        let (late_a, late_b) = (
+            a.finish_unsettled(&r, &mut a_ended),
+            b.finish_unsettled(&r, &mut b_ended),
+        );
+        assert_eq!((late_a.pending(), late_b.pending()), (1, 0));
+        let mut endpoints = endpoints::EndpointTable::default();
+        endpoints.merge(late_a.endpoints());
+        endpoints.merge(late_b.endpoints());
+        let mut by_counts = a_ended.clone();
+        late_a.clone().settle_with(&r, &endpoints, &mut by_counts);
+        let mut merged = late_a;
+        merged.merge(late_b);
+        merged.settle_into(&r, &mut a_ended);
+        a_ended.extend(b_ended.iter().copied());
+        by_counts.extend(b_ended);
+        let without_ids = |ended: &[FlowRecord]| {
+            let mut all: Vec<String> = ended
+                .iter()
+                .map(|r| format!("{:?}", FlowRecord { id: 0, ..*r }))
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(without_ids(&a_ended), without_ids(&one_ended));
+        assert_eq!(without_ids(&by_counts), without_ids(&one_ended));
     }
 
     #[test]

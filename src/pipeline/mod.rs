@@ -133,6 +133,13 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         }
     }
 
+    /// Keep every flow's first-packet decision, as a stream of per-packet records must
+    /// (`annotate`), instead of settling flows whose ranks tied again at the end of input.
+    pub fn deciding_on_first_packet(mut self) -> Self {
+        self.flows = self.flows.deciding_on_first_packet();
+        self
+    }
+
     /// Count one frame and say what it is: the decoded packet, its flow and service, and what
     /// the registry says of the service port (for `annotate`).
     pub fn process(&mut self, frame: &Frame<'_>) -> Processed<'r> {

@@ -16,12 +16,16 @@
 //! sequence and sent to every worker in sequence, so each flow is swept at the same point as in a
 //! single table; the rows are order-independent sums (the servers kept per row are the lowest
 //! addresses, not the first folded). The one exception is `--max-flows`: each worker holds at
-//! most its share, so a capture that fills the table evicts differently.
+//! most its share, so a capture that fills the table evicts differently. Flows whose ranks tied
+//! are held by each worker and settled only after the join, with every shard's endpoint fan-in
+//! counts merged ([`crate::flow::endpoints::LateDecisions`]), so they too come out as one
+//! table's.
 
 use super::{lane_of, PacketStart};
 use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{DecodeOptions, PacketInfo};
+use crate::flow::endpoints::{EndpointTable, LateDecisions};
 use crate::flow::{FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, SweepClock};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
@@ -49,7 +53,7 @@ struct WorkerLink<'scope, S> {
     batch: Vec<Event>,
     full: SyncSender<Vec<Event>>,
     empty: Receiver<Vec<Event>>,
-    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats, S)>,
+    handle: ScopedJoinHandle<'scope, (Aggregator, FlowStats, S, LateDecisions)>,
 }
 
 impl<S> WorkerLink<'_, S> {
@@ -78,6 +82,8 @@ impl<S> WorkerLink<'_, S> {
 /// [`FlowSink`] (`()` by default: nothing), as [`super::Pipeline::with_sink`] does in one thread.
 /// Records of different shards interleave in no fixed order.
 pub struct ShardedPipeline<'scope, S = ()> {
+    /// For settling the flows whose ranks tied, once every shard has counted its endpoints.
+    registry: &'scope Registry,
     start: PacketStart,
     clock: SweepClock,
     workers: Vec<WorkerLink<'scope, S>>,
@@ -133,6 +139,7 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
             })
             .collect();
         ShardedPipeline {
+            registry,
             start: PacketStart::new(options),
             clock: SweepClock::default(),
             workers: links,
@@ -187,6 +194,7 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
         let mut aggregator = self.start.aggregator;
         let mut stats = FlowStats::default();
         let mut sinks = Vec::with_capacity(self.workers.len());
+        let mut lates = Vec::with_capacity(self.workers.len());
         let mut handles = Vec::with_capacity(self.workers.len());
         for mut worker in self.workers {
             if !worker.batch.is_empty() {
@@ -197,12 +205,22 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
             handles.push(worker.handle);
         }
         for handle in handles {
-            let (shard, shard_stats, records) = handle.join().map_err(|_| {
+            let (shard, shard_stats, records, late) = handle.join().map_err(|_| {
                 crate::Error::Internal("a summary worker thread panicked".to_string())
             })?;
             aggregator.merge(shard);
             stats = merge_stats(stats, shard_stats);
             sinks.push(records);
+            lates.push(late);
+        }
+        // Tied flows are settled with every shard's fan-in counts, as one table would, each
+        // into the aggregator and its own shard's sink.
+        let mut endpoints = EndpointTable::default();
+        for late in &lates {
+            endpoints.merge(late.endpoints());
+        }
+        for (late, records) in lates.into_iter().zip(&mut sinks) {
+            late.settle_with(self.registry, &endpoints, &mut (&mut aggregator, records));
         }
         Ok((aggregator, stats, sinks))
     }
@@ -215,7 +233,7 @@ fn run_worker<S: FlowSink>(
     mut records: S,
     full: &Receiver<Vec<Event>>,
     empty: &SyncSender<Vec<Event>>,
-) -> (Aggregator, FlowStats, S) {
+) -> (Aggregator, FlowStats, S, LateDecisions) {
     let mut flows = FlowTable::new(max_flows, IdleTimeouts::default());
     let mut aggregator = Aggregator::default();
     while let Ok(mut batch) = full.recv() {
@@ -235,8 +253,8 @@ fn run_worker<S: FlowSink>(
         // The reader may have stopped taking batches back (it finished): then drop this one.
         let _ = empty.try_send(batch);
     }
-    flows.finish(registry, &mut (&mut aggregator, &mut records));
-    (aggregator, flows.stats(), records)
+    let late = flows.finish_unsettled(registry, &mut (&mut aggregator, &mut records));
+    (aggregator, flows.stats(), records, late)
 }
 
 /// Shard statistics added up; `peak` becomes the sum of the shards' peaks (an upper bound).

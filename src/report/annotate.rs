@@ -86,6 +86,7 @@ struct RecordJson<'a> {
     unauthorized: Option<&'a str>,
     flow: Option<u64>,
     server: Option<&'static str>,
+    evidence: Option<&'static str>,
 }
 
 fn side_str(side: ServiceSide) -> &'static str {
@@ -132,6 +133,7 @@ fn record_json<'a>(r: &PacketRecord<'a>) -> RecordJson<'a> {
         unauthorized: a.and_then(|a| a.info.unauthorized),
         flow: a.map(|a| a.flow_id),
         server: a.map(|a| side_str(a.server)),
+        evidence: a.map(|a| a.evidence.as_str()),
     }
 }
 
@@ -251,6 +253,8 @@ impl NdjsonWriter {
         json_opt_int(&mut self.line, a.map(|a| a.flow_id));
         self.line.extend_from_slice(b",\"server\":");
         json_opt_str(&mut self.line, a.map(|a| side_str(a.server)));
+        self.line.extend_from_slice(b",\"evidence\":");
+        json_opt_str(&mut self.line, a.map(|a| a.evidence.as_str()));
         self.line.extend_from_slice(b"}\n");
         out.write_all(&self.line)
     }
@@ -371,7 +375,7 @@ impl fmt::Write for JsonEscaped<'_> {
 /// CSV header of [`write_csv`], in the NDJSON key order.
 pub const CSV_HEADER: &str =
     "file,frame,ts,len,caplen,linktype,ip_version,src,dst,transport,src_port,dst_port,\
-inherited,outer,icmp_quote,reason,service_port,service,status,class,unauthorized,flow,server";
+inherited,outer,icmp_quote,reason,service_port,service,status,class,unauthorized,flow,server,evidence";
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -420,6 +424,7 @@ pub fn write_csv(
         j.unauthorized.unwrap_or_default().to_string(),
         opt(j.flow),
         j.server.unwrap_or_default().to_string(),
+        j.evidence.unwrap_or_default().to_string(),
     ])
 }
 
@@ -432,7 +437,7 @@ fn endpoint(addr: Option<IpAddr>, port: Option<u16>) -> String {
     }
 }
 
-/// `  12 2024-01-01T00:00:00.000000Z tcp 10.0.0.1:51000 > 10.0.0.2:443 https(443) len 60`
+/// `  12 2024-01-01T00:00:00.000000Z tcp 10.0.0.1:51000 > 10.0.0.2:443 https(443) by rank len 60`
 pub fn write_text(out: &mut dyn Write, record: &PacketRecord<'_>) -> io::Result<()> {
     let info = record.info;
     if let Some(file) = record.file {
@@ -456,7 +461,7 @@ pub fn write_text(out: &mut dyn Write, record: &PacketRecord<'_>) -> io::Result<
             (Some(name), _) => format!("{name}({})", a.service_port),
             (None, status) => format!("{}({})", status.as_str(), a.service_port),
         };
-        write!(out, " {label}")?;
+        write!(out, " {label} by {}", a.evidence.as_str())?;
         if a.info.class == crate::registry::Class::Dynamic {
             write!(out, " dynamic")?;
         }
@@ -579,6 +584,7 @@ mod tests {
             flow_id: u64::MAX,
             server: ServiceSide::Src,
             service_port: 53,
+            evidence: crate::flow::service_port::Evidence::FanIn,
             info: PortInfo {
                 transport: Transport::Udp,
                 port: 53,

@@ -164,10 +164,7 @@ pub fn tcp_flag_names(flags: u8) -> String {
 }
 
 pub fn evidence_name(evidence: Evidence) -> &'static str {
-    match evidence {
-        Evidence::Handshake => "handshake",
-        Evidence::Rank => "rank",
-    }
+    evidence.as_str()
 }
 
 /// A flow-record output format.

@@ -27,6 +27,7 @@
 use crate::aggregate::timeline::{Lane, Timeline};
 use crate::aggregate::{Section, MAX_SERVERS_PER_ROW};
 use crate::capture::Timestamp;
+use crate::flow::service_port::Evidence;
 use crate::flow::Counter;
 use crate::report::summary::{
     sort_rows, NoPortsReport, RowReport, SortKey, SummaryReport, TotalsReport, SCHEMA_VERSION,
@@ -89,6 +90,10 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
     let mut last_seen: Option<Timestamp> = None;
     let (mut expired, mut evicted, mut revised) = (0u64, 0u64, 0u64);
     let mut notes: Vec<String> = Vec::new();
+    let mut by_evidence: IndexMap<String, u64> = Evidence::ALL
+        .iter()
+        .map(|e| (e.as_str().to_string(), 0))
+        .collect();
     let mut timeline = Timeline::default();
     let mut timeline_exact = true;
 
@@ -101,6 +106,10 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
         expired = expired.saturating_add(t.flows_expired);
         evicted = evicted.saturating_add(t.flows_evicted);
         revised = revised.saturating_add(t.decisions_revised);
+        for (evidence, flows) in &t.flows_by_evidence {
+            let slot = by_evidence.entry(evidence.clone()).or_default();
+            *slot = slot.saturating_add(*flows);
+        }
         inputs.extend(report.inputs);
         let (counts, exact) = timeline_of(&report.timeline);
         timeline.merge(counts);
@@ -173,6 +182,7 @@ pub fn merge(reports: Vec<SummaryReport>, sort: SortKey) -> Result<SummaryReport
             flows_expired: expired,
             flows_evicted: evicted,
             decisions_revised: revised,
+            flows_by_evidence: by_evidence,
         },
         inputs,
         rows,
@@ -374,6 +384,7 @@ mod tests {
                 flows_expired: 1,
                 flows_evicted: 2,
                 decisions_revised: 3,
+                flows_by_evidence: IndexMap::from([("handshake".to_string(), 1)]),
             },
             rows,
             no_ports: IndexMap::from([("icmp".to_string(), icmp)]),
@@ -539,6 +550,8 @@ mod tests {
             ),
             (2, 4, 6)
         );
+        assert_eq!(merged.totals.flows_by_evidence["handshake"], 2);
+        assert_eq!(merged.totals.flows_by_evidence.len(), Evidence::ALL.len());
         assert_eq!(merged.totals.files, 2);
         assert_eq!(merged.notes, vec![SPANNING_FLOWS_NOTE.to_string()]);
     }

@@ -7,6 +7,7 @@
 //! colour ([`Stdout`]).
 
 pub mod annotate;
+pub mod comment;
 pub mod flows;
 pub mod html;
 pub mod live;

@@ -54,6 +54,11 @@ pub struct TotalsReport {
     pub flows_expired: u64,
     pub flows_evicted: u64,
     pub decisions_revised: u64,
+    /// Flows (as counted in `flows`) by the evidence their service side rests on, every kind
+    /// always present: `handshake`, `rank`, `fan-in`, `first-packet`, `port-order`. (Owned
+    /// names and `default`: `merge` reads summaries back, older ones too.)
+    #[serde(default)]
+    pub flows_by_evidence: indexmap::IndexMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +182,10 @@ impl SummaryReport {
                 flows_expired: flows.expired,
                 flows_evicted: flows.evicted,
                 decisions_revised: flows.revised,
+                flows_by_evidence: aggregator
+                    .flows_by_evidence()
+                    .map(|(evidence, flows)| (evidence.as_str().to_string(), flows))
+                    .collect(),
             },
             inputs,
             rows,
@@ -596,6 +605,12 @@ pub fn write_table(
         "  {} file(s), {} capture error(s); flows expired {}, evicted {}, service decisions revised {}",
         t.files, t.capture_errors, t.flows_expired, t.flows_evicted, t.decisions_revised
     )?;
+    let evidence: Vec<String> = t
+        .flows_by_evidence
+        .iter()
+        .map(|(evidence, flows)| format!("{evidence} {}", human_count(*flows)))
+        .collect();
+    writeln!(out, "  flows by evidence: {}", evidence.join(", "))?;
     for input in report.inputs.iter().filter(|i| i.error.is_some()) {
         if let Some(e) = &input.error {
             writeln!(out, "  {} {e}", paint.alert("capture error:"))?;

@@ -1,0 +1,358 @@
+//! Endpoint fan-in: in how many flows each (transport, address, port) endpoint was seen.
+//!
+//! Takes the two endpoints of every new flow and counts them; answers how many flows an
+//! endpoint was seen in, for rule 3 of [`super::service_port`] (a server's port meets many
+//! peers, a client's port one). A flow re-created on the same endpoints after it ended counts
+//! again for both, which leaves their comparison unchanged. No I/O.
+//!
+//! Memory is bounded like the flow table's: at most `max_endpoints` are held. When a new
+//! endpoint would pass that, the endpoints seen in one flow only are dropped (the clients'
+//! ephemeral ports, most of any table) and, if that frees less than half, every count is halved
+//! and the zeros dropped. Counts are then approximate, and sharded tables (which each hold a
+//! share of the bound) may disagree with one table: the same exception as `--max-flows`.
+//! Tables of disjoint flows [`merge`](EndpointTable::merge) by adding counts.
+
+use super::service_port::{choose_service_side, ServiceSide, Sides};
+use super::{FlowRecord, FlowSink, PackedKey};
+use crate::decode::Ports;
+use crate::registry::Registry;
+use std::collections::HashMap;
+
+/// An endpoint packed as three words: the address's high and low 64 bits, then
+/// port << 16 | transport << 8 | 1 for IPv6 (the layout of [`PackedKey`]'s words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PackedEndpoint([u64; 3]);
+
+impl PackedEndpoint {
+    /// Endpoint `a` (`first` true) or `b` of a flow key.
+    fn of(key: &PackedKey, first: bool) -> PackedEndpoint {
+        let [a_hi, a_lo, b_hi, b_lo, meta] = key.0;
+        let family_transport = meta & 0xff_0001;
+        if first {
+            PackedEndpoint([a_hi, a_lo, ((meta >> 48) << 32) | family_transport])
+        } else {
+            PackedEndpoint([
+                b_hi,
+                b_lo,
+                (((meta >> 32) & 0xffff) << 32) | family_transport,
+            ])
+        }
+    }
+}
+
+/// Flows per endpoint, bounded.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointTable {
+    flows: HashMap<PackedEndpoint, u32, foldhash::fast::FixedState>,
+    max_endpoints: usize,
+}
+
+impl EndpointTable {
+    /// A table that holds at most `max_endpoints` (at least 2).
+    pub fn new(max_endpoints: usize) -> Self {
+        EndpointTable {
+            flows: HashMap::default(),
+            max_endpoints: max_endpoints.max(2),
+        }
+    }
+
+    /// Endpoints held.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Flows seen so far with endpoint `a` and with endpoint `b` of `key`.
+    pub(crate) fn counts(&self, key: &PackedKey) -> (u32, u32) {
+        let count = |first| {
+            self.flows
+                .get(&PackedEndpoint::of(key, first))
+                .copied()
+                .unwrap_or(0)
+        };
+        (count(true), count(false))
+    }
+
+    /// A new flow on `key`: one more for both of its endpoints.
+    pub(crate) fn add_flow(&mut self, key: &PackedKey) {
+        for first in [true, false] {
+            let endpoint = PackedEndpoint::of(key, first);
+            if let Some(count) = self.flows.get_mut(&endpoint) {
+                *count = count.saturating_add(1);
+                continue;
+            }
+            if self.flows.len() >= self.max_endpoints {
+                self.prune();
+            }
+            self.flows.insert(endpoint, 1);
+        }
+    }
+
+    /// Make room: drop the endpoints seen once; if that freed less than half, halve every count
+    /// and drop the zeros. Each pruning follows at least as many insertions as it costs.
+    #[cold]
+    fn prune(&mut self) {
+        self.flows.retain(|_, count| *count > 1);
+        if self.flows.len() * 2 > self.max_endpoints {
+            self.flows.retain(|_, count| {
+                *count /= 2;
+                *count > 0
+            });
+        }
+    }
+
+    /// Add the counts of a table of other flows (another shard's).
+    pub fn merge(&mut self, other: &EndpointTable) {
+        for (endpoint, count) in &other.flows {
+            let mine = self.flows.entry(*endpoint).or_insert(0);
+            *mine = mine.saturating_add(*count);
+        }
+    }
+}
+
+/// Flows whose ranks tied, held from their end to the end of input, when [`EndpointTable`]'s
+/// counts are complete, and settled then (rules 3 and 4 of [`super::service_port`] with the
+/// whole input's fan-in). Holding them there, rather than settling each as it ends, makes the
+/// result independent of `--threads`: a shard's counts cover its own flows only, the merged
+/// counts every flow. At most `max_pending` are held; beyond that a flow is settled as it ends
+/// with the counts known then (the `--max-flows` exception again).
+///
+/// Only a flow's end and a new flow come here, never a packet of a known flow.
+#[derive(Debug, Clone)]
+pub struct LateDecisions {
+    pub(crate) endpoints: EndpointTable,
+    pending: Vec<Held>,
+    max_pending: usize,
+}
+
+/// What settling a tied flow needs beside its record: which endpoint sent its first packet
+/// (rule 4), and which sent what (its reply state follows the server if the side changes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Directions {
+    pub(crate) first_from_a: bool,
+    /// [`super::FlowState::replies`].
+    pub(crate) replies: u8,
+}
+
+/// A tied flow's record, held with its [`Directions`].
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    record: FlowRecord,
+    directions: Directions,
+}
+
+impl LateDecisions {
+    pub fn new(max_flows: usize) -> Self {
+        LateDecisions {
+            endpoints: EndpointTable::new(max_flows.saturating_mul(2)),
+            pending: Vec::new(),
+            max_pending: max_flows.max(1),
+        }
+    }
+
+    /// Flows held for the end of input.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The fan-in counts so far.
+    pub fn endpoints(&self) -> &EndpointTable {
+        &self.endpoints
+    }
+
+    /// A flow ended: hand it to `sink`, or hold it when its ranks tied and `late` is set.
+    pub(crate) fn end<S: FlowSink>(
+        &mut self,
+        late: bool,
+        registry: &Registry,
+        sink: &mut S,
+        mut record: FlowRecord,
+        directions: Directions,
+    ) {
+        if late && record.evidence.is_tie_break() && record.packets() > 0 {
+            if self.pending.len() < self.max_pending {
+                self.pending.push(Held { record, directions });
+                return;
+            }
+            settle(registry, &self.endpoints, &mut record, directions);
+        }
+        sink.flow_ended(registry, record);
+    }
+
+    /// Add another shard's counts and held flows.
+    pub fn merge(&mut self, other: LateDecisions) {
+        self.endpoints.merge(&other.endpoints);
+        self.pending.extend(other.pending);
+        self.max_pending = self.max_pending.saturating_add(other.max_pending);
+    }
+
+    /// Settle the held flows with the counts known now and hand them to `sink`.
+    pub fn settle_into<S: FlowSink>(self, registry: &Registry, sink: &mut S) {
+        let LateDecisions {
+            endpoints, pending, ..
+        } = self;
+        Self::settle_held(pending, registry, &endpoints, sink);
+    }
+
+    /// Settle the held flows with `endpoints`' counts (every shard's, merged) and hand them to
+    /// `sink`: a shard's held flows go to that shard's sink, settled as one table would.
+    pub fn settle_with<S: FlowSink>(
+        self,
+        registry: &Registry,
+        endpoints: &EndpointTable,
+        sink: &mut S,
+    ) {
+        Self::settle_held(self.pending, registry, endpoints, sink);
+    }
+
+    fn settle_held<S: FlowSink>(
+        pending: Vec<Held>,
+        registry: &Registry,
+        endpoints: &EndpointTable,
+        sink: &mut S,
+    ) {
+        for Held {
+            mut record,
+            directions,
+        } in pending
+        {
+            settle(registry, endpoints, &mut record, directions);
+            sink.flow_ended(registry, record);
+        }
+    }
+
+    /// [`settle_into`](Self::settle_into) without ending anything: `live`'s snapshots.
+    pub fn settle_copies_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
+        for held in &self.pending {
+            let mut record = held.record;
+            settle(registry, &self.endpoints, &mut record, held.directions);
+            sink.flow_ended(registry, record);
+        }
+    }
+}
+
+/// Decide a tied flow again from its first packet and `endpoints`' counts; its counters and
+/// reply state follow the server if the side changes.
+pub(crate) fn settle(
+    registry: &Registry,
+    endpoints: &EndpointTable,
+    record: &mut FlowRecord,
+    directions: Directions,
+) {
+    let first_from_a = directions.first_from_a;
+    if !record.evidence.is_tie_break() {
+        return;
+    }
+    let key = &record.key;
+    let (a_flows, b_flows) = endpoints.counts(&PackedKey::of_key(key));
+    let (src, dst, src_flows, dst_flows) = if first_from_a {
+        (key.a, key.b, a_flows, b_flows)
+    } else {
+        (key.b, key.a, b_flows, a_flows)
+    };
+    let sides = Sides {
+        ports: Ports {
+            transport: key.transport,
+            src_port: src.port,
+            dst_port: dst.port,
+        },
+        handshake: None,
+        src_flows,
+        dst_flows,
+    };
+    let (side, evidence) = choose_service_side(registry, sides);
+    let server_is_a = (side == ServiceSide::Src) == first_from_a;
+    if server_is_a != record.server_is_a {
+        std::mem::swap(&mut record.to_server, &mut record.to_client);
+        record.server_is_a = server_is_a;
+        record.state = super::reply_state(directions.replies, server_is_a);
+    }
+    record.evidence = evidence;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::FlowPacket;
+    use crate::transport::Transport;
+    use std::net::IpAddr;
+
+    fn key(src: &str, src_port: u16, dst: &str, dst_port: u16) -> PackedKey {
+        let packet = FlowPacket {
+            ts: crate::capture::Timestamp::default(),
+            src: src.parse::<IpAddr>().unwrap(),
+            dst: dst.parse::<IpAddr>().unwrap(),
+            ports: Ports {
+                transport: Transport::Tcp,
+                src_port,
+                dst_port,
+            },
+            handshake: None,
+            tcp_flags: 0,
+            wire_len: 60,
+            tunnel: None,
+        };
+        packet.packed_key().0
+    }
+
+    #[test]
+    fn a_server_port_counts_every_client_and_a_client_port_one() {
+        let mut table = EndpointTable::new(100);
+        for client_port in [40000, 40001, 40002] {
+            table.add_flow(&key("10.0.0.2", client_port, "10.0.0.1", 8080));
+        }
+        // Endpoint a is the lower address: 10.0.0.1:8080.
+        let k = key("10.0.0.2", 40003, "10.0.0.1", 8080);
+        assert_eq!(table.counts(&k), (3, 0));
+        table.add_flow(&k);
+        assert_eq!(table.counts(&k), (4, 1));
+    }
+
+    #[test]
+    fn the_same_port_on_another_address_or_transport_is_another_endpoint() {
+        let mut table = EndpointTable::new(100);
+        table.add_flow(&key("10.0.0.2", 40000, "10.0.0.1", 8080));
+        let other_server = key("10.0.0.2", 40001, "10.0.0.9", 8080);
+        assert_eq!(table.counts(&other_server), (0, 0));
+        let v6 = key("::2", 40000, "::1", 8080);
+        assert_eq!(table.counts(&v6), (0, 0));
+    }
+
+    #[test]
+    fn merged_shards_count_what_one_table_counts() {
+        let flows: Vec<PackedKey> = (0..50u16)
+            .map(|i| key("10.0.0.2", 40000 + i, "10.0.0.1", 8080 + i % 3))
+            .collect();
+        let mut one = EndpointTable::new(1000);
+        let (mut even, mut odd) = (EndpointTable::new(1000), EndpointTable::new(1000));
+        for (i, k) in flows.iter().enumerate() {
+            one.add_flow(k);
+            if i % 2 == 0 {
+                even.add_flow(k)
+            } else {
+                odd.add_flow(k)
+            }
+        }
+        even.merge(&odd);
+        for k in &flows {
+            assert_eq!(one.counts(k), even.counts(k));
+        }
+        assert_eq!(one.counts(&flows[0]).0, 17);
+    }
+
+    #[test]
+    fn the_table_stays_within_its_bound_and_keeps_busy_endpoints() {
+        let mut table = EndpointTable::new(64);
+        for i in 0..10_000u32 {
+            let client = format!("10.1.{}.{}", i / 250, i % 250);
+            table.add_flow(&key(&client, 40000, "10.0.0.1", 443));
+            assert!(table.len() <= 64, "{}", table.len());
+        }
+        let (server, client) = table.counts(&key("10.9.9.9", 40000, "10.0.0.1", 443));
+        assert!(server > 1000, "{server}");
+        assert_eq!(client, 0);
+    }
+}
