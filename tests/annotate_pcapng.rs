@@ -519,7 +519,7 @@ fn existing_comments_and_options_survive_and_the_section_names_portnote() {
     assert_eq!(
         after[3],
         "seen by hand|portnote: tcp 40000->4 service=- port=4 status=unassigned class=system \
-         server=dst evidence=rank flow=1"
+         server=dst evidence=handshake flow=1"
     );
 
     // ... and comments added to a pcap by editcap, one of them with a comma.
