@@ -173,6 +173,33 @@ Exit status: 0 stopped by --count, --duration, Ctrl-C or SIGTERM; 2 the interfac
 (after the final summary) or any other error. A second Ctrl-C exits at once (status 130).")]
     Live(LiveArgs),
 
+    /// Combine `summary --format json` outputs (files, days, sensors) into one summary
+    #[command(after_help = "\
+Packets and bytes add exactly; first and last seen take the earliest and latest; server lists
+unite (the lowest 64 addresses); shares are recomputed. A flow that spans two inputs counts
+once in each (the output's `notes` say so). An input may also be a `summary --per-file`
+array.
+
+Examples:
+  portnote summary --format json day1.pcap > day1.json
+  portnote summary --format json day2.pcap > day2.json
+  portnote merge day1.json day2.json
+  ls *.pcap | parallel 'portnote summary --format json {} > {}.json' && portnote merge *.json")]
+    Merge(MergeArgs),
+
+    /// One record per flow, written when the flow ends: endpoints, service, counters, Community ID
+    #[command(after_help = "\
+Records come in the order flows end (FIN/RST then idle, idle timeout, eviction under
+--max-flows, end of input); flows ending at the same packet in the order they began. Summing
+records by transport and service (or service port) gives `summary`'s rows exactly.
+
+Examples:
+  portnote flows capture.pcap | jq 'select(.section != \"assigned\")'
+  portnote flows --format csv -f 'tcp' a.pcap b.pcap > flows.csv
+  portnote flows --format parquet -o flows.parquet day1.pcap
+  duckdb -c \"SELECT service, sum(bytes_c2s + bytes_s2c) AS bytes FROM 'flows.parquet' GROUP BY ALL ORDER BY 2 DESC\"")]
+    Flows(FlowsArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(after_help = "\
 Examples:
@@ -191,6 +218,58 @@ Examples:
   portnote man | man -l -
   portnote man > ~/.local/share/man/man1/portnote.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format (parquet needs -o)
+    #[arg(long, value_enum, default_value_t = FlowsFormat::Ndjson)]
+    pub format: FlowsFormat,
+
+    /// Write to FILE instead of standard output (required for parquet)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Flows kept in memory at once; beyond this the least recently seen end (`end`: evicted)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    pub max_flows: usize,
+
+    /// Threads: 1 reads and counts in one thread; 2 or more read in one and count in another
+    /// (records are written in the order flows end, so flows are not sharded across more)
+    /// [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowsFormat {
+    /// One JSON object per flow
+    Ndjson,
+    Csv,
+    /// Apache Parquet, typed columns, one row group per 65,536 flows
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// `summary --format json` outputs; `-` reads standard input
+    #[arg(required = true, value_name = "SUMMARY.json")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+
+    /// Show only the N largest rows of each section (0: all)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub top: usize,
+
+    /// Row order within a section
+    #[arg(long, value_enum, default_value_t = SortArg::Bytes)]
+    pub sort: SortArg,
 }
 
 #[derive(Debug, Args)]

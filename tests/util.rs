@@ -3,7 +3,7 @@
 //! corpus listing.
 //!
 //! The skip policy lives here and nowhere else. A check whose needs are missing (`../shared`, a
-//! program, root, a file of a system package):
+//! program, root, a file of a system package, a command that must succeed):
 //! - under `CI=true` fails (CI installs every tool and provides `../shared`);
 //! - otherwise passes without running, after a notice on its own (captured) output, and is
 //!   entered in a process-wide registry. `wrap_up::skipped_checks_are_counted_in_one_line`, the
@@ -30,6 +30,9 @@ pub enum Need {
     Root,
     /// A file a system package installs: (path, package), like `/etc/services` of netbase.
     File(&'static str, &'static str),
+    /// A command that must run and succeed, like `python3 -c "import duckdb"` (a program whose
+    /// presence alone says too little: a Python module, a Java runtime).
+    Runs(&'static str, &'static [&'static str]),
 }
 
 /// The checks skipped so far in this process: (check, reason).
@@ -74,6 +77,11 @@ fn unmet(need: Need) -> Option<String> {
         Need::Root => (!is_root()).then(|| "not root".to_string()),
         Need::File(path, package) => (!Path::new(path).is_file())
             .then(|| format!("{path} absent (apt-get install {package})")),
+        Need::Runs(program, args) => (!Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success()))
+        .then(|| format!("`{program} {}` fails", args.join(" "))),
     }
 }
 

@@ -26,7 +26,9 @@ pub const MAX_SERVERS_PER_ROW: usize = 64;
 pub const MAX_CLIENTS_PER_ROW: usize = 64;
 
 /// Which part of the summary a row belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Section {
     /// The service port is assigned by IANA (system or user range).

@@ -174,6 +174,43 @@ impl Timeline {
         }
     }
 
+    /// Count `counter` (packets and bytes already added up) at `ts_nanos` in `lane`: how
+    /// `portnote merge` puts a summary's buckets back on the grid.
+    pub fn add_counter(&mut self, lane: Lane, ts_nanos: i64, counter: Counter) {
+        let slot = self.locate(ts_nanos);
+        if let Some(target) = self
+            .buckets
+            .get_mut(slot)
+            .and_then(|bucket| bucket.get_mut(lane as usize))
+        {
+            target.merge(counter);
+        }
+    }
+
+    /// An empty timeline whose buckets will never be narrower than `width_nanos`: on the
+    /// narrowest step of the ladder that is a whole multiple of it, so that every bucket of that
+    /// width on a grid from the epoch falls inside one of its buckets (`true`: re-bucketing is
+    /// exact). When no step is a multiple (a width portnote does not write), the narrowest step
+    /// at least as wide, and `false`.
+    pub fn at_least(width_nanos: i64) -> (Timeline, bool) {
+        let width = width_nanos.max(1);
+        let (step, exact) = match LADDER.iter().position(|&w| w % width == 0) {
+            Some(step) => (step, true),
+            None => (
+                LADDER
+                    .iter()
+                    .position(|&w| w >= width)
+                    .unwrap_or(LADDER.len() - 1),
+                false,
+            ),
+        };
+        let timeline = Timeline {
+            step,
+            ..Timeline::default()
+        };
+        (timeline, exact)
+    }
+
     /// The bucket `ts_nanos` falls in, made when needed; it becomes the hot bucket. Out of
     /// line: only a packet outside the last packet's bucket comes here.
     #[inline(never)]

@@ -561,6 +561,94 @@ impl Serialize for Timestamp {
     }
 }
 
+/// The text was not a timestamp as [`Timestamp`]'s `Display` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.fraction]Z)")]
+pub struct BadTimestamp(pub String);
+
+impl std::str::FromStr for Timestamp {
+    type Err = BadTimestamp;
+
+    /// What `Display` writes: `YYYY-MM-DDTHH:MM:SS`, up to nine fractional digits (their count
+    /// becomes `digits`), `Z`. Reading a report back (`portnote merge`) keeps its precision.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || BadTimestamp(text.to_string());
+        let body = text.strip_suffix('Z').ok_or_else(bad)?;
+        let (date, time) = body.split_once('T').ok_or_else(bad)?;
+        let (clock, fraction) = match time.split_once('.') {
+            Some((clock, fraction)) => (clock, Some(fraction)),
+            None => (time, None),
+        };
+        let number = |part: &str, range: std::ops::RangeInclusive<i64>| {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            part.parse::<i64>().ok().filter(|n| range.contains(n))
+        };
+        let (year, rest) = match date.strip_prefix('-') {
+            Some(negative) => {
+                let (year, rest) = negative.split_once('-').ok_or_else(bad)?;
+                (-number(year, 0..=999_999_999).ok_or_else(bad)?, rest)
+            }
+            None => {
+                let (year, rest) = date.split_once('-').ok_or_else(bad)?;
+                (number(year, 0..=999_999_999).ok_or_else(bad)?, rest)
+            }
+        };
+        let (month, day) = rest.split_once('-').ok_or_else(bad)?;
+        let month = number(month, 1..=12).ok_or_else(bad)?;
+        let day = number(day, 1..=31).ok_or_else(bad)?;
+        let mut clock = clock.split(':');
+        let mut field = |max| clock.next().and_then(|p| number(p, 0..=max));
+        let (hour, minute, second) = (
+            field(23).ok_or_else(bad)?,
+            field(59).ok_or_else(bad)?,
+            field(60).ok_or_else(bad)?,
+        );
+        if clock.next().is_some() {
+            return Err(bad());
+        }
+        let (nanos, digits) = match fraction {
+            None => (0, 0),
+            Some(f) if (1..=9).contains(&f.len()) => {
+                let value = number(f, 0..=999_999_999).ok_or_else(bad)?;
+                let scale = 10i64.pow(9 - f.len() as u32);
+                (value * scale, f.len() as u8)
+            }
+            Some(_) => return Err(bad()),
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days
+            .checked_mul(86_400)
+            .and_then(|s| s.checked_add(hour * 3600 + minute * 60 + second))
+            .ok_or_else(bad)?;
+        Ok(Timestamp {
+            secs,
+            nanos: u32::try_from(nanos).map_err(|_| bad())?,
+            digits,
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; the inverse of [`civil_from_days`]
+/// (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400); // 0..399
+    let mp = if month > 2 { month - 3 } else { month + 9 }; // month from March, 0..11
+    let doy = (153 * mp + 2) / 5 + day - 1; // 0..365
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // 0..146096
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day); Howard Hinnant's algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -764,5 +852,37 @@ mod tests {
             digits: 3,
         };
         assert_eq!(leap_day.to_string(), "2000-02-29T00:00:00.000Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamp_reads_back_what_it_writes(
+            secs in -62_135_596_800i64..253_402_300_800, // years 1 to 9999
+            nanos in 0u32..1_000_000_000,
+            digits in 0u8..=9,
+        ) {
+            let scale = 10u32.pow(9 - u32::from(digits));
+            let ts = Timestamp { secs, nanos: nanos / scale * scale, digits };
+            proptest::prop_assert_eq!(ts.to_string().parse::<Timestamp>(), Ok(ts));
+        }
+    }
+
+    #[test]
+    fn timestamp_refuses_what_it_never_writes() {
+        for text in [
+            "",
+            "Z",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T24:00:00Z",
+            "2023-11-14T22:13Z",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.1234567890Z",
+            "2023-11-14T22:13:+0Z",
+            "2023-11-14 22:13:20Z",
+        ] {
+            assert!(text.parse::<Timestamp>().is_err(), "{text:?}");
+        }
     }
 }

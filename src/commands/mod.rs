@@ -2,10 +2,12 @@
 
 pub mod annotate;
 pub mod annotate_pcapng;
+pub mod flows;
 pub mod input;
 pub mod install;
 pub mod live;
 pub mod lookup;
+pub mod merge;
 pub mod registry;
 pub mod summary;
 
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Annotate(args) => annotate::run(args, &load()?, &mut out),
         Command::Summary(args) => summary::run(args, &load()?, &mut out),
         Command::Live(args) => live::run(args, &load()?, &mut out),
+        Command::Merge(args) => merge::run(args, &mut out),
+        Command::Flows(args) => flows::run(args, &load()?, &mut out),
         Command::Completions { shell } => install::completions(*shell, &mut out),
         Command::Man => install::man(&mut out),
     }?;

@@ -19,6 +19,7 @@
 //! live. The wheel may hold stale deadlines (a flow seen again since); those are checked against
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
+pub mod community_id;
 pub mod endpoints;
 mod record;
 pub mod service_port;

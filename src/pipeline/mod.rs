@@ -175,6 +175,11 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         (info, observed)
     }
 
+    /// The second sink, between frames (`flows` writes the records it holds after each frame).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.records
+    }
+
     /// The counts [`finish`](Self::finish) would hand back now, with every live flow folded
     /// into a copy of the aggregator and left running: `live`'s interval snapshots.
     /// (`records` sees none of these: they have not ended.)

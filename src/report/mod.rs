@@ -8,9 +8,12 @@
 
 pub mod annotate;
 pub mod comment;
+pub mod flows;
 pub mod html;
 pub mod live;
 pub mod lookup;
+pub mod merge;
+pub mod parquet;
 pub mod registry;
 pub mod summary;
 pub mod timeline;

@@ -11,7 +11,7 @@ use crate::report::units::{human_bytes, human_count, human_duration, share_perce
 use crate::report::{csv_to_io, Format};
 use crate::transport::Transport;
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -28,7 +28,7 @@ pub enum SortKey {
 }
 
 /// One capture input as the report names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputReport {
     pub file: String,
     pub packets: u64,
@@ -39,7 +39,7 @@ pub struct InputReport {
     pub unopened: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotalsReport {
     pub packets: u64,
     pub bytes: u64,
@@ -55,11 +55,13 @@ pub struct TotalsReport {
     pub flows_evicted: u64,
     pub decisions_revised: u64,
     /// Flows (as counted in `flows`) by the evidence their service side rests on, every kind
-    /// always present: `handshake`, `rank`, `fan-in`, `first-packet`, `port-order`.
-    pub flows_by_evidence: indexmap::IndexMap<&'static str, u64>,
+    /// always present: `handshake`, `rank`, `fan-in`, `first-packet`, `port-order`. (Owned
+    /// names and `default`: `merge` reads summaries back, older ones too.)
+    #[serde(default)]
+    pub flows_by_evidence: indexmap::IndexMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowReport {
     pub section: Section,
     pub transport: Transport,
@@ -70,8 +72,11 @@ pub struct RowReport {
     pub unauthorized: Option<String>,
     pub flows: u64,
     /// Of `flows`, those whose packets went one way only (a SYN or datagrams nobody answered).
+    /// (`default`: `merge` reads summaries written before these counts existed.)
+    #[serde(default)]
     pub flows_unanswered: u64,
     /// Of `flows`, those the server turned away: TCP resets only, or ICMP port unreachable.
+    #[serde(default)]
     pub flows_refused: u64,
     pub packets: u64,
     pub bytes: u64,
@@ -88,18 +93,21 @@ pub struct RowReport {
     pub servers_truncated: bool,
     /// Distinct client addresses, for rows outside the assigned section: exact up to
     /// [`crate::aggregate::MAX_CLIENTS_PER_ROW`], more when `clients_truncated`.
+    /// (`default`, as for the flow states: `merge` reads older summaries.)
+    #[serde(default)]
     pub clients: usize,
+    #[serde(default)]
     pub clients_truncated: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoPortsReport {
     pub packets: u64,
     pub bytes: u64,
 }
 
 /// The whole summary of one or more inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SummaryReport {
     pub version: u32,
     pub inputs: Vec<InputReport>,
@@ -110,7 +118,12 @@ pub struct SummaryReport {
     pub no_ports: IndexMap<String, u64>,
     /// Reason -> packets and bytes without ports.
     pub no_ports_detail: IndexMap<String, NoPortsReport>,
+    /// What a reader should know about how the counts were made (`portnote merge` says that a
+    /// flow spanning two inputs counts in each); absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Packets and bytes per time bucket and section.
+    #[serde(default)]
     pub timeline: TimelineReport,
     /// The counts behind `timeline`, for charts that want fewer, wider buckets.
     #[serde(skip)]
@@ -129,18 +142,7 @@ impl SummaryReport {
             .rows()
             .map(|row| row_report(row, totals.bytes))
             .collect();
-        rows.sort_by(|a, b| {
-            let key = |r: &RowReport| match sort {
-                SortKey::Bytes => (r.bytes, r.packets, r.flows),
-                SortKey::Packets => (r.packets, r.bytes, r.flows),
-                SortKey::Flows => (r.flows, r.bytes, r.packets),
-            };
-            a.section
-                .cmp(&b.section)
-                .then_with(|| key(b).cmp(&key(a)))
-                .then_with(|| a.transport.cmp(&b.transport))
-                .then_with(|| a.ports.cmp(&b.ports))
-        });
+        sort_rows(&mut rows, sort);
         let mut reasons: Vec<_> = aggregator.no_ports().iter().collect();
         reasons.sort_by(|a, b| b.1.packets.cmp(&a.1.packets).then_with(|| a.0.cmp(b.0)));
         let no_ports = reasons
@@ -182,13 +184,14 @@ impl SummaryReport {
                 decisions_revised: flows.revised,
                 flows_by_evidence: aggregator
                     .flows_by_evidence()
-                    .map(|(evidence, flows)| (evidence.as_str(), flows))
+                    .map(|(evidence, flows)| (evidence.as_str().to_string(), flows))
                     .collect(),
             },
             inputs,
             rows,
             no_ports,
             no_ports_detail,
+            notes: Vec::new(),
             timeline: TimelineReport::build(aggregator.timeline()),
             timeline_counts: aggregator.timeline().clone(),
         }
@@ -197,6 +200,22 @@ impl SummaryReport {
     pub fn rows_in(&self, section: Section) -> impl Iterator<Item = &RowReport> {
         self.rows.iter().filter(move |r| r.section == section)
     }
+}
+
+/// By section (assigned, unassigned, dynamic), then by the sort key, descending.
+pub(crate) fn sort_rows(rows: &mut [RowReport], sort: SortKey) {
+    rows.sort_by(|a, b| {
+        let key = |r: &RowReport| match sort {
+            SortKey::Bytes => (r.bytes, r.packets, r.flows),
+            SortKey::Packets => (r.packets, r.bytes, r.flows),
+            SortKey::Flows => (r.flows, r.bytes, r.packets),
+        };
+        a.section
+            .cmp(&b.section)
+            .then_with(|| key(b).cmp(&key(a)))
+            .then_with(|| a.transport.cmp(&b.transport))
+            .then_with(|| a.ports.cmp(&b.ports))
+    });
 }
 
 fn row_report(row: &Row, total_bytes: u64) -> RowReport {

@@ -4,10 +4,10 @@
 
 use crate::aggregate::timeline::{Bucket, Lane, Timeline};
 use crate::capture::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Packets or bytes of one bucket, per lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LaneValues {
     pub assigned: u64,
     pub unassigned: u64,
@@ -33,7 +33,7 @@ impl LaneValues {
 }
 
 /// One time bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineBucket {
     /// Start of the bucket (it ends where the next one starts).
     pub start: Timestamp,
@@ -42,7 +42,8 @@ pub struct TimelineBucket {
 }
 
 /// The buckets that hold packets, in time order; the others are left out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Read back by `portnote merge`; absent (empty) in summaries written before it existed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TimelineReport {
     /// Width of every bucket.
     pub bucket_seconds: f64,

@@ -1,0 +1,351 @@
+//! Flow records as Apache Parquet (`flows --format parquet`), through the `parquet` crate's
+//! low-level column writers (no arrow).
+//!
+//! Takes [`FlowRow`]s, buffers them column by column, and writes a row group every
+//! [`ROWS_PER_GROUP`] rows, so memory stays flat on any input: at most one row group is held.
+//! Schema (the README lists it too): timestamps are `INT64 TIMESTAMP(NANOS, UTC)`, ports
+//! `INT32 INTEGER(16, unsigned)`, counters `INT64`, strings `BYTE_ARRAY STRING`; absent values
+//! are nulls of optional columns. Strings are dictionary-encoded (the writer's default) and
+//! pages Snappy-compressed.
+
+use super::flows::{evidence_name, FlowRow, FlowWriter};
+use crate::decode::TunnelKind;
+use parquet::basic::Compression;
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// Rows per row group: about 10-20 MB of column buffers.
+pub const ROWS_PER_GROUP: usize = 65_536;
+
+/// The Parquet schema; columns in [`super::flows::FIELDS`] order.
+pub const SCHEMA: &str = "
+message flow {
+  required int64 first_seen (TIMESTAMP(NANOS,true));
+  required int64 last_seen (TIMESTAMP(NANOS,true));
+  required double duration;
+  required binary transport (STRING);
+  required binary client (STRING);
+  required int32 client_port (INTEGER(16,false));
+  required binary server (STRING);
+  required int32 server_port (INTEGER(16,false));
+  required binary evidence (STRING);
+  optional binary service (STRING);
+  required binary section (STRING);
+  required binary status (STRING);
+  required binary class (STRING);
+  optional binary unauthorized (STRING);
+  required int64 packets_c2s;
+  required int64 bytes_c2s;
+  required int64 packets_s2c;
+  required int64 bytes_s2c;
+  optional binary tcp_flags (STRING);
+  required binary end (STRING);
+  required binary state (STRING);
+  optional binary tunnel (STRING);
+  required binary community_id (STRING);
+  required int64 flow;
+  optional binary file (STRING);
+  required int32 ip_version (INTEGER(8,false));
+}";
+
+/// A buffered optional string column: the present values and one definition level per row.
+#[derive(Default)]
+struct Optional {
+    values: Vec<ByteArray>,
+    levels: Vec<i16>,
+}
+
+impl Optional {
+    fn push(&mut self, value: Option<&str>) {
+        match value {
+            Some(v) => {
+                self.values.push(ByteArray::from(v));
+                self.levels.push(1);
+            }
+            None => self.levels.push(0),
+        }
+    }
+}
+
+/// One row group's columns.
+#[derive(Default)]
+struct Columns {
+    first_seen: Vec<i64>,
+    last_seen: Vec<i64>,
+    duration: Vec<f64>,
+    transport: Vec<ByteArray>,
+    client: Vec<ByteArray>,
+    client_port: Vec<i32>,
+    server: Vec<ByteArray>,
+    server_port: Vec<i32>,
+    evidence: Vec<ByteArray>,
+    service: Optional,
+    section: Vec<ByteArray>,
+    status: Vec<ByteArray>,
+    class: Vec<ByteArray>,
+    unauthorized: Optional,
+    packets_c2s: Vec<i64>,
+    bytes_c2s: Vec<i64>,
+    packets_s2c: Vec<i64>,
+    bytes_s2c: Vec<i64>,
+    tcp_flags: Optional,
+    end: Vec<ByteArray>,
+    state: Vec<ByteArray>,
+    tunnel: Optional,
+    community_id: Vec<ByteArray>,
+    flow: Vec<i64>,
+    file: Optional,
+    ip_version: Vec<i32>,
+}
+
+/// Nanoseconds since the epoch; timestamps beyond i64 (years before 1678 or after 2262)
+/// saturate.
+fn nanos(ts: crate::capture::Timestamp) -> i64 {
+    i64::try_from(ts.as_nanos()).unwrap_or(if ts.secs < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Counters beyond i64::MAX (never in practice) saturate.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn text(s: &str) -> ByteArray {
+    ByteArray::from(s)
+}
+
+impl Columns {
+    fn push(&mut self, row: &FlowRow<'_>) {
+        self.first_seen.push(nanos(row.first_seen));
+        self.last_seen.push(nanos(row.last_seen));
+        self.duration.push(row.duration());
+        self.transport.push(text(row.transport.as_str()));
+        self.client.push(text(&row.client.to_string()));
+        self.client_port.push(i32::from(row.client_port));
+        self.server.push(text(&row.server.to_string()));
+        self.server_port.push(i32::from(row.server_port));
+        self.evidence.push(text(evidence_name(row.evidence)));
+        self.service.push(row.service);
+        self.section.push(text(row.section().as_str()));
+        self.status.push(text(row.status.as_str()));
+        self.class.push(text(row.class.as_str()));
+        self.unauthorized.push(row.unauthorized);
+        self.packets_c2s.push(count(row.c2s.packets));
+        self.bytes_c2s.push(count(row.c2s.bytes));
+        self.packets_s2c.push(count(row.s2c.packets));
+        self.bytes_s2c.push(count(row.s2c.bytes));
+        self.tcp_flags.push(row.tcp_flag_names().as_deref());
+        self.end.push(text(row.end.as_str()));
+        self.state.push(text(row.state.as_str()));
+        self.tunnel.push(row.tunnel.map(TunnelKind::as_str));
+        self.community_id.push(text(&row.community_id));
+        self.flow.push(count(row.flow));
+        self.file.push(row.file);
+        self.ip_version.push(i32::from(row.ip_version()));
+    }
+
+    fn len(&self) -> usize {
+        self.flow.len()
+    }
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> io::Error {
+    io::Error::other(format!("parquet: {e}"))
+}
+
+/// Writes flow rows to a Parquet file, one row group per [`ROWS_PER_GROUP`] rows.
+pub struct ParquetFlows<W: Write + Send> {
+    writer: Option<SerializedFileWriter<W>>,
+    columns: Columns,
+}
+
+impl<W: Write + Send> ParquetFlows<W> {
+    pub fn new(out: W) -> io::Result<Self> {
+        let schema = Arc::new(parse_message_type(SCHEMA).map_err(parquet_error)?);
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+            .set_created_by(format!("portnote {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer =
+            SerializedFileWriter::new(out, schema, Arc::new(properties)).map_err(parquet_error)?;
+        Ok(ParquetFlows {
+            writer: Some(writer),
+            columns: Columns::default(),
+        })
+    }
+
+    /// Write the buffered rows as one row group.
+    fn flush_group(&mut self) -> io::Result<()> {
+        if self.columns.len() == 0 {
+            return Ok(());
+        }
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(io::Error::other("parquet: writer already finished"));
+        };
+        let columns = std::mem::take(&mut self.columns);
+        let mut group = writer.next_row_group().map_err(parquet_error)?;
+        let c = &columns;
+        macro_rules! required {
+            ($kind:ty, $values:expr) => {{
+                let mut column = group
+                    .next_column()
+                    .map_err(parquet_error)?
+                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
+                column
+                    .typed::<$kind>()
+                    .write_batch($values, None, None)
+                    .map_err(parquet_error)?;
+                column.close().map_err(parquet_error)?;
+            }};
+        }
+        macro_rules! optional {
+            ($column:expr) => {{
+                let mut column = group
+                    .next_column()
+                    .map_err(parquet_error)?
+                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&$column.values, Some(&$column.levels), None)
+                    .map_err(parquet_error)?;
+                column.close().map_err(parquet_error)?;
+            }};
+        }
+        required!(Int64Type, &c.first_seen);
+        required!(Int64Type, &c.last_seen);
+        required!(DoubleType, &c.duration);
+        required!(ByteArrayType, &c.transport);
+        required!(ByteArrayType, &c.client);
+        required!(Int32Type, &c.client_port);
+        required!(ByteArrayType, &c.server);
+        required!(Int32Type, &c.server_port);
+        required!(ByteArrayType, &c.evidence);
+        optional!(c.service);
+        required!(ByteArrayType, &c.section);
+        required!(ByteArrayType, &c.status);
+        required!(ByteArrayType, &c.class);
+        optional!(c.unauthorized);
+        required!(Int64Type, &c.packets_c2s);
+        required!(Int64Type, &c.bytes_c2s);
+        required!(Int64Type, &c.packets_s2c);
+        required!(Int64Type, &c.bytes_s2c);
+        optional!(c.tcp_flags);
+        required!(ByteArrayType, &c.end);
+        required!(ByteArrayType, &c.state);
+        optional!(c.tunnel);
+        required!(ByteArrayType, &c.community_id);
+        required!(Int64Type, &c.flow);
+        optional!(c.file);
+        required!(Int32Type, &c.ip_version);
+        group.close().map_err(parquet_error)?;
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> FlowWriter for ParquetFlows<W> {
+    fn write(&mut self, row: &FlowRow<'_>) -> io::Result<()> {
+        self.columns.push(row);
+        if self.columns.len() >= ROWS_PER_GROUP {
+            self.flush_group()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush_group()?;
+        if let Some(writer) = self.writer.take() {
+            let mut out = writer.into_inner().map_err(parquet_error)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::flow::service_port::Evidence;
+    use crate::flow::{Counter, EndReason, ReplyState};
+    use crate::registry::{Class, Status};
+    use crate::transport::Transport;
+    use parquet::basic::{LogicalType, TimeUnit};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn row(i: u64) -> FlowRow<'static> {
+        FlowRow {
+            first_seen: Timestamp {
+                secs: 1_700_000_000,
+                nanos: 5,
+                digits: 9,
+            },
+            last_seen: Timestamp {
+                secs: 1_700_000_001,
+                nanos: 0,
+                digits: 9,
+            },
+            transport: Transport::Udp,
+            client: "10.0.0.1".parse().unwrap(),
+            client_port: 50_000,
+            server: "10.0.0.2".parse().unwrap(),
+            server_port: 53,
+            evidence: Evidence::Rank,
+            service: (i % 2 == 0).then_some("domain"),
+            status: Status::Assigned,
+            class: Class::System,
+            unauthorized: None,
+            c2s: Counter {
+                packets: 1,
+                bytes: i,
+            },
+            s2c: Counter::default(),
+            tcp_flags: 0,
+            end: EndReason::Idle,
+            state: ReplyState::Unanswered,
+            tunnel: None,
+            community_id: "1:x".to_string(),
+            flow: i,
+            file: Some("a.pcap"),
+        }
+    }
+
+    #[test]
+    fn row_groups_are_bounded_and_the_schema_is_typed() {
+        let file = tempfile::tempfile().unwrap();
+        let mut writer = ParquetFlows::new(file.try_clone().unwrap()).unwrap();
+        let rows = ROWS_PER_GROUP as u64 * 2 + 10;
+        for i in 0..rows {
+            writer.write(&row(i)).unwrap();
+            // Never more than one row group is held.
+            assert!(writer.columns.len() < ROWS_PER_GROUP);
+        }
+        writer.finish().unwrap();
+
+        let reader = SerializedFileReader::new(file).unwrap();
+        let metadata = reader.metadata();
+        assert_eq!(metadata.file_metadata().num_rows() as u64, rows);
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, vec![65_536, 65_536, 10]);
+        let schema = metadata.file_metadata().schema_descr();
+        assert_eq!(schema.num_columns(), super::super::flows::FIELDS.len());
+        for (i, name) in super::super::flows::FIELDS.iter().enumerate() {
+            assert_eq!(schema.column(i).name(), *name);
+        }
+        assert_eq!(
+            schema.column(0).logical_type_ref(),
+            Some(&LogicalType::timestamp(true, TimeUnit::NANOS))
+        );
+        assert_eq!(
+            schema.column(7).logical_type_ref(),
+            Some(&LogicalType::integer(16, false))
+        );
+        // Strings are dictionary-encoded.
+        let service = metadata.row_group(0).column(9);
+        assert!(service.dictionary_page_offset().is_some());
+        assert_eq!(service.compression(), Compression::SNAPPY);
+    }
+}
