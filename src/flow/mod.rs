@@ -766,8 +766,7 @@ impl FlowTable {
             stats.flows += 1;
             stats.peak = stats.peak.max(live + 1);
             // Fan-in of the flows before this one, then this one counted.
-            let (a_flows, b_flows) = endpoints.counts(&key);
-            endpoints.add_flow(&key);
+            let (a_flows, b_flows) = endpoints.counts_then_add(&key);
             let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
             let state = FlowState {
                 id,
