@@ -10,6 +10,7 @@ pub mod annotate;
 pub mod comment;
 pub mod flows;
 pub mod html;
+pub mod ipfix;
 pub mod live;
 pub mod lookup;
 pub mod merge;
