@@ -242,6 +242,23 @@ pub struct FlowsArgs {
     /// [default: the number of cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
+
+    #[command(flatten)]
+    pub ipfix: IpfixArgs,
+}
+
+/// IPFIX export, on `flows` and `live`.
+#[derive(Debug, Args)]
+pub struct IpfixArgs {
+    /// Also send every flow to this IPFIX collector (RFC 7011 over UDP: nfcapd, pmacct,
+    /// GoFlow2), as two uniflow records with the service as applicationId/applicationName
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ipfix: Option<String>,
+
+    /// With --ipfix: the largest IPFIX message, in bytes of UDP payload
+    #[arg(long, value_name = "BYTES", default_value_t = 1400, requires = "ipfix",
+          value_parser = clap::value_parser!(u16).range(512..=65507))]
+    pub ipfix_mtu: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -545,6 +562,15 @@ pub struct LiveArgs {
     /// Report the outermost transport of tunnelled packets instead of the innermost
     #[arg(long)]
     pub no_decap: bool,
+
+    #[command(flatten)]
+    pub ipfix: IpfixArgs,
+
+    /// With --ipfix: every S seconds, flows still running are exported as interim records
+    /// (flowEndReason 2) with the counts since their last export
+    #[arg(long, value_name = "S", default_value = "60", value_parser = parse_seconds,
+          requires = "ipfix")]
+    pub active_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -32,6 +32,7 @@ mod fault_truncation;
 mod flows;
 mod fuzz_corpus;
 mod golden_outputs;
+mod ipfix;
 mod issue13;
 mod layout;
 mod live_loopback;

@@ -1,6 +1,7 @@
 //! `portnote flows`: one record per flow, written as each flow ends.
 
 use super::input::{filter_of, read_input};
+use super::ipfix::IpfixExport;
 use crate::cli::{FlowsArgs, FlowsFormat};
 use portnote::decode::DecodeOptions;
 use portnote::flow::{FlowRecord, FlowSink};
@@ -19,6 +20,8 @@ struct RecordSink<'r, 'w> {
     ended: Vec<FlowRecord>,
     /// The input being read.
     file: Option<String>,
+    /// `--ipfix`: every record is also exported.
+    ipfix: Option<IpfixExport>,
 }
 
 impl FlowSink for RecordSink<'_, '_> {
@@ -45,6 +48,9 @@ impl RecordSink<'_, '_> {
         for record in self.ended.drain(..) {
             let row = FlowRow::new(&record, self.registry, self.file.as_deref());
             self.writer.write(&row)?;
+            if let Some(ipfix) = self.ipfix.as_mut() {
+                ipfix.export(self.registry, &record);
+            }
         }
         Ok(())
     }
@@ -85,6 +91,7 @@ pub fn run(args: &FlowsArgs, registry: &Registry, out: &mut dyn Write) -> Result
         writer,
         ended: Vec::new(),
         file: None,
+        ipfix: IpfixExport::connect(&args.ipfix)?,
     };
     // Records are written in the order flows end, which one flow table gives: reading may move
     // to a thread of its own, counting stays in this one.
@@ -102,6 +109,9 @@ pub fn run(args: &FlowsArgs, registry: &Registry, out: &mut dyn Write) -> Result
     let (_, _, mut sink) = pipeline.finish_with_sink();
     sink.write_ended().map_err(Error::Output)?;
     sink.writer.finish().map_err(Error::Output)?;
+    if let Some(ipfix) = sink.ipfix {
+        ipfix.finish();
+    }
     Ok(if capture_errors {
         Outcome::InputErrors
     } else {

@@ -9,6 +9,7 @@
 //! signals are handled on a silent link too. Memory stays bounded by the flow table's
 //! `--max-flows` and idle timeouts.
 
+use super::ipfix::{IpfixExport, LiveExport};
 use crate::cli::{LiveArgs, LiveFormat};
 use portnote::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
 use portnote::capture::pcapng_write::AnnotatedPcapngWriter;
@@ -98,12 +99,14 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         redraw,
         color: stdout.color,
     };
-    let mut pipeline = Pipeline::new(
+    let export = LiveExport::new(IpfixExport::connect(&args.ipfix)?, args.active_timeout);
+    let mut pipeline = Pipeline::with_sink(
         registry,
         DecodeOptions {
             no_decap: args.no_decap,
         },
         args.max_flows,
+        export,
     );
     let started = Instant::now();
     let mut next_tick = started + args.interval;
@@ -149,6 +152,7 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             }
         }
         let now = Instant::now();
+        LiveExport::tick(&mut pipeline, now);
         if ticking && now >= next_tick {
             let (aggregator, stats) = pipeline.snapshot();
             let summary = build(&aggregator, stats, &capture, packets, None);
@@ -174,7 +178,8 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         failure.clone(),
         packets,
     );
-    let (aggregator, stats) = pipeline.finish();
+    let (aggregator, stats, export) = pipeline.finish_with_sink();
+    export.finish();
     let summary = build(&aggregator, stats, &capture, packets, failure.clone());
     view.finish(out, &summary, &capture_stats)?;
     Ok(if failure.is_some() {

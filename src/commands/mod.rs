@@ -5,6 +5,7 @@ pub mod annotate_pcapng;
 pub mod flows;
 pub mod input;
 pub mod install;
+pub mod ipfix;
 pub mod live;
 pub mod lookup;
 pub mod merge;

@@ -197,6 +197,15 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         (aggregator, self.flows.stats())
     }
 
+    /// Hand every live flow to the second sink as an [`EndReason::Snapshot`] record without
+    /// ending it (held tied flows too, settled as they would be now): `live --ipfix`'s interim
+    /// records. The aggregator sees none of these.
+    ///
+    /// [`EndReason::Snapshot`]: crate::flow::EndReason::Snapshot
+    pub fn snapshot_records(&mut self) {
+        self.flows.snapshot_into(self.registry, &mut self.records);
+    }
+
     /// End of input: hand on the live flows and give back the counts.
     pub fn finish(self) -> (Aggregator, FlowStats) {
         let (aggregator, stats, _) = self.finish_with_sink();
