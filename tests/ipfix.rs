@@ -80,6 +80,35 @@ fn expected_uniflows(records: &[Value]) -> BTreeMap<Uniflow, (u64, u64)> {
     expected
 }
 
+/// Fails with the directions that differ (not two maps of hundreds of entries).
+fn assert_same(
+    seen: &BTreeMap<Uniflow, (u64, u64)>,
+    expected: &BTreeMap<Uniflow, (u64, u64)>,
+    what: &str,
+) {
+    let differ: Vec<String> = expected
+        .keys()
+        .chain(seen.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| seen.get(*k) != expected.get(*k))
+        .map(|k| {
+            format!(
+                "{k:?}: seen {:?}, expected {:?}",
+                seen.get(k),
+                expected.get(k)
+            )
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{what}: {} of {} directions differ:\n{}",
+        differ.len(),
+        expected.len(),
+        differ.join("\n")
+    );
+}
+
 /// An nfcapd on 127.0.0.1:`port` writing into `dir`; stopped with SIGTERM (which makes it
 /// write out its file) by [`Nfcapd::stop`], killed on drop.
 struct Nfcapd {
@@ -88,10 +117,25 @@ struct Nfcapd {
 
 impl Nfcapd {
     fn start(dir: &Path, port: u16) -> Nfcapd {
+        Nfcapd::start_in(None, dir, port)
+    }
+
+    /// [`start`](Self::start) in network namespace `netns` (`ip netns exec` execs nfcapd, so
+    /// the child's id is nfcapd's).
+    fn start_in(netns: Option<&str>, dir: &Path, port: u16) -> Nfcapd {
         let log = std::fs::File::create(dir.join("nfcapd.log")).unwrap();
         let flows = dir.join("flows");
         std::fs::create_dir(&flows).unwrap();
-        let child = Command::new(util::tool("nfcapd").unwrap())
+        let nfcapd = util::tool("nfcapd").unwrap();
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new(util::tool("ip").unwrap());
+                c.args(["netns", "exec", ns]).arg(nfcapd);
+                c
+            }
+            None => Command::new(nfcapd),
+        };
+        let child = command
             .args(["-w", flows.to_str().unwrap(), "-b", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-B", "4194304"])
             .stdin(Stdio::null())
@@ -138,6 +182,17 @@ impl Drop for Nfcapd {
 
 /// Every flow record nfdump reads from `dir`, by direction: (packets, bytes) summed.
 fn nfdump_uniflows(dir: &Path) -> BTreeMap<Uniflow, (u64, u64)> {
+    let mut seen = BTreeMap::new();
+    for (key, (packets, bytes)) in nfdump_records(dir) {
+        let e: &mut (u64, u64) = seen.entry(key).or_default();
+        e.0 += packets;
+        e.1 += bytes;
+    }
+    seen
+}
+
+/// Every flow record nfdump reads from `dir`: its direction, packets and bytes.
+fn nfdump_records(dir: &Path) -> Vec<(Uniflow, (u64, u64))> {
     let out = Command::new(util::tool("nfdump").unwrap())
         .args(["-R", dir.to_str().unwrap(), "-o", "csv"])
         .output()
@@ -160,7 +215,7 @@ fn nfdump_uniflows(dir: &Path) -> BTreeMap<Uniflow, (u64, u64)> {
         column("ipkt"),
         column("ibyt"),
     );
-    let mut seen = BTreeMap::new();
+    let mut records = Vec::new();
     // Records until the blank line before nfdump's summary.
     for line in lines.take_while(|l| !l.trim().is_empty() && *l != "Summary") {
         let f: Vec<&str> = line.split(',').collect();
@@ -171,11 +226,11 @@ fn nfdump_uniflows(dir: &Path) -> BTreeMap<Uniflow, (u64, u64)> {
             f[dp].trim().parse().unwrap(),
             f[pr].trim().to_lowercase(),
         );
-        let e: &mut (u64, u64) = seen.entry(key).or_default();
-        e.0 += f[ipkt].trim().parse::<u64>().unwrap();
-        e.1 += f[ibyt].trim().parse::<u64>().unwrap();
+        let packets = f[ipkt].trim().parse::<u64>().unwrap();
+        let bytes = f[ibyt].trim().parse::<u64>().unwrap();
+        records.push((key, (packets, bytes)));
     }
-    seen
+    records
 }
 
 #[test]
@@ -201,7 +256,7 @@ fn nfcapd_stores_the_same_5_tuples_packets_and_bytes_as_flows_writes() {
             capture.display(),
             expected.len()
         );
-        assert_eq!(seen, expected, "{}", capture.display());
+        assert_same(&seen, &expected, &capture.display().to_string());
         let v6 = seen.keys().filter(|k| k.0.is_ipv6()).count();
         let name = capture.to_string_lossy();
         if name.contains("many-protocols") {
@@ -510,4 +565,121 @@ fn a_collector_that_does_not_resolve_is_a_usage_error() {
         "captures/demo.pcapng",
     ]);
     assert_eq!(code, 2, "MTU below 512: {stderr}");
+}
+
+/// `live --ipfix` on traffic replayed into a veth pair, with nfcapd in the capturing
+/// namespace: every packet reaches the collector once (interim records with delta counts, then
+/// the final ones), and the final summary is still written.
+#[test]
+fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
+    use crate::live_support::{can_capture, LiveProcess, NetnsPair};
+    let what = "live --ipfix into nfcapd";
+    let Some(shared) = util::shared_dir(what) else {
+        return;
+    };
+    if !can_capture(what, &["ip", "tcpreplay", "nfcapd", "nfdump"]) {
+        return;
+    }
+    let capture = shared.join("captures/public/pcapplusplus--many-protocols.pcap");
+    let (code, offline, stderr) = flows(&[capture.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let expected = expected_uniflows(&offline);
+    // Every frame, with ports or not: live stops after the last one.
+    let packets = crate::live_support::summary_json(&capture)["totals"]["packets"]
+        .as_u64()
+        .unwrap();
+
+    let pair = NetnsPair::new();
+    crate::live_support::run("ip", &["-n", &pair.b, "link", "set", "lo", "up"]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_udp_port();
+    let nfcapd = Nfcapd::start_in(Some(&pair.b), dir.path(), port);
+    let target = format!("127.0.0.1:{port}");
+    let live = LiveProcess::start(
+        Some(&pair.b),
+        &[
+            "live",
+            "-i",
+            &pair.vb,
+            "--format",
+            "json",
+            "--count",
+            &packets.to_string(),
+            "--ipfix",
+            &target,
+            "--active-timeout",
+            "0.3",
+        ],
+    );
+    // About 3 s of traffic: flows that last are exported several times while they last.
+    pair.replay(&capture, 1500);
+    let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("IPFIX"), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["totals"]["packets"], packets);
+    nfcapd.stop();
+
+    let records = nfdump_records(&dir.path().join("flows"));
+    let mut seen: BTreeMap<Uniflow, (u64, u64)> = BTreeMap::new();
+    for (key, counts) in &records {
+        let e = seen.entry(key.clone()).or_default();
+        e.0 += counts.0;
+        e.1 += counts.1;
+    }
+    assert_same(&seen, &expected, "every packet and byte once, by direction");
+    assert!(
+        records.len() > expected.len() + 10,
+        "interim records: {} records for {} directions",
+        records.len(),
+        expected.len()
+    );
+}
+
+/// `live --ipfix` to a port nobody listens on: the capture goes on to the end and the final
+/// summary is whole; the failure is said once, then counted.
+#[test]
+fn live_with_its_collector_down_still_captures_everything() {
+    use crate::live_support::{can_capture, summary_json, LiveProcess, NetnsPair};
+    let what = "live --ipfix with the collector down";
+    let Some(shared) = util::shared_dir(what) else {
+        return;
+    };
+    if !can_capture(what, &["ip", "tcpreplay"]) {
+        return;
+    }
+    let capture = shared.join("captures/public/pcapplusplus--many-protocols.pcap");
+    let offline = summary_json(&capture);
+    let packets = offline["totals"]["packets"].as_u64().unwrap();
+    let pair = NetnsPair::new();
+    crate::live_support::run("ip", &["-n", &pair.b, "link", "set", "lo", "up"]);
+    let target = format!("127.0.0.1:{}", free_udp_port());
+    let live = LiveProcess::start(
+        Some(&pair.b),
+        &[
+            "live",
+            "-i",
+            &pair.vb,
+            "--format",
+            "json",
+            "--count",
+            &packets.to_string(),
+            "--ipfix",
+            &target,
+            "--ipfix-mtu",
+            "512",
+            "--active-timeout",
+            "0.2",
+        ],
+    );
+    pair.replay(&capture, 3000);
+    let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    crate::live_support::assert_same_traffic(&summary, &offline, "live with --ipfix down");
+    assert_eq!(summary["capture_stats"]["stopped_by"], "count");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("IPFIX")).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].contains("going on"), "{stderr}");
+    assert!(lines[1].contains("messages not sent"), "{stderr}");
 }
