@@ -637,6 +637,26 @@ mod tests {
     }
 
     #[test]
+    fn ipfix_options_need_ipfix_and_have_their_defaults() {
+        let cli = Cli::try_parse_from(["portnote", "live", "-i", "lo", "--ipfix", "[::1]:4739"]);
+        let Command::Live(args) = cli.unwrap().command else {
+            panic!("not live");
+        };
+        assert_eq!(args.ipfix.ipfix.as_deref(), Some("[::1]:4739"));
+        assert_eq!(args.ipfix.ipfix_mtu, 1400);
+        assert_eq!(args.active_timeout, Duration::from_secs(60));
+        for refused in [
+            &["portnote", "live", "-i", "lo", "--active-timeout", "5"][..],
+            &["portnote", "live", "-i", "lo", "--ipfix-mtu", "600"][..],
+            &["portnote", "flows", "--ipfix-mtu", "600", "x.pcap"][..],
+            &["portnote", "flows", "--ipfix", "h:1", "--ipfix-mtu", "511", "x.pcap"][..],
+            &["portnote", "flows", "--active-timeout", "5", "x.pcap"][..],
+        ] {
+            assert!(Cli::try_parse_from(refused).is_err(), "{refused:?}");
+        }
+    }
+
+    #[test]
     fn live_needs_an_interface_unless_listing() {
         assert!(Cli::try_parse_from(["portnote", "live"]).is_err());
         assert!(Cli::try_parse_from(["portnote", "live", "--list"]).is_ok());
