@@ -649,7 +649,15 @@ mod tests {
             &["portnote", "live", "-i", "lo", "--active-timeout", "5"][..],
             &["portnote", "live", "-i", "lo", "--ipfix-mtu", "600"][..],
             &["portnote", "flows", "--ipfix-mtu", "600", "x.pcap"][..],
-            &["portnote", "flows", "--ipfix", "h:1", "--ipfix-mtu", "511", "x.pcap"][..],
+            &[
+                "portnote",
+                "flows",
+                "--ipfix",
+                "h:1",
+                "--ipfix-mtu",
+                "511",
+                "x.pcap",
+            ][..],
             &["portnote", "flows", "--active-timeout", "5", "x.pcap"][..],
         ] {
             assert!(Cli::try_parse_from(refused).is_err(), "{refused:?}");

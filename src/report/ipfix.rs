@@ -236,13 +236,16 @@ pub fn uniflows<'r>(
 
 /// What has been exported of each flow still live, so the next record of it carries only what
 /// is new (delta counts). Interim records ([`EndReason::Snapshot`]) are remembered; any other
-/// record ends the flow's entry (a revised flow goes on counting from zero). Held per flow id,
-/// in the flow table's `a`/`b` orientation, so a late service decision that turns a flow round
-/// keeps its deltas right; bounded by the flows the table holds.
+/// record ends the flow's entry. Held per flow id and first packet time: a flow whose service
+/// decision was revised goes on under the same id counting from zero with a new first time,
+/// while the record of its part before the revision may still be held (a tied flow's, until the
+/// end of input) and seen in snapshots. Counts are kept in the flow table's `a`/`b`
+/// orientation, so a late service decision that turns a flow round keeps its deltas right.
+/// Bounded by the flows the table holds (live and held).
 #[derive(Debug, Default)]
 pub struct DeltaTracker {
-    /// Flow id -> (a to b, b to a) exported so far.
-    exported: HashMap<u64, (Counter, Counter)>,
+    /// (flow id, first seen in ns) -> (a to b, b to a) exported so far.
+    exported: HashMap<(u64, i64), (Counter, Counter)>,
 }
 
 impl DeltaTracker {
@@ -253,12 +256,13 @@ impl DeltaTracker {
         } else {
             (record.to_server, record.to_client)
         };
+        let part = (record.id, record.first_seen.saturating_nanos());
         let (done_a_to_b, done_b_to_a) = if record.end == EndReason::Snapshot {
             self.exported
-                .insert(record.id, (a_to_b, b_to_a))
+                .insert(part, (a_to_b, b_to_a))
                 .unwrap_or_default()
         } else {
-            self.exported.remove(&record.id).unwrap_or_default()
+            self.exported.remove(&part).unwrap_or_default()
         };
         let delta = |now: Counter, done: Counter| Counter {
             packets: now.packets.saturating_sub(done.packets),
@@ -744,6 +748,32 @@ mod tests {
         let mut turned = flow(3, EndReason::CaptureEnd, (2, 1000), (4, 400));
         turned.server_is_a = false;
         assert_eq!(deltas.take(&turned), (c(0, 0), c(1, 100)));
+        assert!(deltas.is_empty());
+    }
+
+    /// A revision ends a flow's record under the old decision (perhaps held until the end of
+    /// input, and then seen in snapshots) while the flow goes on under the same id from zero.
+    #[test]
+    fn a_revised_flow_and_its_held_first_part_keep_their_own_deltas() {
+        let mut deltas = DeltaTracker::default();
+        let c = |packets, bytes| Counter { packets, bytes };
+        deltas.take(&flow(4, EndReason::Snapshot, (3, 300), (0, 0)));
+        // The same walk later sees the held first part (5 packets by now) and the flow going
+        // on since the revision (first seen later, 2 packets).
+        let held = flow(4, EndReason::Snapshot, (5, 500), (0, 0));
+        let mut going_on = flow(4, EndReason::Snapshot, (2, 120), (1, 60));
+        going_on.first_seen.secs += 3;
+        assert_eq!(deltas.take(&held), (c(2, 200), c(0, 0)));
+        assert_eq!(deltas.take(&going_on), (c(2, 120), c(1, 60)));
+        // The held part's final record, then the flow's end.
+        assert_eq!(
+            deltas.take(&flow(4, EndReason::Revised, (5, 500), (0, 0))),
+            (c(0, 0), c(0, 0))
+        );
+        going_on.end = EndReason::CaptureEnd;
+        going_on.to_server = c(4, 240);
+        assert_eq!(deltas.take(&going_on), (c(2, 120), c(0, 0)));
+        assert!(deltas.is_empty());
     }
 
     #[test]
