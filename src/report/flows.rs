@@ -355,9 +355,16 @@ fn push_number(line: &mut Vec<u8>, key: &str, value: impl itoa::Integer) {
     line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
-/// `"192.0.2.1"`: IPv4 octet by octet; IPv6 by its `Display`, as serde writes both.
+/// `"192.0.2.1"`: as serde writes an address.
 fn push_addr(line: &mut Vec<u8>, addr: IpAddr) {
     line.push(b'"');
+    write_addr(line, addr);
+    line.push(b'"');
+}
+
+/// An address's `Display` text: IPv4 octet by octet (without `fmt`'s machinery), IPv6 by its
+/// `Display`.
+pub(crate) fn write_addr(line: &mut Vec<u8>, addr: IpAddr) {
     match addr {
         IpAddr::V4(v4) => {
             let mut buffer = itoa::Buffer::new();
@@ -373,7 +380,6 @@ fn push_addr(line: &mut Vec<u8>, addr: IpAddr) {
             let _ = write!(line, "{v6}");
         }
     }
-    line.push(b'"');
 }
 
 /// A header line of [`FIELDS`], then one line per flow; absent values are empty.
