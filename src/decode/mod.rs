@@ -30,11 +30,12 @@ mod link;
 mod ports;
 pub mod sctp;
 mod tunnel;
+mod wlan;
 
 pub use frag::FragmentTracker;
 pub use info::{
     DecodeError, DecodeErrorKind, DecodeOptions, Fragment, FragmentKey, Handshake, IcmpQuote,
-    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind,
+    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind, WlanFrame,
 };
 
 use crate::linktype::LinkType;
