@@ -42,7 +42,8 @@ impl LinkType {
     pub const IPV6: LinkType = LinkType(229);
     /// Linux netfilter log: 4-byte header, then type-length-value records.
     pub const NFLOG: LinkType = LinkType(239);
-    /// IP over InfiniBand: EtherType (2), reserved (2), then the packet.
+    /// IP over InfiniBand: two 20-byte hardware addresses, EtherType (2), reserved (2), then
+    /// the packet (the layout tcpdump and tshark read).
     pub const IPOIB: LinkType = LinkType(242);
     pub const LINUX_SLL2: LinkType = LinkType(276);
 

@@ -63,8 +63,11 @@ const SLL2_HEADER_LEN: usize = 20;
 const LOOPBACK_HEADER_LEN: usize = 4;
 /// Cisco HDLC: address, control, protocol (an EtherType).
 const CHDLC_HEADER_LEN: usize = 4;
-/// IP over InfiniBand (LINKTYPE_IPOIB): EtherType (2), reserved (2).
-const IPOIB_HEADER_LEN: usize = 4;
+/// IP over InfiniBand (LINKTYPE_IPOIB) as Linux captures it and tcpdump and tshark read it:
+/// destination and source hardware addresses (20 bytes each: QPN and GID), then RFC 4391's
+/// 4-byte header, EtherType (2) and reserved (2).
+const IPOIB_HEADER_LEN: usize = 44;
+const IPOIB_ETHERTYPE_AT: usize = 40;
 /// MPLS label stack entry: label (20 bits), traffic class (3), bottom of stack (1), TTL (8).
 const MPLS_LABEL_LEN: usize = 4;
 const MAX_MPLS_LABELS: usize = 16;
@@ -117,7 +120,8 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
         LinkType::PPI => wlan::ppi(data),
         LinkType::PFLOG => pflog(data),
         LinkType::IPOIB => {
-            let protocol = read_u16(data, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let protocol =
+                read_u16(data, IPOIB_ETHERTYPE_AT).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = data
                 .get(IPOIB_HEADER_LEN..)
                 .ok_or(NoPortsReason::Truncated(Layer::Link))?;
