@@ -681,6 +681,124 @@ mod tests {
         );
     }
 
+    #[test]
+    fn pflog_header_length_padded_to_four_and_family() {
+        let mut f = vec![61, 2]; // length 61, AF_INET
+        f.resize(64, 0);
+        f.push(0x45);
+        assert_eq!(decode_link(LinkType::PFLOG, &f), Ok(Network::Ipv4(&[0x45])));
+        f[1] = 28; // FreeBSD's AF_INET6
+        f[64] = 0x60;
+        assert_eq!(decode_link(LinkType::PFLOG, &f), Ok(Network::Ipv6(&[0x60])));
+        f[1] = 7;
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &f),
+            Err(NoPortsReason::NotIp(7))
+        );
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &[2, 2, 0, 0]),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &f[..40]),
+            Err(NoPortsReason::Truncated(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn ipoib_ethertype_after_the_hardware_addresses() {
+        let mut f = vec![0x11; 40];
+        f.extend_from_slice(&[0x86, 0xdd, 0, 0, 0x60]);
+        assert_eq!(decode_link(LinkType::IPOIB, &f), Ok(Network::Ipv6(&[0x60])));
+        f[40..42].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(
+            decode_link(LinkType::IPOIB, &f),
+            Err(NoPortsReason::NotIp(0x0806))
+        );
+        assert_eq!(
+            decode_link(LinkType::IPOIB, &f[..41]),
+            Err(NoPortsReason::Truncated(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn ppp_carrying_mpls_and_cisco_hdlc_under_ppp_link_types() {
+        // Address, control, PPP protocol MPLS unicast, label 1000 bottom of stack, IPv4.
+        let f = [0xff, 0x03, 0x02, 0x81, 0x00, 0x3e, 0x81, 0x40, 0x45];
+        assert_eq!(
+            decode_link(LinkType::PPP_HDLC, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        // Cisco HDLC under LINKTYPE_PPP_HDLC.
+        let f = [0x0f, 0x00, 0x86, 0xdd, 0x60];
+        assert_eq!(
+            decode_link(LinkType::PPP_HDLC, &f),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+    }
+
+    #[test]
+    fn nsh_md_types_skipped_by_length_then_next_protocol() {
+        // MD type 1: length 6 words (base, service path, 4 context words), next IPv4.
+        let mut md1 = frame(&[0x89, 0x4f, 0x0f, 0xc6, 0x01, 0x01, 0, 0, 42, 255]);
+        md1.extend_from_slice(&[0x11; 16]);
+        md1.push(0x45);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &md1),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        // MD type 2 with one 8-byte TLV (length 4 words), next protocol Ethernet, whose
+        // EtherType is NSH again (MD type 2, no metadata), next IPv6.
+        let mut md2 = frame(&[0x89, 0x4f, 0x0f, 0xc4, 0x02, 0x03, 0, 0, 42, 255]);
+        md2.extend_from_slice(&[1, 2, 1, 4, 0xca, 0xfe, 0xf0, 0x0d]);
+        md2.extend_from_slice(&frame(&[
+            0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x02, 0, 0, 42, 254, 0x60,
+        ]));
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &md2),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        // A length below the base and service path headers is malformed; an unknown next
+        // protocol is not IP.
+        let short = frame(&[0x89, 0x4f, 0x0f, 0xc1, 0x02, 0x01, 0, 0, 0, 0]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &short),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+        let unknown = frame(&[0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x09, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &unknown),
+            Err(NoPortsReason::NotIp(9))
+        );
+    }
+
+    #[test]
+    fn nsh_nesting_is_bounded() {
+        // Ethernet, NSH carrying Ethernet carrying NSH ... deeper than the limit.
+        let mut f = Vec::new();
+        for _ in 0..=MAX_NSH_DEPTH {
+            f.extend_from_slice(&MACS);
+            f.extend_from_slice(&[0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x03, 0, 0, 42, 255]);
+        }
+        f.extend_from_slice(&[0x45; 20]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn raw_ipv4_and_ipv6_link_types_go_by_the_version_nibble() {
+        assert_eq!(
+            decode_link(LinkType::IPV4, &[0x60]),
+            Ok(Network::ByVersion(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType::IPV6, &[0x45]),
+            Ok(Network::ByVersion(&[0x45]))
+        );
+    }
+
     /// `live --list` and the reasons name link types by [`LinkType::name`]: every link type the
     /// decoder takes must have one (NFLOG showed as a bare 239).
     #[test]

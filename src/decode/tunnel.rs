@@ -440,6 +440,44 @@ mod tests {
         );
     }
 
+    #[test]
+    fn vxlan_gpe_by_next_protocol() {
+        // Flags I and P, next protocol 1 (IPv4), VNI 1.
+        let ip = with(&[0x0c, 0, 0, 0x01, 0, 0, 1, 0], &[0x45]);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &ip),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Next protocol 3, Ethernet.
+        let eth = with(&[0x0c, 0, 0, 0x03, 0, 0, 1, 0], &ETH_IPV4);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &eth),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Next protocol 4, NSH (MD type 2, no metadata) carrying IPv6.
+        let nsh = with(
+            &[0x0c, 0, 0, 0x04, 0, 0, 1, 0],
+            &[0x0f, 0xc2, 0x02, 0x02, 0, 0, 42, 255, 0x60],
+        );
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &nsh),
+            Some(Ok(Network::Ipv6(&[0x60])))
+        );
+        // Without the P bit the payload is Ethernet whatever the next protocol byte says.
+        let no_p = with(&[0x08, 0, 0, 0x01, 0, 0, 1, 0], &ETH_IPV4);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &no_p),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Version 1 is not decoded.
+        let v1 = with(&[0x1c, 0, 0, 0x01, 0, 0, 1, 0], &[0x45]);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &v1),
+            Some(Err(NoPortsReason::Malformed(Layer::Tunnel)))
+        );
+        assert_eq!(udp_tunnel_kind(50000, 4790), Some(TunnelKind::VxlanGpe));
+    }
+
     /// Geneve: version 0, options length 1 word, protocol Ethernet, VNI 1; one 4-byte option.
     const GENEVE_HEADER: [u8; 12] = [
         0x01, 0x00, 0x65, 0x58, // ver 0 / opt len 1, flags, protocol 0x6558

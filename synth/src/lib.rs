@@ -813,6 +813,35 @@ mod tests {
     }
 
     #[test]
+    fn mix_on_every_field_link_writes_that_link_type_and_decodes() {
+        for (name, link) in FIELD_LINKS {
+            let cfg = SynthConfig {
+                packets: 300,
+                link: Some(link),
+                ..SynthConfig::default()
+            };
+            let (bytes, _) = generate(&cfg);
+            let (linktype, records) = pcap_records(&bytes);
+            assert_eq!(linktype, link.linktype().0, "{name}");
+            assert_eq!(records.len(), 300, "{name}");
+            // Our decoder finds ports in most frames (the rest: ICMP, ARP, later fragments).
+            let with_ports = records
+                .iter()
+                .filter(|(_, data)| {
+                    portnote::decode::decode_frame(
+                        link.linktype(),
+                        data,
+                        &portnote::decode::DecodeOptions::default(),
+                    )
+                    .ports
+                    .is_some()
+                })
+                .count();
+            assert!(with_ports > 250, "{name}: {with_ports} of 300 with ports");
+        }
+    }
+
+    #[test]
     fn truncated_kind_cuts_frames_below_their_length() {
         let cfg = SynthConfig {
             kind: Kind::Truncated,
