@@ -112,9 +112,12 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
                 .ok_or(NoPortsReason::Truncated(Layer::Link))?;
             after_ethertype(protocol, rest)
         }
-        // Like tshark, the version nibble decides: a LINKTYPE_IPV4 file whose packet is IPv6
-        // (or the reverse) is decoded as what the packet says it is.
-        LinkType::IPV4 | LinkType::IPV6 => Ok(Network::ByVersion(data)),
+        // A LINKTYPE_IPV4 packet that is IPv6 is decoded as IPv6, as tshark and tcpdump do
+        // (their IPv4 dissectors hand version 6 over). The reverse is not: both call an IPv4
+        // packet under LINKTYPE_IPV6 invalid (tcpdump's test LINKTYPE_IPV6_invalid.pcap), and
+        // so does portnote (malformed ipv6).
+        LinkType::IPV4 => Ok(Network::ByVersion(data)),
+        LinkType::IPV6 => Ok(Network::Ipv6(data)),
         LinkType::IEEE802_11 => wlan::ieee80211(data, false, false),
         LinkType::IEEE802_11_RADIOTAP => wlan::radiotap(data),
         LinkType::PPI => wlan::ppi(data),
@@ -788,14 +791,14 @@ mod tests {
     }
 
     #[test]
-    fn raw_ipv4_and_ipv6_link_types_go_by_the_version_nibble() {
+    fn raw_ipv4_link_type_goes_by_the_version_nibble_ipv6_does_not() {
         assert_eq!(
             decode_link(LinkType::IPV4, &[0x60]),
             Ok(Network::ByVersion(&[0x60]))
         );
         assert_eq!(
             decode_link(LinkType::IPV6, &[0x45]),
-            Ok(Network::ByVersion(&[0x45]))
+            Ok(Network::Ipv6(&[0x45]))
         );
     }
 

@@ -100,7 +100,7 @@ pub enum Link {
     Nsh(u8),
     /// LINKTYPE_IPV4 whose packets are IPv6 (a writer's mistake tshark reads by the version).
     Ipv4HoldingIpv6,
-    /// LINKTYPE_IPV6 whose packets are IPv4.
+    /// LINKTYPE_IPV6 whose packets are IPv4 (invalid: tshark, tcpdump and portnote say so).
     Ipv6HoldingIpv4,
 }
 
