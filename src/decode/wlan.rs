@@ -24,6 +24,10 @@ const QOS_LEN: usize = 2;
 const HT_CONTROL_LEN: usize = 4;
 /// A-MSDU subframe header: destination (6), source (6), length (2).
 const AMSDU_SUBFRAME_LEN: usize = 14;
+/// Mesh control without address extension: flags (1), TTL (1), sequence number (4).
+const MESH_CONTROL_LEN: usize = 6;
+/// Mesh flags: the address extension mode (0 none, 1 one address, 2 two addresses).
+const MESH_ADDRESS_EXTENSION: u8 = 0x03;
 /// The frame check sequence at the end of a frame, when the capture kept it.
 const FCS_LEN: usize = 4;
 
@@ -90,10 +94,22 @@ pub(crate) fn ieee80211(
     }
     // QoS control, first byte, bit 7: the body is an A-MSDU; its first subframe is read.
     let amsdu = qos && frame.get(qos_at).ok_or(truncated)? & 0x80 != 0;
+    // QoS control, second byte, bit 0 in a four-address frame: a mesh control field (IEEE
+    // 802.11-2020 9.2.4.7.3) starts the body, taken as one (as tshark does) when its flags
+    // leave the reserved bits clear: flags, TTL, sequence (4), 0, 6 or 12 address bytes.
+    let four_address = fc1 & (TO_DS | FROM_DS) == TO_DS | FROM_DS;
+    let mesh_present = qos && four_address && frame.get(qos_at + 1).ok_or(truncated)? & 0x01 != 0;
     if data_pad {
         header_len = header_len.next_multiple_of(4);
     }
     let mut body = frame.get(header_len..).ok_or(truncated)?;
+    if mesh_present {
+        let flags = *body.first().ok_or(truncated)?;
+        if flags & !MESH_ADDRESS_EXTENSION == 0 {
+            let len = MESH_CONTROL_LEN + usize::from(flags & MESH_ADDRESS_EXTENSION) * 6;
+            body = body.get(len..).ok_or(truncated)?;
+        }
+    }
     if amsdu {
         body = body.get(AMSDU_SUBFRAME_LEN..).ok_or(truncated)?;
     }
@@ -251,6 +267,27 @@ mod tests {
         f.extend_from_slice(&SNAP_IPV4);
         f.extend_from_slice(&[1, 2, 3, 4]);
         assert_eq!(ieee80211(&f, true, true), Ok(Network::Ipv4(&[0x45])));
+    }
+
+    #[test]
+    fn mesh_control_and_amsdu_subframe_are_skipped() {
+        // Mesh QoS data: four addresses, QoS control with Mesh Control Present, mesh control
+        // with one extension address (6 + 6 bytes).
+        let mut f = data_frame(0x88, TO_DS | FROM_DS, ADDR4_LEN + QOS_LEN);
+        f[30] = 0;
+        f[31] = 0x01;
+        f.extend_from_slice(&[0x01, 31, 1, 0, 0, 0]);
+        f.extend_from_slice(&[0x22; 6]);
+        f.extend_from_slice(&SNAP_IPV4);
+        assert_eq!(ieee80211(&f, false, false), Ok(Network::Ipv4(&[0x45])));
+        // A-MSDU: the first subframe's header (destination, source, length) precedes LLC.
+        let mut f = data_frame(0x88, TO_DS, QOS_LEN);
+        f[24] = 0x80;
+        f[25] = 0;
+        f.extend_from_slice(&[0x33; 12]);
+        f.extend_from_slice(&(SNAP_IPV4.len() as u16).to_be_bytes());
+        f.extend_from_slice(&SNAP_IPV4);
+        assert_eq!(ieee80211(&f, false, false), Ok(Network::Ipv4(&[0x45])));
     }
 
     #[test]

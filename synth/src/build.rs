@@ -115,6 +115,8 @@ pub enum Wlan {
     FourAddress,
     /// QoS data with the Order flag: HT control after the QoS control, 30-byte header.
     QosHtc,
+    /// Mesh QoS data: four addresses, Mesh Control Present, a 6-byte mesh control field.
+    Mesh,
 }
 
 /// Radiotap header the generator writes: version, pad, length, present (TSFT, Flags, Rate,
@@ -348,7 +350,7 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
     let (fc0, fc1) = match wlan {
         Wlan::Data => (0x08, 0x02),
         Wlan::Qos => (0x88, 0x01),
-        Wlan::FourAddress => (0x88, 0x03),
+        Wlan::FourAddress | Wlan::Mesh => (0x88, 0x03),
         Wlan::QosHtc => (0x88, 0x81),
     };
     buf.extend_from_slice(&[fc0, fc1, 0x2c, 0x00]); // duration 44 us
@@ -356,10 +358,14 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
     buf.extend_from_slice(&src_mac);
     buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
     buf.extend_from_slice(&[0x10, 0x00]); // sequence 1, fragment 0
-    if wlan == Wlan::FourAddress {
+    if matches!(wlan, Wlan::FourAddress | Wlan::Mesh) {
         buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfd]);
     }
-    if wlan != Wlan::Data {
+    if wlan == Wlan::Mesh {
+        // QoS control: TID 0, Mesh Control Present; mesh control: flags 0, TTL 31, sequence.
+        buf.extend_from_slice(&[0x00, 0x01]);
+        buf.extend_from_slice(&[0x00, 31, 0x07, 0, 0, 0]);
+    } else if wlan != Wlan::Data {
         buf.extend_from_slice(&[0x00, 0x00]); // QoS control: TID 0, no A-MSDU
     }
     if wlan == Wlan::QosHtc {

@@ -172,11 +172,12 @@ pub const LINKS: [(&str, Link); 10] = [
 /// The link types of issue 19 (captures from the field), for [`lookup`] and `--link`; the
 /// link-types kind writes them only when asked by name (so `linktypes-all.pcapng` keeps its
 /// bytes).
-pub const FIELD_LINKS: [(&str, Link); 19] = [
+pub const FIELD_LINKS: [(&str, Link); 20] = [
     ("wlan", Link::Wlan(Wlan::Data)),
     ("wlan-qos", Link::Wlan(Wlan::Qos)),
     ("wlan-4addr", Link::Wlan(Wlan::FourAddress)),
     ("wlan-htc", Link::Wlan(Wlan::QosHtc)),
+    ("wlan-mesh", Link::Wlan(Wlan::Mesh)),
     ("radiotap", Link::Radiotap(Wlan::Qos)),
     ("radiotap-data", Link::Radiotap(Wlan::Data)),
     ("radiotap-4addr", Link::Radiotap(Wlan::FourAddress)),
