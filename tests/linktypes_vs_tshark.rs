@@ -231,6 +231,7 @@ fn wireless_frames_without_ports_say_why() {
         "radiotap",
         "radiotap-4addr",
         "radiotap-htc",
+        "radiotap-pad",
         "ppi",
         "wlan",
         "wlan-htc",

@@ -82,6 +82,10 @@ pub enum Link {
     /// A radiotap header (TSFT, Flags with "FCS at end", rate, channel, signal), then an
     /// 802.11 frame and its FCS (LINKTYPE_IEEE802_11_RADIOTAP).
     Radiotap(Wlan),
+    /// A radiotap header with two present words (TSFT and Flags in the first, an empty
+    /// extension), an odd length and the Flags field's "data pad" bit: the 802.11 header is
+    /// padded to 4 bytes before the body; no FCS.
+    RadiotapPadded(Wlan),
     /// A PPI header with an 802.11-Common field saying the FCS is present, then an 802.11
     /// frame and its FCS (LINKTYPE_PPI).
     Ppi(Wlan),
@@ -143,7 +147,7 @@ impl Link {
             Link::Sll => LinkType::LINUX_SLL,
             Link::Sll2 => LinkType::LINUX_SLL2,
             Link::Wlan(_) => LinkType::IEEE802_11,
-            Link::Radiotap(_) => LinkType::IEEE802_11_RADIOTAP,
+            Link::Radiotap(_) | Link::RadiotapPadded(_) => LinkType::IEEE802_11_RADIOTAP,
             Link::Ppi(_) => LinkType::PPI,
             Link::Pflog => LinkType::PFLOG,
             Link::Ipoib => LinkType::IPOIB,
@@ -179,7 +183,7 @@ impl Link {
     pub fn carries(self, ethertype: u16) -> bool {
         match self {
             Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Sll | Link::Sll2 => true,
-            Link::Wlan(_) | Link::Radiotap(_) | Link::Ppi(_) => true,
+            Link::Wlan(_) | Link::Radiotap(_) | Link::RadiotapPadded(_) | Link::Ppi(_) => true,
             Link::Null
             | Link::Loop
             | Link::Raw
@@ -243,14 +247,18 @@ fn hand_link_header(buf: &mut Vec<u8>, link: Link, src_mac: [u8; 6], ethertype: 
         Link::Null => buf.extend_from_slice(&family.to_le_bytes()),
         Link::Loop => buf.extend_from_slice(&family.to_be_bytes()),
         Link::Raw | Link::Ipv4 | Link::Ipv6 | Link::Ipv4HoldingIpv6 | Link::Ipv6HoldingIpv4 => {}
-        Link::Wlan(wlan) => wlan_data_header(buf, wlan, src_mac, ethertype),
+        Link::Wlan(wlan) => wlan_data_header(buf, wlan, src_mac, ethertype, false),
         Link::Radiotap(wlan) => {
             radiotap_header(buf);
-            wlan_data_header(buf, wlan, src_mac, ethertype);
+            wlan_data_header(buf, wlan, src_mac, ethertype, false);
+        }
+        Link::RadiotapPadded(wlan) => {
+            radiotap_padded_header(buf);
+            wlan_data_header(buf, wlan, src_mac, ethertype, true);
         }
         Link::Ppi(wlan) => {
             ppi_header(buf);
-            wlan_data_header(buf, wlan, src_mac, ethertype);
+            wlan_data_header(buf, wlan, src_mac, ethertype, false);
         }
         Link::Pflog => {
             let start = buf.len();
@@ -344,8 +352,10 @@ pub fn nsh_header(buf: &mut Vec<u8>, md_type: u8, ethertype: u16) {
 /// The BSSID and station addresses the wireless links use.
 const BSSID: [u8; 6] = [0x02, 0xb5, 0x51, 0xd0, 0x00, 0x01];
 
-/// The 802.11 data header `wlan` (sequence number 1, fragment 0), then LLC/SNAP.
-fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: u16) {
+/// The 802.11 data header `wlan` (sequence number 1, fragment 0), then LLC/SNAP; with `pad`
+/// the header is padded to a multiple of 4 bytes first.
+fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: u16, pad: bool) {
+    let start = buf.len();
     // Frame control: version 0, type data (2); subtype 0 data, 8 QoS data; flags.
     let (fc0, fc1) = match wlan {
         Wlan::Data => (0x08, 0x02),
@@ -371,6 +381,10 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
     if wlan == Wlan::QosHtc {
         buf.extend_from_slice(&[0, 0, 0, 0]); // HT control
     }
+    if pad {
+        let header_len = buf.len() - start;
+        buf.resize(start + header_len.next_multiple_of(4), 0);
+    }
     buf.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
     buf.extend_from_slice(&ethertype.to_be_bytes());
 }
@@ -389,6 +403,22 @@ fn radiotap_header(buf: &mut Vec<u8>) {
     buf.extend_from_slice(&0x00a0u16.to_le_bytes()); // Channel flags: 2 GHz, OFDM
     buf.push(0xc4); // antenna signal: -60 dBm
     buf.resize(start + RADIOTAP_LEN, 0);
+}
+
+/// Radiotap with two present words, 25 bytes: fields from 12, TSFT aligned to 16, Flags at 24
+/// with only "data pad" set.
+const RADIOTAP_PADDED_LEN: usize = 25;
+
+fn radiotap_padded_header(buf: &mut Vec<u8>) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&(RADIOTAP_PADDED_LEN as u16).to_le_bytes());
+    buf.extend_from_slice(&(0b11u32 | 1 << 31).to_le_bytes()); // TSFT, Flags, Ext
+    buf.extend_from_slice(&0u32.to_le_bytes()); // second word: nothing more
+    buf.extend_from_slice(&[0; 4]); // alignment of TSFT to 8
+    buf.extend_from_slice(&1_000_000u64.to_le_bytes());
+    buf.push(0x20); // Flags: data pad
+    buf.resize(start + RADIOTAP_PADDED_LEN, 0);
 }
 
 /// The PPI header of [`PPI_LEN`] bytes: DLT 105 and an 802.11-Common field whose flags say
@@ -428,6 +458,7 @@ pub fn wlan_other_frame(
 ) {
     match link {
         Link::Radiotap(_) => radiotap_header(buf),
+        Link::RadiotapPadded(_) => radiotap_padded_header(buf),
         Link::Ppi(_) => ppi_header(buf),
         _ => {}
     }

@@ -91,7 +91,12 @@ impl Engine {
             }
             Kind::Wireless => {
                 let link = match self.cfg.link {
-                    Some(link @ (Link::Wlan(_) | Link::Radiotap(_) | Link::Ppi(_))) => link,
+                    Some(
+                        link @ (Link::Wlan(_)
+                        | Link::Radiotap(_)
+                        | Link::RadiotapPadded(_)
+                        | Link::Ppi(_)),
+                    ) => link,
                     _ => Link::Radiotap(build::Wlan::Qos),
                 };
                 let mut specs = Vec::new();
