@@ -16,9 +16,10 @@ usage: synth --out FILE [--kind KIND] [--packets N] [--seed S] [--format pcap|pc
   --seed S          PRNG seed (default 1)
   --format F        pcap (default; LE, microseconds) or pcapng (nanoseconds)
   --link LINK       ethernet, vlan, qinq, null, loop, raw, ipv4, ipv6, sll, sll2;
-                    wlan, wlan-qos, wlan-4addr, wlan-htc, wlan-mesh, radiotap, radiotap-data,
-                    radiotap-4addr, radiotap-htc, radiotap-pad, ppi, ppi-4addr, pflog, ipoib, ppp-hdlc,
-                    ppp-mpls, chdlc, nsh-md1, nsh-md2, ipv4-holding-ipv6, ipv6-holding-ipv4
+                    wlan, wlan-qos, wlan-4addr, wlan-htc, wlan-mesh, wlan-amsdu,
+                    radiotap, radiotap-data, radiotap-4addr, radiotap-htc, radiotap-pad,
+                    radiotap-amsdu, ppi, ppi-4addr, pflog, ipoib, ppp-hdlc, ppp-mpls, chdlc,
+                    chdlc-under-ppp, nsh-md1, nsh-md2, ipv4-holding-ipv6, ipv6-holding-ipv4
   --tunnel TUNNEL   gre, 4in4, 6in4, 4in6, 6in6, vxlan, geneve, gtpu, teredo, vxlan-gpe,
                     vxlan-gpe-eth, vxlan-gpe-nsh
   --snaplen N       cut frames longer than N bytes (default 262144)

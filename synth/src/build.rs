@@ -100,6 +100,8 @@ pub enum Link {
     PppMpls,
     /// Cisco HDLC (LINKTYPE_C_HDLC): address 0x0F, control 0, EtherType.
     Chdlc,
+    /// Cisco HDLC frames under LINKTYPE_PPP_HDLC (libpcap and tshark take them so).
+    ChdlcUnderPpp,
     /// Ethernet whose EtherType is NSH (0x894F), MD type 1 or 2, then IP.
     Nsh(u8),
     /// LINKTYPE_IPV4 whose packets are IPv6 (a writer's mistake tshark reads by the version).
@@ -121,7 +123,14 @@ pub enum Wlan {
     QosHtc,
     /// Mesh QoS data: four addresses, Mesh Control Present, a 6-byte mesh control field.
     Mesh,
+    /// QoS data whose body is an A-MSDU of one subframe (destination, source, length, then
+    /// LLC/SNAP and the packet). The subframe length is patched by [`finish_link`].
+    Amsdu,
 }
+
+/// Where an A-MSDU subframe's length field sits from the start of the 802.11 frame: the
+/// 26-byte QoS data header, then destination and source (12).
+const AMSDU_LENGTH_AT: usize = 26 + 12;
 
 /// Radiotap header the generator writes: version, pad, length, present (TSFT, Flags, Rate,
 /// Channel, antenna signal), TSFT (8, aligned), Flags, Rate, Channel (2+2), signal, padding.
@@ -153,6 +162,7 @@ impl Link {
             Link::Ipoib => LinkType::IPOIB,
             Link::PppHdlc | Link::PppMpls => LinkType::PPP_HDLC,
             Link::Chdlc => LinkType::C_HDLC,
+            Link::ChdlcUnderPpp => LinkType::PPP_HDLC,
             Link::Nsh(_) => LinkType::ETHERNET,
             Link::Ipv4HoldingIpv6 => LinkType::IPV4,
             Link::Ipv6HoldingIpv4 => LinkType::IPV6,
@@ -192,6 +202,7 @@ impl Link {
             | Link::PppHdlc
             | Link::PppMpls
             | Link::Chdlc
+            | Link::ChdlcUnderPpp
             | Link::Nsh(_) => ethertype == ETHERTYPE_IPV4 || ethertype == ETHERTYPE_IPV6,
             Link::Ipv4 | Link::Ipv6HoldingIpv4 => ethertype == ETHERTYPE_IPV4,
             Link::Ipv6 | Link::Ipv4HoldingIpv6 => ethertype == ETHERTYPE_IPV6,
@@ -310,7 +321,7 @@ fn hand_link_header(buf: &mut Vec<u8>, link: Link, src_mac: [u8; 6], ethertype: 
                 buf.extend_from_slice(&protocol.to_be_bytes());
             }
         }
-        Link::Chdlc => {
+        Link::Chdlc | Link::ChdlcUnderPpp => {
             buf.extend_from_slice(&[0x0f, 0x00]);
             buf.extend_from_slice(&ethertype.to_be_bytes());
         }
@@ -359,7 +370,7 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
     // Frame control: version 0, type data (2); subtype 0 data, 8 QoS data; flags.
     let (fc0, fc1) = match wlan {
         Wlan::Data => (0x08, 0x02),
-        Wlan::Qos => (0x88, 0x01),
+        Wlan::Qos | Wlan::Amsdu => (0x88, 0x01),
         Wlan::FourAddress | Wlan::Mesh => (0x88, 0x03),
         Wlan::QosHtc => (0x88, 0x81),
     };
@@ -375,6 +386,8 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
         // QoS control: TID 0, Mesh Control Present; mesh control: flags 0, TTL 31, sequence.
         buf.extend_from_slice(&[0x00, 0x01]);
         buf.extend_from_slice(&[0x00, 31, 0x07, 0, 0, 0]);
+    } else if wlan == Wlan::Amsdu {
+        buf.extend_from_slice(&[0x80, 0x00]); // QoS control: TID 0, A-MSDU present
     } else if wlan != Wlan::Data {
         buf.extend_from_slice(&[0x00, 0x00]); // QoS control: TID 0, no A-MSDU
     }
@@ -384,6 +397,11 @@ fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: 
     if pad {
         let header_len = buf.len() - start;
         buf.resize(start + header_len.next_multiple_of(4), 0);
+    }
+    if wlan == Wlan::Amsdu {
+        buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
+        buf.extend_from_slice(&src_mac);
+        buf.extend_from_slice(&[0, 0]); // subframe length, patched by finish_link
     }
     buf.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
     buf.extend_from_slice(&ethertype.to_be_bytes());
@@ -509,6 +527,21 @@ pub fn wlan_other_frame(
 pub fn finish_link(buf: &mut Vec<u8>, link: Link) {
     if link.pads_to_ethernet_minimum() && buf.len() < 60 {
         buf.resize(60, 0);
+    }
+    let wlan_start = match link {
+        Link::Wlan(Wlan::Amsdu) => Some(0),
+        Link::Radiotap(Wlan::Amsdu) => Some(RADIOTAP_LEN),
+        Link::Ppi(Wlan::Amsdu) => Some(PPI_LEN),
+        _ => None,
+    };
+    // A data frame's A-MSDU subframe: its length counts what follows the length field. (The
+    // frames without an MSDU the wireless kind writes have none; their bytes there are left.)
+    if let Some(start) = wlan_start {
+        let at = start + AMSDU_LENGTH_AT;
+        if buf.get(start).is_some_and(|&fc0| fc0 == 0x88) && buf.get(start + 1) == Some(&0x01) {
+            let len = len16(buf, at + 2);
+            put16(buf, at, len);
+        }
     }
     if let Some(start) = link.fcs_from() {
         let fcs = crc32(buf.get(start..).unwrap_or_default());

@@ -172,12 +172,14 @@ pub const LINKS: [(&str, Link); 10] = [
 /// The link types of issue 19 (captures from the field), for [`lookup`] and `--link`; the
 /// link-types kind writes them only when asked by name (so `linktypes-all.pcapng` keeps its
 /// bytes).
-pub const FIELD_LINKS: [(&str, Link); 21] = [
+pub const FIELD_LINKS: [(&str, Link); 24] = [
     ("wlan", Link::Wlan(Wlan::Data)),
     ("wlan-qos", Link::Wlan(Wlan::Qos)),
     ("wlan-4addr", Link::Wlan(Wlan::FourAddress)),
     ("wlan-htc", Link::Wlan(Wlan::QosHtc)),
     ("wlan-mesh", Link::Wlan(Wlan::Mesh)),
+    ("wlan-amsdu", Link::Wlan(Wlan::Amsdu)),
+    ("radiotap-amsdu", Link::Radiotap(Wlan::Amsdu)),
     ("radiotap", Link::Radiotap(Wlan::Qos)),
     ("radiotap-data", Link::Radiotap(Wlan::Data)),
     ("radiotap-4addr", Link::Radiotap(Wlan::FourAddress)),
@@ -190,6 +192,7 @@ pub const FIELD_LINKS: [(&str, Link); 21] = [
     ("ppp-hdlc", Link::PppHdlc),
     ("ppp-mpls", Link::PppMpls),
     ("chdlc", Link::Chdlc),
+    ("chdlc-under-ppp", Link::ChdlcUnderPpp),
     ("nsh-md1", Link::Nsh(1)),
     ("nsh-md2", Link::Nsh(2)),
     ("ipv4-holding-ipv6", Link::Ipv4HoldingIpv6),
