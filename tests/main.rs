@@ -35,6 +35,7 @@ mod golden_outputs;
 mod ipfix;
 mod issue13;
 mod layout;
+mod linktypes_vs_tshark;
 mod live_loopback;
 mod live_netns;
 mod lookup;
