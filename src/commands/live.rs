@@ -9,6 +9,7 @@
 //! signals are handled on a silent link too. Memory stays bounded by the flow table's
 //! `--max-flows` and idle timeouts.
 
+use super::metrics::Metrics;
 use crate::cli::{LiveArgs, LiveFormat};
 use portnote::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
 use portnote::capture::pcapng_write::AnnotatedPcapngWriter;
@@ -41,6 +42,15 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         .interface
         .clone()
         .ok_or_else(|| Error::Usage("live: -i IFACE is required (or --list)".to_string()))?;
+    // Bound before the capture opens, so a bad address is a usage error with nothing captured.
+    let mut metrics = match &args.metrics {
+        Some(address) => {
+            let metrics = Metrics::new(args.metrics_max_ports);
+            let server = metrics.serve(address)?;
+            Some((metrics, server))
+        }
+        None => None,
+    };
     let mut capture = LiveCapture::open(&LiveOptions {
         interface,
         snaplen: args.snaplen,
@@ -60,6 +70,12 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             .map(|f| format!(", filter {f:?}"))
             .unwrap_or_default()
     );
+    if let Some((_, server)) = &metrics {
+        eprintln!(
+            "portnote: serving metrics on http://{}/metrics",
+            server.address()
+        );
+    }
     let mut writer = match &args.write {
         Some(path) => {
             let file_error = |source| Error::Input {
@@ -87,10 +103,10 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
     };
 
     let stdout = Stdout::detect();
-    let redraw = args.format == LiveFormat::Table && stdout.terminal;
+    let redraw = !args.quiet && args.format == LiveFormat::Table && stdout.terminal;
     // Interval output: the redrawn frame, or NDJSON lines; json and a piped table print only
     // the final summary.
-    let ticking = redraw || args.format == LiveFormat::Ndjson;
+    let ticking = redraw || (!args.quiet && args.format == LiveFormat::Ndjson);
     let mut view = View {
         args,
         rates: RateTracker::default(),
@@ -149,12 +165,23 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             }
         }
         let now = Instant::now();
-        if ticking && now >= next_tick {
+        if (ticking || metrics.is_some()) && now >= next_tick {
             let (aggregator, stats) = pipeline.snapshot();
-            let summary = build(&aggregator, stats, &capture, packets, None);
             let capture_stats =
                 capture_stats(&mut capture, args, started, None, failure.clone(), packets);
-            view.tick(out, &summary, &capture_stats)?;
+            if let Some((metrics, _)) = metrics.as_mut() {
+                metrics.update(
+                    &aggregator,
+                    pipeline.ended(),
+                    &stats,
+                    pipeline.live_flows(),
+                    &capture_stats,
+                );
+            }
+            if ticking {
+                let summary = build(&aggregator, stats, &capture, packets, None);
+                view.tick(out, &summary, &capture_stats)?;
+            }
             // After a slow snapshot, the next interval starts now rather than at once.
             next_tick += args.interval;
             if next_tick <= now {
@@ -175,8 +202,16 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         packets,
     );
     let (aggregator, stats) = pipeline.finish();
+    if let Some((metrics, server)) = metrics.as_mut() {
+        // Every flow has ended: the last counts, served until the server stops below.
+        metrics.update(&aggregator, &aggregator, &stats, 0, &capture_stats);
+        let _ = server;
+    }
+    drop(metrics);
     let summary = build(&aggregator, stats, &capture, packets, failure.clone());
-    view.finish(out, &summary, &capture_stats)?;
+    if !args.quiet {
+        view.finish(out, &summary, &capture_stats)?;
+    }
     Ok(if failure.is_some() {
         Outcome::InputErrors
     } else {

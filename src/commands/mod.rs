@@ -8,6 +8,7 @@ pub mod install;
 pub mod live;
 pub mod lookup;
 pub mod merge;
+pub mod metrics;
 pub mod registry;
 pub mod summary;
 
