@@ -36,6 +36,7 @@ mod issue13;
 mod layout;
 mod live_loopback;
 mod live_netns;
+mod live_prometheus;
 mod lookup;
 mod merge;
 mod module_graph;

@@ -202,11 +202,7 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         packets,
     );
     let (aggregator, stats) = pipeline.finish();
-    if let Some((metrics, server)) = metrics.as_mut() {
-        // Every flow has ended: the last counts, served until the server stops below.
-        metrics.update(&aggregator, &aggregator, &stats, 0, &capture_stats);
-        let _ = server;
-    }
+    // The metrics server stops here; what it served last was the last interval's snapshot.
     drop(metrics);
     let summary = build(&aggregator, stats, &capture, packets, failure.clone());
     if !args.quiet {
