@@ -7,7 +7,8 @@
 //! counters. A read that fails (the interface went down or away) also ends it, with the final
 //! summary and exit status 2. The loop wakes at least every [`IDLE_WAIT`], so ticks and
 //! signals are handled on a silent link too. Memory stays bounded by the flow table's
-//! `--max-flows` and idle timeouts.
+//! `--max-flows` and idle timeouts. With `--metrics` the same snapshot also updates the
+//! Prometheus counters ([`super::metrics`]) that a server thread serves; `--quiet` prints nothing.
 
 use super::metrics::Metrics;
 use crate::cli::{LiveArgs, LiveFormat};
