@@ -126,6 +126,30 @@ impl PacketRef {
             .unwrap_or_default();
         (data, options)
     }
+
+    /// The frame of this packet, whose bytes are in `bytes`, described by the current section's
+    /// interface (a function of the reader's fields, so the buffer and the parser are borrowed
+    /// at once).
+    #[inline]
+    fn frame<'b>(
+        &self,
+        bytes: &'b [u8],
+        parser: &'b Parser,
+        pcap_interface: &'b InterfaceDescription,
+    ) -> Frame<'b> {
+        let (data, options) = self.slices(bytes);
+        Frame {
+            ts: self.ts,
+            len: self.len,
+            linktype: self.linktype,
+            data,
+            origin: Origin {
+                interface: interface_of(parser, pcap_interface, self.interface),
+                ticks: self.ticks,
+                options,
+            },
+        }
+    }
 }
 
 enum Parser {
@@ -266,18 +290,8 @@ impl CaptureReader {
         };
         if let Some((packet, total)) = whole {
             self.records += 1;
-            let (data, options) = packet.slices(self.input.take(total).unwrap_or_default());
-            return Ok(Some(Frame {
-                ts: packet.ts,
-                len: packet.len,
-                linktype: packet.linktype,
-                data,
-                origin: Origin {
-                    interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
-                    ticks: packet.ticks,
-                    options,
-                },
-            }));
+            let bytes = self.input.take(total).unwrap_or_default();
+            return Ok(Some(packet.frame(bytes, &self.parser, &self.pcap_interface)));
         }
         loop {
             if let Some(packet) = self.next_pcapng_block()? {
@@ -476,18 +490,7 @@ impl CaptureReader {
         // The record was checked to lie within the filled buffer before it was consumed, and
         // nothing refills the buffer before this borrow ends, so the range is always present.
         let buffered = self.input.get(0, self.input.position()).unwrap_or_default();
-        let (data, options) = packet.slices(buffered);
-        Ok(Some(Frame {
-            ts: packet.ts,
-            len: packet.len,
-            linktype: packet.linktype,
-            data,
-            origin: Origin {
-                interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
-                ticks: packet.ticks,
-                options,
-            },
-        }))
+        Ok(Some(packet.frame(buffered, &self.parser, &self.pcap_interface)))
     }
 }
 
