@@ -291,7 +291,11 @@ impl CaptureReader {
         if let Some((packet, total)) = whole {
             self.records += 1;
             let bytes = self.input.take(total).unwrap_or_default();
-            return Ok(Some(packet.frame(bytes, &self.parser, &self.pcap_interface)));
+            return Ok(Some(packet.frame(
+                bytes,
+                &self.parser,
+                &self.pcap_interface,
+            )));
         }
         loop {
             if let Some(packet) = self.next_pcapng_block()? {
@@ -490,7 +494,11 @@ impl CaptureReader {
         // The record was checked to lie within the filled buffer before it was consumed, and
         // nothing refills the buffer before this borrow ends, so the range is always present.
         let buffered = self.input.get(0, self.input.position()).unwrap_or_default();
-        Ok(Some(packet.frame(buffered, &self.parser, &self.pcap_interface)))
+        Ok(Some(packet.frame(
+            buffered,
+            &self.parser,
+            &self.pcap_interface,
+        )))
     }
 }
 
