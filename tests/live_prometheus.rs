@@ -402,3 +402,36 @@ fn the_grafana_dashboard_queries_only_metrics_portnote_serves() {
         }
     }
 }
+
+/// A --metrics address that does not parse or cannot be bound is a usage error before the
+/// capture opens: here on an interface that does not exist, so no capture could be the cause,
+/// and without root.
+#[test]
+fn a_bad_metrics_address_is_refused_before_the_capture_opens() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    for (address, why) in [
+        (taken.as_str(), "in use"),
+        ("127.0.0.1:99999", "HOST:PORT"),
+        ("9185", "HOST:PORT"),
+    ] {
+        let (code, stdout, stderr) = util::portnote(&[
+            "live",
+            "-i",
+            "portnote-no-such-interface",
+            "--metrics",
+            address,
+        ]);
+        assert_eq!(code, 2, "{address}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--metrics {address:?}")) && stderr.contains(why),
+            "{address}: {stderr}"
+        );
+        assert!(!stderr.contains("capturing on"), "{stderr}");
+        assert!(
+            !stderr.contains("no-such-interface"),
+            "the interface was never opened: {stderr}"
+        );
+        assert_eq!(stdout, "");
+    }
+}
