@@ -124,7 +124,7 @@ pub enum Wlan {
     /// Mesh QoS data: four addresses, Mesh Control Present, a 6-byte mesh control field.
     Mesh,
     /// QoS data whose body is an A-MSDU of one subframe (destination, source, length, then
-    /// LLC/SNAP and the packet). The subframe length is patched by [`finish_link`].
+    /// LLC/SNAP and the packet). The subframe length is patched by `finish_link`.
     Amsdu,
 }
 
