@@ -170,6 +170,11 @@ pub fn evidence_name(evidence: Evidence) -> &'static str {
 /// A flow-record output format.
 pub trait FlowWriter {
     fn write(&mut self, row: &FlowRow<'_>) -> io::Result<()>;
+    /// Hand what was written on to the reader now (a pipe or terminal waiting on records);
+    /// formats that write in blocks (Parquet's row groups) keep them.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
     /// Write what is held back and the format's trailer; the writer is done.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -261,6 +266,10 @@ impl<W: Write> FlowWriter for NdjsonFlows<W> {
         self.line.clear();
         write_json_line(&mut self.line, row)?;
         self.out.write_all(&self.line)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -431,6 +440,10 @@ impl<W: Write> FlowWriter for CsvFlows<W> {
                 j.ip_version.to_string(),
             ])
             .map_err(super::csv_to_io)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self) -> io::Result<()> {
