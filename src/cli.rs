@@ -165,6 +165,7 @@ Examples:
   portnote live -i eth0 -f 'not port 22' --duration 60 --format json
   portnote live -i any --format ndjson --interval 10 >> survey.ndjson
   portnote live -i eth0 --count 10000 --write sample.pcapng
+  portnote live -i eth0 --quiet --metrics 127.0.0.1:9185    Prometheus scrapes /metrics
 
 Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
   sudo setcap cap_net_raw,cap_net_admin=eip $(which portnote)
@@ -544,6 +545,22 @@ pub struct LiveArgs {
     /// the final one) or json (only the final summary, `summary --format json` schema)
     #[arg(long, value_enum, default_value_t = LiveFormat::Table)]
     pub format: LiveFormat,
+
+    /// Print nothing on standard output, neither the view nor the final summary (for daemons
+    /// that are watched through --metrics)
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Serve Prometheus / OpenMetrics counters on http://ADDR:PORT/metrics while capturing,
+    /// updated every --interval (port 0 picks a free port; the address is printed)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
+
+    /// With --metrics: series for at most N unnamed ports (most bytes first); later ones are
+    /// counted under port="other" of their section. Named services always have their own
+    #[arg(long, value_name = "N", default_value_t = crate::commands::metrics::DEFAULT_MAX_PORTS,
+          requires = "metrics")]
+    pub metrics_max_ports: usize,
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak

@@ -38,6 +38,7 @@ mod layout;
 mod linktypes_vs_tshark;
 mod live_loopback;
 mod live_netns;
+mod live_prometheus;
 mod lookup;
 mod merge;
 mod module_graph;

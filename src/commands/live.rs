@@ -7,9 +7,11 @@
 //! counters. A read that fails (the interface went down or away) also ends it, with the final
 //! summary and exit status 2. The loop wakes at least every [`IDLE_WAIT`], so ticks and
 //! signals are handled on a silent link too. Memory stays bounded by the flow table's
-//! `--max-flows` and idle timeouts.
+//! `--max-flows` and idle timeouts. With `--metrics` the same snapshot also updates the
+//! Prometheus counters ([`super::metrics`]) that a server thread serves; `--quiet` prints nothing.
 
 use super::ipfix::{IpfixExport, LiveExport};
+use super::metrics::Metrics;
 use crate::cli::{LiveArgs, LiveFormat};
 use portnote::capture::live::{list_interfaces, LiveCapture, LiveOptions, PcapStats};
 use portnote::capture::pcapng_write::AnnotatedPcapngWriter;
@@ -42,6 +44,15 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         .interface
         .clone()
         .ok_or_else(|| Error::Usage("live: -i IFACE is required (or --list)".to_string()))?;
+    // Bound before the capture opens, so a bad address is a usage error with nothing captured.
+    let mut metrics = match &args.metrics {
+        Some(address) => {
+            let metrics = Metrics::new(args.metrics_max_ports);
+            let server = metrics.serve(address)?;
+            Some((metrics, server))
+        }
+        None => None,
+    };
     let mut capture = LiveCapture::open(&LiveOptions {
         interface,
         snaplen: args.snaplen,
@@ -61,6 +72,12 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
             .map(|f| format!(", filter {f:?}"))
             .unwrap_or_default()
     );
+    if let Some((_, server)) = &metrics {
+        eprintln!(
+            "portnote: serving metrics on http://{}/metrics",
+            server.address()
+        );
+    }
     let mut writer = match &args.write {
         Some(path) => {
             let file_error = |source| Error::Input {
@@ -88,10 +105,10 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
     };
 
     let stdout = Stdout::detect();
-    let redraw = args.format == LiveFormat::Table && stdout.terminal;
+    let redraw = !args.quiet && args.format == LiveFormat::Table && stdout.terminal;
     // Interval output: the redrawn frame, or NDJSON lines; json and a piped table print only
     // the final summary.
-    let ticking = redraw || args.format == LiveFormat::Ndjson;
+    let ticking = redraw || (!args.quiet && args.format == LiveFormat::Ndjson);
     let mut view = View {
         args,
         rates: RateTracker::default(),
@@ -153,12 +170,23 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
         }
         let now = Instant::now();
         LiveExport::tick(&mut pipeline, now);
-        if ticking && now >= next_tick {
+        if (ticking || metrics.is_some()) && now >= next_tick {
             let (aggregator, stats) = pipeline.snapshot();
-            let summary = build(&aggregator, stats, &capture, packets, None);
             let capture_stats =
                 capture_stats(&mut capture, args, started, None, failure.clone(), packets);
-            view.tick(out, &summary, &capture_stats)?;
+            if let Some((metrics, _)) = metrics.as_mut() {
+                metrics.update(
+                    &aggregator,
+                    pipeline.ended(),
+                    &stats,
+                    pipeline.live_flows(),
+                    &capture_stats,
+                );
+            }
+            if ticking {
+                let summary = build(&aggregator, stats, &capture, packets, None);
+                view.tick(out, &summary, &capture_stats)?;
+            }
             // After a slow snapshot, the next interval starts now rather than at once.
             next_tick += args.interval;
             if next_tick <= now {
@@ -180,8 +208,12 @@ pub fn run(args: &LiveArgs, registry: &Registry, out: &mut dyn Write) -> Result<
     );
     let (aggregator, stats, export) = pipeline.finish_with_sink();
     export.finish();
+    // The metrics server stops here; what it served last was the last interval's snapshot.
+    drop(metrics);
     let summary = build(&aggregator, stats, &capture, packets, failure.clone());
-    view.finish(out, &summary, &capture_stats)?;
+    if !args.quiet {
+        view.finish(out, &summary, &capture_stats)?;
+    }
     Ok(if failure.is_some() {
         Outcome::InputErrors
     } else {

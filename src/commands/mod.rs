@@ -9,6 +9,7 @@ pub mod ipfix;
 pub mod live;
 pub mod lookup;
 pub mod merge;
+pub mod metrics;
 pub mod registry;
 pub mod summary;
 

@@ -206,6 +206,18 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         self.flows.snapshot_into(self.registry, &mut self.records);
     }
 
+    /// The counts of the flows that have ended so far (and the packets without ports), without
+    /// the live flows: what no later packet can change (`live --metrics` counts unanswered
+    /// flows from these, since a live flow's reply state is not final).
+    pub fn ended(&self) -> &Aggregator {
+        &self.start.aggregator
+    }
+
+    /// Flows held in the flow table now.
+    pub fn live_flows(&self) -> usize {
+        self.flows.len()
+    }
+
     /// End of input: hand on the live flows and give back the counts.
     pub fn finish(self) -> (Aggregator, FlowStats) {
         let (aggregator, stats, _) = self.finish_with_sink();
