@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Default `--max-flows`: keeps peak memory near 65 MiB (measured: 5 million one-packet flows
 /// through `summary` peak at 63 MiB). The flow table grows in powers of two, so peak memory is
 /// not linear in this number: 200,000 measured 123 MiB, 500,000 243 MiB.
-pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;
 
 const ABOUT: &str = "Which IANA-registered service do the ports in this traffic belong to?";
 

@@ -90,3 +90,40 @@ fn synthetic_mix_with_expiring_flows_summarises_the_same_with_any_thread_count()
         one["totals"]
     );
 }
+
+fn summary_json_of(files: &[PathBuf], threads: &str) -> serde_json::Value {
+    let mut args = vec!["summary", "--format", "json", "--threads", threads];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let (code, stdout, stderr) = util::portnote(&args);
+    assert!(
+        code == 0 || code == 2,
+        "--threads {threads}: exit {code}: {stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Issue 19: several files with several threads are read in parallel, a pipeline per file,
+/// merged in file order. The public captures, passed all at once, summarise as they do read
+/// one after the other in one thread.
+#[test]
+fn shared_captures_passed_together_summarise_the_same_read_in_parallel() {
+    let Some(shared) = util::shared_dir("parallel files against sequential") else {
+        return;
+    };
+    let files = util::public_captures(&shared);
+    assert!(files.len() > 4);
+    let one = summary_json_of(&files, "1");
+    assert_eq!(
+        one["inputs"].as_array().unwrap().len(),
+        files.len(),
+        "every input reported"
+    );
+    for threads in ["2", "4"] {
+        let many = summary_json_of(&files, threads);
+        assert_eq!(
+            one["totals"], many["totals"],
+            "totals, --threads 1 vs {threads}"
+        );
+        assert_eq!(one, many, "--threads 1 vs {threads}");
+    }
+}

@@ -6,7 +6,7 @@ use portnote::aggregate::{Aggregator, Section};
 use portnote::capture::BpfFilter;
 use portnote::decode::DecodeOptions;
 use portnote::flow::FlowStats;
-use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
+use portnote::pipeline::{merge_parts, Part, Pipeline, ShardedPipeline, ThreadPlan};
 use portnote::registry::{Registry, Status};
 use portnote::report::html::{write_html, HtmlOptions};
 use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
@@ -15,7 +15,9 @@ use portnote::transport::Transport;
 use portnote::{Error, Outcome};
 use std::collections::HashSet;
 use std::io::Write;
+use std::path::Path;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Parse `--allow 8443/tcp`.
 pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
@@ -162,6 +164,10 @@ fn count(
 ) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
     let mut inputs = Vec::with_capacity(paths.len());
     let read_ahead = threads.read_ahead;
+    let workers = threads.file_workers(paths.len());
+    if workers > 1 && filter.is_none() && paths.iter().all(|p| is_regular_file(p)) {
+        return count_files_in_parallel(paths, registry, options, max_flows, workers);
+    }
     if threads.flow_shards == 0 {
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
@@ -185,6 +191,72 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
+}
+
+fn is_regular_file(path: &Path) -> bool {
+    path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// Several regular files and several threads: `workers` threads each take the next file and
+/// count it whole with a pipeline of its own; the parts are merged in file order
+/// ([`merge_parts`]). Where this differs from one pipeline over all files (flows that continue
+/// from one file into the next) is in the README, "Several files at once".
+fn count_files_in_parallel(
+    paths: &[PathBuf],
+    registry: &Registry,
+    options: DecodeOptions,
+    max_flows: usize,
+    workers: usize,
+) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
+    type Counted = Result<(InputReport, Part), Error>;
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Counted>> = (0..paths.len()).map(|_| None).collect();
+    let done = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut counted: Vec<(usize, Counted)> = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = paths.get(index) else {
+                            return counted;
+                        };
+                        let mut pipeline = Pipeline::new(registry, options, max_flows);
+                        let input = read_input(path, &mut None, false, |_, frame| {
+                            pipeline.count(frame);
+                            Ok(())
+                        });
+                        let failed = input.is_err();
+                        counted.push((index, input.map(|input| (input, pipeline.finish_part()))));
+                        if failed {
+                            return counted;
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join())
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let done =
+        done.map_err(|_| Error::Internal("a summary file reader thread panicked".to_string()))?;
+    for (index, counted) in done.into_iter().flatten() {
+        if let Some(slot) = results.get_mut(index) {
+            *slot = Some(counted);
+        }
+    }
+    let mut inputs = Vec::with_capacity(paths.len());
+    let mut parts = Vec::with_capacity(paths.len());
+    // In file order; the first error (in that order) ends the run, as it would have sequentially.
+    for counted in results.into_iter().flatten() {
+        let (input, part) = counted?;
+        inputs.push(input);
+        parts.push(part);
+    }
+    let (aggregator, stats) = merge_parts(registry, parts);
+    Ok((aggregator, stats, inputs))
 }
 
 /// `-o FILE`: the same output into a file, created once the counts are done (a run that fails
