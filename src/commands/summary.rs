@@ -15,7 +15,6 @@ use portnote::transport::Transport;
 use portnote::{Error, Outcome};
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::Path;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -85,23 +84,44 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     };
 
     let threads = ThreadPlan::summary(args.threads.map(usize::from));
-    // One summary per file with --per-file, else one over all files.
-    let groups: Vec<&[std::path::PathBuf]> = if args.per_file {
-        args.input.files.iter().map(std::slice::from_ref).collect()
+    let files = args.input.files.as_slice();
+    // Files counted apart (--per-file, --flows-per-file) are read in parallel, one pipeline
+    // per file, as many at once as --threads allows; otherwise one pipeline reads them in turn.
+    let counted = if args.per_file || args.flows_per_file {
+        let parts = count_files_apart(
+            files,
+            args.input.filter.as_deref(),
+            registry,
+            options,
+            args.max_flows,
+            threads.file_workers(files.len()),
+        )?;
+        if args.per_file {
+            parts
+                .into_iter()
+                .map(|(input, part)| {
+                    let (aggregator, stats) = merge_parts(registry, vec![part]);
+                    (aggregator, stats, vec![input])
+                })
+                .collect()
+        } else {
+            let (inputs, parts): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+            let (aggregator, stats) = merge_parts(registry, parts);
+            vec![(aggregator, stats, inputs)]
+        }
     } else {
-        vec![args.input.files.as_slice()]
-    };
-    let mut reports = Vec::new();
-    let mut unopened = false;
-    for files in groups {
-        let (aggregator, stats, inputs) = count(
+        vec![count(
             files,
             &mut filter,
             registry,
             options,
             args.max_flows,
             threads,
-        )?;
+        )?]
+    };
+    let mut reports = Vec::new();
+    let mut unopened = false;
+    for (aggregator, stats, inputs) in counted {
         // Inputs that could not be opened have had their one-line error; a report of nothing
         // would only bury it.
         if inputs.iter().all(|i| i.unopened) {
@@ -164,10 +184,6 @@ fn count(
 ) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
     let mut inputs = Vec::with_capacity(paths.len());
     let read_ahead = threads.read_ahead;
-    let workers = threads.file_workers(paths.len());
-    if workers > 1 && filter.is_none() && paths.iter().all(|p| is_regular_file(p)) {
-        return count_files_in_parallel(paths, registry, options, max_flows, workers);
-    }
     if threads.flow_shards == 0 {
         let mut pipeline = Pipeline::new(registry, options, max_flows);
         for path in paths {
@@ -193,70 +209,71 @@ fn count(
     })
 }
 
-fn is_regular_file(path: &Path) -> bool {
-    path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
-
-/// Several regular files and several threads: `workers` threads each take the next file and
-/// count it whole with a pipeline of its own; the parts are merged in file order
-/// ([`merge_parts`]). Where this differs from one pipeline over all files (flows that continue
-/// from one file into the next) is in the README, "Several files at once".
-fn count_files_in_parallel(
+/// Each file counted whole by a pipeline of its own (`--per-file`, `--flows-per-file`), by
+/// `workers` threads that each take the next file; the files' inputs and parts in file order.
+/// With one worker the files are read one after the other in this thread.
+fn count_files_apart(
     paths: &[PathBuf],
+    filter: Option<&str>,
     registry: &Registry,
     options: DecodeOptions,
     max_flows: usize,
     workers: usize,
-) -> Result<(Aggregator, FlowStats, Vec<InputReport>), Error> {
+) -> Result<Vec<(InputReport, Part)>, Error> {
     type Counted = Result<(InputReport, Part), Error>;
     let next = AtomicUsize::new(0);
+    // Each thread takes files until none is left or one fails; what it counted, by file index.
+    let work = || -> Vec<(usize, Counted)> {
+        let mut counted = Vec::new();
+        let mut bpf = match filter.map(BpfFilter::new).transpose() {
+            Ok(bpf) => bpf,
+            Err(e) => {
+                counted.push((0, Err(Error::Usage(e.to_string()))));
+                return counted;
+            }
+        };
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = paths.get(index) else {
+                return counted;
+            };
+            let mut pipeline = Pipeline::new(registry, options, max_flows);
+            let input = read_input(path, &mut bpf, false, |_, frame| {
+                pipeline.count(frame);
+                Ok(())
+            });
+            let failed = input.is_err();
+            counted.push((index, input.map(|input| (input, pipeline.finish_part()))));
+            if failed {
+                return counted;
+            }
+        }
+    };
+    let done: Vec<Vec<(usize, Counted)>> = if workers <= 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|_| Error::Internal("a summary file reader thread panicked".to_string()))?
+    };
     let mut results: Vec<Option<Counted>> = (0..paths.len()).map(|_| None).collect();
-    let done = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut counted: Vec<(usize, Counted)> = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = paths.get(index) else {
-                            return counted;
-                        };
-                        let mut pipeline = Pipeline::new(registry, options, max_flows);
-                        let input = read_input(path, &mut None, false, |_, frame| {
-                            pipeline.count(frame);
-                            Ok(())
-                        });
-                        let failed = input.is_err();
-                        counted.push((index, input.map(|input| (input, pipeline.finish_part()))));
-                        if failed {
-                            return counted;
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join())
-            .collect::<Result<Vec<_>, _>>()
-    });
-    let done =
-        done.map_err(|_| Error::Internal("a summary file reader thread panicked".to_string()))?;
+    let mut failed = None;
     for (index, counted) in done.into_iter().flatten() {
-        if let Some(slot) = results.get_mut(index) {
-            *slot = Some(counted);
+        match results.get_mut(index) {
+            Some(slot) if slot.is_none() => *slot = Some(counted),
+            _ => failed = failed.or(counted.err()),
         }
     }
-    let mut inputs = Vec::with_capacity(paths.len());
-    let mut parts = Vec::with_capacity(paths.len());
-    // In file order; the first error (in that order) ends the run, as it would have sequentially.
-    for counted in results.into_iter().flatten() {
-        let (input, part) = counted?;
-        inputs.push(input);
-        parts.push(part);
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let (aggregator, stats) = merge_parts(registry, parts);
-    Ok((aggregator, stats, inputs))
+    // In file order; the first error in that order ends the run, as it would sequentially.
+    results.into_iter().flatten().collect()
 }
 
 /// `-o FILE`: the same output into a file, created once the counts are done (a run that fails

@@ -10,8 +10,10 @@
 //!
 //! ## Cost per packet
 //!
-//! One hash of the flow's key, packed into five 64-bit words (foldhash, seeded per process so
-//! crafted traffic cannot aim at collisions), and one probe of the table. The registry is read
+//! One hash of the flow's key, two 64-bit words for IPv4 and five for IPv6 (foldhash, seeded
+//! per process so crafted traffic cannot aim at collisions), and one probe of the table's index
+//! of packed slots (`slot.rs`: 56 bytes a live flow, key included; ARCHITECTURE.md, "Memory per
+//! live flow"). The registry is read
 //! only for a new flow and for handshake evidence; an [`Observed`] packet's service is looked up
 //! by the caller that wants it ([`Observed::attribution`]). Idle flows are found through a
 //! timing wheel of expiry deadlines by capture second (`wheel.rs`) instead of a scan of the whole
