@@ -183,21 +183,32 @@ fn decision_code(evidence: Evidence, status: Status) -> u8 {
     e * 3 + s
 }
 
+/// [`decision_code`] read back: a table, not a division (this runs for every packet).
+const DECISIONS: [(Evidence, Status); 16] = [
+    (Evidence::Handshake, Status::Assigned),
+    (Evidence::Handshake, Status::Reserved),
+    (Evidence::Handshake, Status::Unassigned),
+    (Evidence::Rank, Status::Assigned),
+    (Evidence::Rank, Status::Reserved),
+    (Evidence::Rank, Status::Unassigned),
+    (Evidence::FanIn, Status::Assigned),
+    (Evidence::FanIn, Status::Reserved),
+    (Evidence::FanIn, Status::Unassigned),
+    (Evidence::FirstPacket, Status::Assigned),
+    (Evidence::FirstPacket, Status::Reserved),
+    (Evidence::FirstPacket, Status::Unassigned),
+    (Evidence::PortOrder, Status::Assigned),
+    (Evidence::PortOrder, Status::Reserved),
+    (Evidence::PortOrder, Status::Unassigned),
+    (Evidence::PortOrder, Status::Unassigned), // unused
+];
+
+#[inline(always)]
 fn decision_of(code: u8) -> (Evidence, Status) {
-    let code = code & 0x0f;
-    let evidence = match code / 3 {
-        0 => Evidence::Handshake,
-        1 => Evidence::Rank,
-        2 => Evidence::FanIn,
-        3 => Evidence::FirstPacket,
-        _ => Evidence::PortOrder,
-    };
-    let status = match code % 3 {
-        0 => Status::Assigned,
-        1 => Status::Reserved,
-        _ => Status::Unassigned,
-    };
-    (evidence, status)
+    DECISIONS
+        .get(usize::from(code & 0x0f))
+        .copied()
+        .unwrap_or((Evidence::PortOrder, Status::Unassigned))
 }
 
 /// A timestamp from the packed form: exact for times an i64 of nanoseconds holds.
