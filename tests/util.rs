@@ -203,3 +203,21 @@ pub fn portnote_command() -> Command {
     command.env_remove("RUST_BACKTRACE");
     command
 }
+
+/// A little-endian pcap split into its file header and its records (header and data each).
+pub fn pcap_records(path: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        bytes[..4],
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        "{path}: little-endian pcap"
+    );
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at < bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        records.push(bytes[at..at + 16 + caplen].to_vec());
+        at += 16 + caplen;
+    }
+    (bytes[..24].to_vec(), records)
+}

@@ -126,6 +126,30 @@ impl PacketRef {
             .unwrap_or_default();
         (data, options)
     }
+
+    /// The frame of this packet, whose bytes are in `bytes`, described by the current section's
+    /// interface (a function of the reader's fields, so the buffer and the parser are borrowed
+    /// at once).
+    #[inline]
+    fn frame<'b>(
+        &self,
+        bytes: &'b [u8],
+        parser: &'b Parser,
+        pcap_interface: &'b InterfaceDescription,
+    ) -> Frame<'b> {
+        let (data, options) = self.slices(bytes);
+        Frame {
+            ts: self.ts,
+            len: self.len,
+            linktype: self.linktype,
+            data,
+            origin: Origin {
+                interface: interface_of(parser, pcap_interface, self.interface),
+                ticks: self.ticks,
+                options,
+            },
+        }
+    }
 }
 
 enum Parser {
@@ -266,18 +290,12 @@ impl CaptureReader {
         };
         if let Some((packet, total)) = whole {
             self.records += 1;
-            let (data, options) = packet.slices(self.input.take(total).unwrap_or_default());
-            return Ok(Some(Frame {
-                ts: packet.ts,
-                len: packet.len,
-                linktype: packet.linktype,
-                data,
-                origin: Origin {
-                    interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
-                    ticks: packet.ticks,
-                    options,
-                },
-            }));
+            let bytes = self.input.take(total).unwrap_or_default();
+            return Ok(Some(packet.frame(
+                bytes,
+                &self.parser,
+                &self.pcap_interface,
+            )));
         }
         loop {
             if let Some(packet) = self.next_pcapng_block()? {
@@ -476,18 +494,11 @@ impl CaptureReader {
         // The record was checked to lie within the filled buffer before it was consumed, and
         // nothing refills the buffer before this borrow ends, so the range is always present.
         let buffered = self.input.get(0, self.input.position()).unwrap_or_default();
-        let (data, options) = packet.slices(buffered);
-        Ok(Some(Frame {
-            ts: packet.ts,
-            len: packet.len,
-            linktype: packet.linktype,
-            data,
-            origin: Origin {
-                interface: interface_of(&self.parser, &self.pcap_interface, packet.interface),
-                ticks: packet.ticks,
-                options,
-            },
-        }))
+        Ok(Some(packet.frame(
+            buffered,
+            &self.parser,
+            &self.pcap_interface,
+        )))
     }
 }
 
@@ -533,9 +544,75 @@ impl Timestamp {
     }
 }
 
+/// The longest text [`Timestamp::rfc3339`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+const RFC3339_MAX: usize = 30;
+
+impl Timestamp {
+    /// The RFC 3339 text of `Display`, written digit by digit into `buf` for years 0 to 9999
+    /// (every capture); `None` for other years, which `Display`'s general path writes. Flow
+    /// records and annotations write two or three timestamps each, and `fmt`'s padded integers
+    /// were most of a flow record's cost (benches/README.md).
+    fn rfc3339<'b>(&self, buf: &'b mut [u8; RFC3339_MAX]) -> Option<&'b str> {
+        if self.nanos >= 1_000_000_000 {
+            return None;
+        }
+        let days = self.secs.div_euclid(86_400);
+        let secs_of_day = u32::try_from(self.secs.rem_euclid(86_400)).ok()?;
+        let (year, month, day) = civil_from_days(days);
+        let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+        let digit = |v: u32| b'0' + (v % 10) as u8;
+        let (hour, minute, second) = (
+            secs_of_day / 3600,
+            secs_of_day % 3600 / 60,
+            secs_of_day % 60,
+        );
+        let n = self.nanos;
+        // The fraction at the source's precision is the leading digits of the nine.
+        *buf = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(month / 10),
+            digit(month),
+            b'-',
+            digit(day / 10),
+            digit(day),
+            b'T',
+            digit(hour / 10),
+            digit(hour),
+            b':',
+            digit(minute / 10),
+            digit(minute),
+            b':',
+            digit(second / 10),
+            digit(second),
+            b'.',
+            digit(n / 100_000_000),
+            digit(n / 10_000_000),
+            digit(n / 1_000_000),
+            digit(n / 100_000),
+            digit(n / 10_000),
+            digit(n / 1_000),
+            digit(n / 100),
+            digit(n / 10),
+            digit(n),
+            b'Z',
+        ];
+        let digits = usize::from(self.digits.min(9));
+        let z_at = if digits == 0 { 19 } else { 20 + digits };
+        *buf.get_mut(z_at)? = b'Z';
+        std::str::from_utf8(buf.get(..=z_at)?).ok()
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with as many fractional digits as the source resolution.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.rfc3339(&mut [0; RFC3339_MAX]) {
+            return f.write_str(text);
+        }
         let days = self.secs.div_euclid(86_400);
         let secs_of_day = self.secs.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
@@ -557,7 +634,10 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339(&mut [0; RFC3339_MAX]) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -865,6 +945,53 @@ mod tests {
             let ts = Timestamp { secs, nanos: nanos / scale * scale, digits };
             proptest::prop_assert_eq!(ts.to_string().parse::<Timestamp>(), Ok(ts));
         }
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit path writes what the general `fmt` path writes, years 0 to 9999.
+        #[test]
+        fn timestamp_fast_text_is_the_general_text(
+            secs in -62_167_219_200i64..253_402_300_800, // years 0 to 9999
+            nanos in 0u32..1_000_000_000,
+            digits in 0u8..=12,
+        ) {
+            let ts = Timestamp { secs, nanos, digits };
+            let fast = ts.rfc3339(&mut [0; RFC3339_MAX]).map(str::to_string);
+            let days = secs.div_euclid(86_400);
+            let sod = secs.rem_euclid(86_400);
+            let (year, month, day) = civil_from_days(days);
+            let mut general = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            );
+            let shown = u32::from(digits.min(9));
+            if shown > 0 {
+                let scaled = nanos / 10u32.pow(9 - shown);
+                general.push_str(&format!(".{scaled:0width$}", width = shown as usize));
+            }
+            general.push('Z');
+            proptest::prop_assert_eq!(fast, Some(general));
+        }
+    }
+
+    #[test]
+    fn timestamp_outside_years_0_to_9999_takes_the_general_path() {
+        let far = Timestamp {
+            secs: 253_402_300_800, // 10000-01-01
+            nanos: 0,
+            digits: 0,
+        };
+        assert_eq!(far.rfc3339(&mut [0; RFC3339_MAX]), None);
+        assert_eq!(far.to_string(), "10000-01-01T00:00:00Z");
+        let before_year_0 = Timestamp {
+            secs: -62_167_219_201,
+            nanos: 0,
+            digits: 0,
+        };
+        assert_eq!(before_year_0.rfc3339(&mut [0; RFC3339_MAX]), None);
+        assert!(before_year_0.to_string().ends_with("1-12-31T23:59:59Z"));
     }
 
     #[test]

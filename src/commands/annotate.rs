@@ -1,6 +1,6 @@
 //! `portnote annotate`: one record per packet record of each file.
 
-use super::input::{filter_of, read_input};
+use super::input::{filter_of, is_regular_file, read_input};
 use crate::cli::{AnnotateArgs, AnnotateFormat};
 use portnote::decode::DecodeOptions;
 use portnote::pipeline::{Pipeline, ThreadPlan};
@@ -9,7 +9,6 @@ use portnote::report::annotate::{write_csv, write_text, NdjsonWriter, PacketReco
 use portnote::report::Stdout;
 use portnote::{Error, Outcome};
 use std::io::Write;
-use std::path::Path;
 
 /// Where records go, in the chosen format.
 enum Sink<'w> {
@@ -114,10 +113,6 @@ pub fn run(
 }
 
 /// A regular file, as opposed to standard input (`-`), a pipe, a FIFO or a device.
-fn is_regular_file(path: &Path) -> bool {
-    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
-
 fn csv_error(e: csv::Error) -> Error {
     Error::Output(portnote::report::csv_to_io(e))
 }

@@ -1,6 +1,6 @@
 //! `portnote flows`: one record per flow, written as each flow ends.
 
-use super::input::{filter_of, read_input};
+use super::input::{filter_of, is_regular_file, read_input};
 use crate::cli::{FlowsArgs, FlowsFormat};
 use portnote::decode::DecodeOptions;
 use portnote::flow::{FlowRecord, FlowSink};
@@ -8,6 +8,7 @@ use portnote::pipeline::{Pipeline, ThreadPlan};
 use portnote::registry::Registry;
 use portnote::report::flows::{CsvFlows, FlowRow, FlowWriter, NdjsonFlows};
 use portnote::report::parquet::ParquetFlows;
+use portnote::report::Stdout;
 use portnote::{Error, Outcome};
 use std::io::{self, BufWriter, Write};
 
@@ -28,13 +29,17 @@ impl FlowSink for RecordSink<'_, '_> {
 }
 
 impl RecordSink<'_, '_> {
-    /// Write the records that ended since the last call.
+    /// Write the records that ended since the last call; `streaming`: and hand them on now.
     #[inline]
-    fn write_ended(&mut self) -> io::Result<()> {
+    fn write_ended(&mut self, streaming: bool) -> io::Result<()> {
         if self.ended.is_empty() {
             return Ok(());
         }
-        self.write_ended_now()
+        self.write_ended_now()?;
+        if streaming {
+            self.writer.flush()?;
+        }
+        Ok(())
     }
 
     #[inline(never)]
@@ -91,16 +96,23 @@ pub fn run(args: &FlowsArgs, registry: &Registry, out: &mut dyn Write) -> Result
     let read_ahead = ThreadPlan::summary(args.threads.map(usize::from)).read_ahead;
     let mut pipeline = Pipeline::with_sink(registry, options, args.max_flows, sink);
     let mut capture_errors = false;
+    let to_terminal = args.output.is_none() && Stdout::detect().terminal;
     for path in &args.input.files {
         pipeline.sink_mut().file = Some(path.display().to_string());
+        // `tcpdump -U -w - | portnote flows -`: each record reaches the reader when its flow
+        // ends, not when a buffer fills; the buffer is for file-to-file runs.
+        let streaming = to_terminal || (args.output.is_none() && !is_regular_file(path));
         let input = read_input(path, &mut filter, read_ahead, |_, frame| {
             pipeline.count(frame);
-            pipeline.sink_mut().write_ended().map_err(Error::Output)
+            pipeline
+                .sink_mut()
+                .write_ended(streaming)
+                .map_err(Error::Output)
         })?;
         capture_errors |= input.error.is_some();
     }
     let (_, _, mut sink) = pipeline.finish_with_sink();
-    sink.write_ended().map_err(Error::Output)?;
+    sink.write_ended(false).map_err(Error::Output)?;
     sink.writer.finish().map_err(Error::Output)?;
     Ok(if capture_errors {
         Outcome::InputErrors

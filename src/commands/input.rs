@@ -45,6 +45,12 @@ fn progress_bar(path: &Path) -> Option<ProgressBar> {
 }
 
 /// The filter of `-f EXPR`, compiled once for the whole run.
+/// A file on disk, not standard input, a pipe or a device: nobody waits on its records, so
+/// output may be buffered.
+pub fn is_regular_file(path: &Path) -> bool {
+    path != Path::new("-") && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 pub fn filter_of(args: &InputArgs) -> Result<Option<BpfFilter>, Error> {
     match &args.filter {
         Some(expr) => BpfFilter::new(expr)

@@ -18,3 +18,13 @@ pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
         _ => None,
     }
 }
+
+/// Little-endian u16 at `at` (radiotap, PPI and their kin store fields so).
+pub(crate) fn read_u16_le(bytes: &[u8], at: usize) -> Option<u16> {
+    read_u16(bytes, at).map(u16::swap_bytes)
+}
+
+/// Little-endian u32 at `at`.
+pub(crate) fn read_u32_le(bytes: &[u8], at: usize) -> Option<u32> {
+    read_u32(bytes, at).map(u32::swap_bytes)
+}

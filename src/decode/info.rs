@@ -64,6 +64,8 @@ pub enum TunnelKind {
     Erspan,
     IpInIp,
     Vxlan,
+    /// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe) on UDP 4790: IPv4, IPv6, Ethernet, NSH or MPLS.
+    VxlanGpe,
     Geneve,
     GtpU,
     Teredo,
@@ -83,6 +85,7 @@ impl TunnelKind {
             TunnelKind::Erspan => "erspan",
             TunnelKind::IpInIp => "ipip",
             TunnelKind::Vxlan => "vxlan",
+            TunnelKind::VxlanGpe => "vxlan-gpe",
             TunnelKind::Geneve => "geneve",
             TunnelKind::GtpU => "gtp-u",
             TunnelKind::Teredo => "teredo",
@@ -133,6 +136,8 @@ pub struct Fragment {
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Link,
+    /// An IEEE 802.11 MAC header (under radiotap, PPI or alone).
+    Wlan,
     Vlan,
     Ipv4,
     Ipv6,
@@ -150,6 +155,7 @@ impl Layer {
     pub const fn as_str(self) -> &'static str {
         match self {
             Layer::Link => "link",
+            Layer::Wlan => "802.11",
             Layer::Vlan => "vlan",
             Layer::Ipv4 => "ipv4",
             Layer::Ipv6 => "ipv6",
@@ -253,6 +259,39 @@ pub enum NoPortsReason {
     Truncated(Layer),
     /// The layer's header is invalid (bad version, length field below its minimum, ...).
     Malformed(Layer),
+    /// An IEEE 802.11 frame that carries no readable MSDU: which kind.
+    Wlan(WlanFrame),
+}
+
+/// IEEE 802.11 frames without ports, by kind (tshark shows no ports for any of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WlanFrame {
+    /// Management frames: beacons, probes, (re)association, authentication, action ...
+    Management,
+    /// Control frames: ACK, RTS, CTS, block ack ...
+    Control,
+    /// Extension frames (type 3, DMG beacons).
+    Extension,
+    /// Data subtypes without a body: Null, QoS Null, CF-Ack and CF-Poll only.
+    NoData,
+    /// Protected data frames (WEP, TKIP, CCMP, GCMP): the body is encrypted.
+    Encrypted,
+    /// A fragment of a fragmented MSDU: portnote does not reassemble 802.11 fragments.
+    Fragment,
+}
+
+impl WlanFrame {
+    /// The reason's text in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WlanFrame::Management => "802.11 management",
+            WlanFrame::Control => "802.11 control",
+            WlanFrame::Extension => "802.11 extension",
+            WlanFrame::NoData => "802.11 null data",
+            WlanFrame::Encrypted => "encrypted 802.11",
+            WlanFrame::Fragment => "802.11 fragment",
+        }
+    }
 }
 
 impl NoPortsReason {
@@ -277,6 +316,7 @@ impl fmt::Display for NoPortsReason {
             NoPortsReason::FragmentWithoutPorts => f.write_str("fragment without ports"),
             NoPortsReason::Truncated(layer) => write!(f, "truncated in {}", layer.as_str()),
             NoPortsReason::Malformed(layer) => write!(f, "malformed {}", layer.as_str()),
+            NoPortsReason::Wlan(frame) => f.write_str(frame.as_str()),
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Takes the link type and the frame bytes, returns which network header follows and the bytes
 //! it starts at ([`Network`]), or the reason there is none. Handles Ethernet with 802.1Q /
-//! 802.1ad / QinQ tag stacks, LLC/SNAP and PPPoE sessions, Linux cooked captures (SLL, SLL2),
-//! raw IP, BSD NULL / OpenBSD LOOP and Cisco HDLC. Never allocates, never panics: every read
+//! 802.1ad / QinQ tag stacks, LLC/SNAP, PPPoE sessions, MPLS (also over PPP) and NSH, Linux
+//! cooked captures (SLL, SLL2), raw IP, BSD NULL / OpenBSD LOOP, Cisco HDLC, PPP, NFLOG, pflog
+//! and IP over InfiniBand; the 802.11 link types (plain, radiotap, PPI) are in `wlan`. Never allocates, never panics: every read
 //! goes through [`read_u16`] / [`read_u32`] or `get`.
 
 use super::bytes::{read_u16, read_u32};
 use super::info::{Layer, NoPortsReason};
+use super::wlan;
 use crate::linktype::LinkType;
 
 /// The network layer a link (or tunnel) header announces, with the bytes it starts at.
@@ -36,6 +38,8 @@ pub(crate) mod ethertype {
     pub const PPP: u16 = 0x880b;
     pub const ERSPAN_II: u16 = 0x88be;
     pub const ERSPAN_III: u16 = 0x22eb;
+    /// Network Service Header (RFC 8300).
+    pub const NSH: u16 = 0x894f;
 }
 
 /// Ethernet II header: destination (6), source (6), EtherType (2).
@@ -59,6 +63,11 @@ const SLL2_HEADER_LEN: usize = 20;
 const LOOPBACK_HEADER_LEN: usize = 4;
 /// Cisco HDLC: address, control, protocol (an EtherType).
 const CHDLC_HEADER_LEN: usize = 4;
+/// IP over InfiniBand (LINKTYPE_IPOIB) as Linux captures it and tcpdump and tshark read it:
+/// destination and source hardware addresses (20 bytes each: QPN and GID), then RFC 4391's
+/// 4-byte header, EtherType (2) and reserved (2).
+const IPOIB_HEADER_LEN: usize = 44;
+const IPOIB_ETHERTYPE_AT: usize = 40;
 /// MPLS label stack entry: label (20 bits), traffic class (3), bottom of stack (1), TTL (8).
 const MPLS_LABEL_LEN: usize = 4;
 const MAX_MPLS_LABELS: usize = 16;
@@ -103,15 +112,39 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
                 .ok_or(NoPortsReason::Truncated(Layer::Link))?;
             after_ethertype(protocol, rest)
         }
-        LinkType::IPV4 => Ok(Network::Ipv4(data)),
+        // A LINKTYPE_IPV4 packet that is IPv6 is decoded as IPv6, as tshark and tcpdump do
+        // (their IPv4 dissectors hand version 6 over). The reverse is not: both call an IPv4
+        // packet under LINKTYPE_IPV6 invalid (tcpdump's test LINKTYPE_IPV6_invalid.pcap), and
+        // so does portnote (malformed ipv6).
+        LinkType::IPV4 => Ok(Network::ByVersion(data)),
         LinkType::IPV6 => Ok(Network::Ipv6(data)),
+        LinkType::IEEE802_11 => wlan::ieee80211(data, false, false),
+        LinkType::IEEE802_11_RADIOTAP => wlan::radiotap(data),
+        LinkType::PPI => wlan::ppi(data),
+        LinkType::PFLOG => pflog(data),
+        LinkType::IPOIB => {
+            let protocol =
+                read_u16(data, IPOIB_ETHERTYPE_AT).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let rest = data
+                .get(IPOIB_HEADER_LEN..)
+                .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            after_ethertype(protocol, rest)
+        }
         LinkType::NULL | LinkType::LOOP => loopback(linktype, data),
         LinkType::C_HDLC => {
             let protocol = read_u16(data, 2).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = data.get(CHDLC_HEADER_LEN..).unwrap_or_default();
             after_ethertype(protocol, rest)
         }
-        LinkType::PPP | LinkType::PPP_HDLC => ppp_hdlc(data),
+        LinkType::PPP | LinkType::PPP_HDLC => match data {
+            // libpcap and tshark take Cisco HDLC (address 0x0F unicast, 0x8F broadcast) under
+            // the PPP link types too.
+            [0x0f | 0x8f, ..] => {
+                let protocol = read_u16(data, 2).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+                after_ethertype(protocol, data.get(CHDLC_HEADER_LEN..).unwrap_or_default())
+            }
+            _ => ppp_hdlc(data),
+        },
         LinkType::PPP_WITH_DIR => {
             ppp_hdlc(data.get(1..).ok_or(NoPortsReason::Truncated(Layer::Link))?)
         }
@@ -151,6 +184,16 @@ pub(crate) fn after_ethertype(
 
 /// [`after_ethertype`] for everything but plain IPv4 and IPv6.
 fn after_ethertype_walk(ethertype: u16, payload: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    after_ethertype_nested(ethertype, payload, 0)
+}
+
+/// [`after_ethertype_walk`] inside `nsh_depth` NSH headers (an NSH can carry Ethernet, whose
+/// EtherType can be NSH again: the depth bounds that).
+fn after_ethertype_nested(
+    ethertype: u16,
+    payload: &[u8],
+    nsh_depth: u8,
+) -> Result<Network<'_>, NoPortsReason> {
     let mut ethertype = ethertype;
     let mut rest = payload;
     let mut tags = 0;
@@ -168,15 +211,101 @@ fn after_ethertype_walk(ethertype: u16, payload: &[u8]) -> Result<Network<'_>, N
             }
             ethertype::PPPOE_SESSION => return pppoe_session(rest),
             ethertype::MPLS_UNICAST | ethertype::MPLS_MULTICAST => return mpls(rest),
+            ethertype::NSH => return nsh_nested(rest, nsh_depth),
             length if length <= MAX_8023_LENGTH => return llc_snap(rest),
             other => return Err(NoPortsReason::NotIp(other)),
         }
     }
 }
 
+/// NSH base header (RFC 8300 section 2.2): version (2 bits), O, U, TTL (6), length in 4-byte
+/// words (6), unassigned (4), MD type (4), next protocol (8); the service path header (4) and
+/// the context headers follow, all within the length.
+const NSH_MIN_WORDS: usize = 2;
+/// NSH headers nested in one packet (directly, or around an Ethernet frame) before calling
+/// it malformed.
+const MAX_NSH_DEPTH: u8 = 4;
+
+/// Next Protocol values shared by NSH (RFC 8300 section 11.2.5) and VXLAN-GPE.
+pub(crate) mod next_protocol {
+    pub const IPV4: u8 = 1;
+    pub const IPV6: u8 = 2;
+    pub const ETHERNET: u8 = 3;
+    pub const NSH: u8 = 4;
+    pub const MPLS: u8 = 5;
+}
+
+/// A Network Service Header (EtherType 0x894F, or inside VXLAN-GPE), `depth` NSH headers
+/// deep: MD type 1 and 2 alike, the context headers skipped by the length field; then what
+/// its next protocol names.
+fn nsh_nested(data: &[u8], depth: u8) -> Result<Network<'_>, NoPortsReason> {
+    if depth >= MAX_NSH_DEPTH {
+        return Err(NoPortsReason::Malformed(Layer::Link));
+    }
+    let (first, length_byte, next) = match data {
+        [first, length_byte, _, next, ..] => (*first, *length_byte, *next),
+        _ => return Err(NoPortsReason::Truncated(Layer::Link)),
+    };
+    let words = usize::from(length_byte & 0x3f);
+    if first >> 6 != 0 || words < NSH_MIN_WORDS {
+        return Err(NoPortsReason::Malformed(Layer::Link));
+    }
+    let payload = data
+        .get(words * 4..)
+        .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    by_next_protocol(next, payload, depth + 1)
+}
+
+/// The payload a Next Protocol value announces (NSH, VXLAN-GPE), `depth` NSH headers deep.
+pub(crate) fn by_next_protocol(
+    next: u8,
+    payload: &[u8],
+    depth: u8,
+) -> Result<Network<'_>, NoPortsReason> {
+    match next {
+        next_protocol::IPV4 => Ok(Network::Ipv4(payload)),
+        next_protocol::IPV6 => Ok(Network::Ipv6(payload)),
+        next_protocol::ETHERNET => {
+            let ethertype = read_u16(payload, 12).ok_or(NoPortsReason::Truncated(Layer::Link))?;
+            let rest = payload.get(ETHERNET_HEADER_LEN..).unwrap_or_default();
+            after_ethertype_nested(ethertype, rest, depth)
+        }
+        next_protocol::NSH => nsh_nested(payload, depth),
+        next_protocol::MPLS => mpls(payload),
+        // Not an EtherType: the next protocol value, which says what was there.
+        other => Err(NoPortsReason::NotIp(u16::from(other))),
+    }
+}
+
+/// pfloghdr: length (1, the header's length before its padding to 4 bytes), address family (1),
+/// action, reason, interface name (16), ruleset (16), rule numbers, ids, direction.
+const PFLOG_MIN_LEN: usize = 4;
+
+/// OpenBSD/FreeBSD pf log ([`LinkType::PFLOG`]): the packet starts at the header's length
+/// rounded up to 4 bytes (BPF_WORDALIGN); the header's address family says IPv4 or IPv6.
+fn pflog(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let (length, family) = match data {
+        [length, family, ..] => (usize::from(*length), *family),
+        _ => return Err(NoPortsReason::Truncated(Layer::Link)),
+    };
+    if length < PFLOG_MIN_LEN {
+        return Err(NoPortsReason::Malformed(Layer::Link));
+    }
+    let rest = data
+        .get(length.next_multiple_of(4)..)
+        .ok_or(NoPortsReason::Truncated(Layer::Link))?;
+    if u32::from(family) == AF_INET {
+        Ok(Network::Ipv4(rest))
+    } else if AF_INET6.contains(&u32::from(family)) {
+        Ok(Network::Ipv6(rest))
+    } else {
+        Err(NoPortsReason::NotIp(u16::from(family)))
+    }
+}
+
 /// An 802.3 frame: only LLC/SNAP with an EtherType can carry IP; anything else (STP, CDP's
 /// Cisco OUI is still SNAP, NetBIOS over LLC) is not IP and is reported as EtherType 0.
-fn llc_snap(llc: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+pub(crate) fn llc_snap(llc: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     let snap = llc.get(..LLC_SNAP_LEN);
     match snap {
         // DSAP 0xAA, SSAP 0xAA, control 0x03 (UI), OUI 00-00-00 (EtherType follows).
@@ -201,9 +330,12 @@ fn pppoe_session(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     ppp_protocol(ppp)
 }
 
-/// PPP protocol numbers for IPv4 and IPv6 (RFC 1332, RFC 5072).
+/// PPP protocol numbers for IPv4 and IPv6 (RFC 1332, RFC 5072), MPLS unicast and multicast
+/// (RFC 3032 section 4.3).
 const PPP_IPV4: u16 = 0x0021;
 const PPP_IPV6: u16 = 0x0057;
+const PPP_MPLS_UNICAST: u16 = 0x0281;
+const PPP_MPLS_MULTICAST: u16 = 0x0283;
 
 /// A PPP frame starting at its protocol field, which may be compressed to one byte (protocol
 /// field compression, RFC 1661 section 6.5: an odd first byte means a one-byte field).
@@ -221,6 +353,7 @@ pub(crate) fn ppp_protocol(ppp: &[u8]) -> Result<Network<'_>, NoPortsReason> {
     match protocol {
         PPP_IPV4 => Ok(Network::Ipv4(rest)),
         PPP_IPV6 => Ok(Network::Ipv6(rest)),
+        PPP_MPLS_UNICAST | PPP_MPLS_MULTICAST => mpls(rest),
         other => Err(NoPortsReason::NotIp(other)),
     }
 }
@@ -548,6 +681,124 @@ mod tests {
         assert_eq!(
             decode_link(LinkType::ETHERNET, &f),
             Ok(Network::Ipv4(&[0x45]))
+        );
+    }
+
+    #[test]
+    fn pflog_header_length_padded_to_four_and_family() {
+        let mut f = vec![61, 2]; // length 61, AF_INET
+        f.resize(64, 0);
+        f.push(0x45);
+        assert_eq!(decode_link(LinkType::PFLOG, &f), Ok(Network::Ipv4(&[0x45])));
+        f[1] = 28; // FreeBSD's AF_INET6
+        f[64] = 0x60;
+        assert_eq!(decode_link(LinkType::PFLOG, &f), Ok(Network::Ipv6(&[0x60])));
+        f[1] = 7;
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &f),
+            Err(NoPortsReason::NotIp(7))
+        );
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &[2, 2, 0, 0]),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+        assert_eq!(
+            decode_link(LinkType::PFLOG, &f[..40]),
+            Err(NoPortsReason::Truncated(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn ipoib_ethertype_after_the_hardware_addresses() {
+        let mut f = vec![0x11; 40];
+        f.extend_from_slice(&[0x86, 0xdd, 0, 0, 0x60]);
+        assert_eq!(decode_link(LinkType::IPOIB, &f), Ok(Network::Ipv6(&[0x60])));
+        f[40..42].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(
+            decode_link(LinkType::IPOIB, &f),
+            Err(NoPortsReason::NotIp(0x0806))
+        );
+        assert_eq!(
+            decode_link(LinkType::IPOIB, &f[..41]),
+            Err(NoPortsReason::Truncated(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn ppp_carrying_mpls_and_cisco_hdlc_under_ppp_link_types() {
+        // Address, control, PPP protocol MPLS unicast, label 1000 bottom of stack, IPv4.
+        let f = [0xff, 0x03, 0x02, 0x81, 0x00, 0x3e, 0x81, 0x40, 0x45];
+        assert_eq!(
+            decode_link(LinkType::PPP_HDLC, &f),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        // Cisco HDLC under LINKTYPE_PPP_HDLC.
+        let f = [0x0f, 0x00, 0x86, 0xdd, 0x60];
+        assert_eq!(
+            decode_link(LinkType::PPP_HDLC, &f),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+    }
+
+    #[test]
+    fn nsh_md_types_skipped_by_length_then_next_protocol() {
+        // MD type 1: length 6 words (base, service path, 4 context words), next IPv4.
+        let mut md1 = frame(&[0x89, 0x4f, 0x0f, 0xc6, 0x01, 0x01, 0, 0, 42, 255]);
+        md1.extend_from_slice(&[0x11; 16]);
+        md1.push(0x45);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &md1),
+            Ok(Network::Ipv4(&[0x45]))
+        );
+        // MD type 2 with one 8-byte TLV (length 4 words), next protocol Ethernet, whose
+        // EtherType is NSH again (MD type 2, no metadata), next IPv6.
+        let mut md2 = frame(&[0x89, 0x4f, 0x0f, 0xc4, 0x02, 0x03, 0, 0, 42, 255]);
+        md2.extend_from_slice(&[1, 2, 1, 4, 0xca, 0xfe, 0xf0, 0x0d]);
+        md2.extend_from_slice(&frame(&[
+            0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x02, 0, 0, 42, 254, 0x60,
+        ]));
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &md2),
+            Ok(Network::Ipv6(&[0x60]))
+        );
+        // A length below the base and service path headers is malformed; an unknown next
+        // protocol is not IP.
+        let short = frame(&[0x89, 0x4f, 0x0f, 0xc1, 0x02, 0x01, 0, 0, 0, 0]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &short),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+        let unknown = frame(&[0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x09, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &unknown),
+            Err(NoPortsReason::NotIp(9))
+        );
+    }
+
+    #[test]
+    fn nsh_nesting_is_bounded() {
+        // Ethernet, NSH carrying Ethernet carrying NSH ... deeper than the limit.
+        let mut f = Vec::new();
+        for _ in 0..=MAX_NSH_DEPTH {
+            f.extend_from_slice(&MACS);
+            f.extend_from_slice(&[0x89, 0x4f, 0x0f, 0xc2, 0x02, 0x03, 0, 0, 42, 255]);
+        }
+        f.extend_from_slice(&[0x45; 20]);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &f),
+            Err(NoPortsReason::Malformed(Layer::Link))
+        );
+    }
+
+    #[test]
+    fn raw_ipv4_link_type_goes_by_the_version_nibble_ipv6_does_not() {
+        assert_eq!(
+            decode_link(LinkType::IPV4, &[0x60]),
+            Ok(Network::ByVersion(&[0x60]))
+        );
+        assert_eq!(
+            decode_link(LinkType::IPV6, &[0x45]),
+            Ok(Network::Ipv6(&[0x45]))
         );
     }
 

@@ -5,10 +5,13 @@
 //!
 //! Layers, one file each:
 //! - `link`: Ethernet with 802.1Q / 802.1ad / QinQ tags, LLC/SNAP, PPPoE sessions and MPLS;
-//!   Linux SLL/SLL2, raw IP, BSD NULL/LOOP, Cisco HDLC, PPP and NFLOG.
+//!   Linux SLL/SLL2, raw IP, BSD NULL/LOOP, Cisco HDLC, PPP (also carrying MPLS), NFLOG, pflog,
+//!   IP over InfiniBand and NSH.
+//! - `wlan`: IEEE 802.11 data frames (plain, behind radiotap or PPI) to their LLC/SNAP payload;
+//!   the other 802.11 frames get a [`WlanFrame`] reason.
 //! - `ip`: IPv4 (options, fragments, AH) and IPv6 (extension headers, fragments, jumbograms).
 //! - `tunnel`: GRE (keys, sequence numbers, PPTP's PPP, ERSPAN I/II/III), VXLAN, Geneve, GTP-U,
-//!   Teredo, L2TPv2, MPLS in UDP and PIM Register; IP-in-IP is dispatched here in `mod.rs`.
+//!   Teredo, L2TPv2, MPLS in UDP, PIM Register and VXLAN-GPE; IP-in-IP is dispatched here in `mod.rs`.
 //! - `icmp`: the transport quoted in ICMP/ICMPv6 errors, which goes to `icmp_quote`, never to
 //!   `ports`.
 //! - TCP, UDP and UDP-Lite ports are read here (their first four bytes); SCTP and DCCP handshake
@@ -30,11 +33,12 @@ mod link;
 mod ports;
 pub mod sctp;
 mod tunnel;
+mod wlan;
 
 pub use frag::FragmentTracker;
 pub use info::{
     DecodeError, DecodeErrorKind, DecodeOptions, Fragment, FragmentKey, Handshake, IcmpQuote,
-    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind,
+    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind, WlanFrame,
 };
 
 use crate::linktype::LinkType;
@@ -631,6 +635,12 @@ mod tests {
             Just(LinkType::LINUX_SLL2),
             Just(LinkType(9)),
             Just(LinkType(239)),
+            Just(LinkType::IEEE802_11),
+            Just(LinkType::IEEE802_11_RADIOTAP),
+            Just(LinkType::PPI),
+            Just(LinkType::PFLOG),
+            Just(LinkType::IPOIB),
+            Just(LinkType::PPP_HDLC),
             any::<u32>().prop_map(LinkType),
         ]
     }
@@ -653,13 +663,16 @@ mod tests {
                 Just(43), Just(44), Just(47), Just(51), Just(58), Just(60), Just(103),
                 Just(132), Just(135), any::<u8>()],
             dst_port in prop_oneof![Just(4789u16), Just(6081), Just(2152), Just(3544),
-                Just(1701), Just(6635), any::<u16>()],
+                Just(1701), Just(6635), Just(4790), any::<u16>()],
             payload in proptest::collection::vec(any::<u8>(), 0..200),
         ) {
             let transport = if protocol == 17 { udp(40000, dst_port, &payload) } else { payload };
             for frame in [
                 ethernet(0x0800, &ipv4(protocol, &transport)),
                 ethernet(0x86dd, &ipv6(protocol, &transport)),
+                // NSH (MD type 2, length 2 words, next protocol IPv4) before the IPv4 header.
+                ethernet(0x894f, &[&[0x0f, 0xc2, 0x02, 0x01, 0, 0, 42, 255][..],
+                    &ipv4(protocol, &transport)].concat()),
             ] {
                 let info = decode(LinkType::ETHERNET, &frame);
                 prop_assert_eq!(info.reason.is_some(), info.ports.is_none());

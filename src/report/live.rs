@@ -7,7 +7,9 @@
 use crate::aggregate::Section;
 use crate::linktype::LinkType;
 use crate::report::summary::TableStyle;
-use crate::report::summary::{short_ports, write_aligned, write_table, RowReport, SummaryReport};
+use crate::report::summary::{
+    short_ports, unanswered_refused, write_aligned, write_table, RowReport, SummaryReport,
+};
 use crate::report::units::{human_bytes, human_count, human_duration};
 use crate::transport::Transport;
 use serde::Serialize;
@@ -383,8 +385,9 @@ pub fn write_frame(
             "packets",
             "bytes",
             "flows",
+            "unans/refused",
         ];
-        let mut right = vec![false, false, false, true, true, true, true, true];
+        let mut right = vec![false, false, false, true, true, true, true, true, true];
         // Dynamic ports: the status, and the name when one is assigned anyway.
         if *section == Section::Dynamic {
             header.insert(2, "service");
@@ -408,6 +411,7 @@ pub fn write_frame(
                     human_count(r.packets),
                     human_bytes(r.bytes),
                     human_count(r.flows),
+                    unanswered_refused(r),
                 ];
                 if *section == Section::Dynamic {
                     cells.insert(2, r.service.clone().unwrap_or_else(|| "-".to_string()));
@@ -652,7 +656,10 @@ mod tests {
             r.class = Class::Dynamic;
             r
         };
-        let report = report_with(vec![dynamic(Some("myapp"), 61000), dynamic(None, 51000)]);
+        let mut scanned = dynamic(None, 51000);
+        scanned.flows_unanswered = 3;
+        scanned.flows_refused = 1;
+        let report = report_with(vec![dynamic(Some("myapp"), 61000), scanned]);
         let stats = stats();
         let live = LiveReport {
             summary: &report,
@@ -675,7 +682,11 @@ mod tests {
             .map(|l| l.split_whitespace().collect())
             .collect();
         assert_eq!(words[0][..4], ["transport", "status", "service", "port"]);
+        assert_eq!(words[0].last(), Some(&"unans/refused"));
         assert_eq!(words[1][..4], ["tcp", "assigned", "myapp", "61000"]);
+        // Issue 13 item 17 in the live view too: a scan's rows stand out.
+        assert_eq!(words[1].last(), Some(&"-"));
+        assert_eq!(words[2].last(), Some(&"3/1"));
         assert_eq!(words[2][..4], ["tcp", "unassigned", "-", "51000"]);
     }
 

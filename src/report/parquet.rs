@@ -5,17 +5,20 @@
 //! [`ROWS_PER_GROUP`] rows, so memory stays flat on any input: at most one row group is held.
 //! Schema (the README lists it too): timestamps are `INT64 TIMESTAMP(NANOS, UTC)`, ports
 //! `INT32 INTEGER(16, unsigned)`, counters `INT64`, strings `BYTE_ARRAY STRING`; absent values
-//! are nulls of optional columns. Strings are dictionary-encoded (the writer's default) and
-//! pages Snappy-compressed.
+//! are nulls of optional columns. Strings are dictionary-encoded (the writer's default; not
+//! `community_id`, a hash unique to each flow) and pages Snappy-compressed.
 
 use super::flows::{evidence_name, FlowRow, FlowWriter};
 use crate::decode::TunnelKind;
+use bytes::Bytes;
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Rows per row group: about 10-20 MB of column buffers.
@@ -52,10 +55,48 @@ message flow {
   required int32 ip_version (INTEGER(8,false));
 }";
 
+/// A string column of one row group: every value's text in one buffer and where each ends.
+/// The writer gets the values as slices of that buffer, so a row costs no allocation per
+/// string (owned `ByteArray`s, one allocation and one free per value, were half of the
+/// Parquet writer's time: benches/README.md).
+#[derive(Default)]
+struct Strings {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Strings {
+    fn push(&mut self, value: &str) {
+        self.text.extend_from_slice(value.as_bytes());
+        self.ends.push(self.text.len());
+    }
+
+    /// An IP address as text, written in place.
+    fn push_addr(&mut self, addr: IpAddr) {
+        super::flows::write_addr(&mut self.text, addr);
+        self.ends.push(self.text.len());
+    }
+
+    /// The values, sharing one buffer.
+    fn values(&self) -> Vec<ByteArray> {
+        let text = Bytes::copy_from_slice(&self.text);
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                // Each end is the buffer's length after a push: start <= end <= text.len().
+                let value = ByteArray::from(text.slice(start..end));
+                start = end;
+                value
+            })
+            .collect()
+    }
+}
+
 /// A buffered optional string column: the present values and one definition level per row.
 #[derive(Default)]
 struct Optional {
-    values: Vec<ByteArray>,
+    values: Strings,
     levels: Vec<i16>,
 }
 
@@ -63,7 +104,7 @@ impl Optional {
     fn push(&mut self, value: Option<&str>) {
         match value {
             Some(v) => {
-                self.values.push(ByteArray::from(v));
+                self.values.push(v);
                 self.levels.push(1);
             }
             None => self.levels.push(0),
@@ -77,26 +118,26 @@ struct Columns {
     first_seen: Vec<i64>,
     last_seen: Vec<i64>,
     duration: Vec<f64>,
-    transport: Vec<ByteArray>,
-    client: Vec<ByteArray>,
+    transport: Strings,
+    client: Strings,
     client_port: Vec<i32>,
-    server: Vec<ByteArray>,
+    server: Strings,
     server_port: Vec<i32>,
-    evidence: Vec<ByteArray>,
+    evidence: Strings,
     service: Optional,
-    section: Vec<ByteArray>,
-    status: Vec<ByteArray>,
-    class: Vec<ByteArray>,
+    section: Strings,
+    status: Strings,
+    class: Strings,
     unauthorized: Optional,
     packets_c2s: Vec<i64>,
     bytes_c2s: Vec<i64>,
     packets_s2c: Vec<i64>,
     bytes_s2c: Vec<i64>,
     tcp_flags: Optional,
-    end: Vec<ByteArray>,
-    state: Vec<ByteArray>,
+    end: Strings,
+    state: Strings,
     tunnel: Optional,
-    community_id: Vec<ByteArray>,
+    community_id: Strings,
     flow: Vec<i64>,
     file: Optional,
     ip_version: Vec<i32>,
@@ -113,35 +154,31 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn text(s: &str) -> ByteArray {
-    ByteArray::from(s)
-}
-
 impl Columns {
     fn push(&mut self, row: &FlowRow<'_>) {
         self.first_seen.push(nanos(row.first_seen));
         self.last_seen.push(nanos(row.last_seen));
         self.duration.push(row.duration());
-        self.transport.push(text(row.transport.as_str()));
-        self.client.push(text(&row.client.to_string()));
+        self.transport.push(row.transport.as_str());
+        self.client.push_addr(row.client);
         self.client_port.push(i32::from(row.client_port));
-        self.server.push(text(&row.server.to_string()));
+        self.server.push_addr(row.server);
         self.server_port.push(i32::from(row.server_port));
-        self.evidence.push(text(evidence_name(row.evidence)));
+        self.evidence.push(evidence_name(row.evidence));
         self.service.push(row.service);
-        self.section.push(text(row.section().as_str()));
-        self.status.push(text(row.status.as_str()));
-        self.class.push(text(row.class.as_str()));
+        self.section.push(row.section().as_str());
+        self.status.push(row.status.as_str());
+        self.class.push(row.class.as_str());
         self.unauthorized.push(row.unauthorized);
         self.packets_c2s.push(count(row.c2s.packets));
         self.bytes_c2s.push(count(row.c2s.bytes));
         self.packets_s2c.push(count(row.s2c.packets));
         self.bytes_s2c.push(count(row.s2c.bytes));
         self.tcp_flags.push(row.tcp_flag_names().as_deref());
-        self.end.push(text(row.end.as_str()));
-        self.state.push(text(row.state.as_str()));
+        self.end.push(row.end.as_str());
+        self.state.push(row.state.as_str());
         self.tunnel.push(row.tunnel.map(TunnelKind::as_str));
-        self.community_id.push(text(&row.community_id));
+        self.community_id.push(&row.community_id);
         self.flow.push(count(row.flow));
         self.file.push(row.file);
         self.ip_version.push(i32::from(row.ip_version()));
@@ -167,6 +204,9 @@ impl<W: Write + Send> ParquetFlows<W> {
         let schema = Arc::new(parse_message_type(SCHEMA).map_err(parquet_error)?);
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            // A Community ID is a hash, one per flow: a dictionary of them never repeats a
+            // value, so it only costs a hash per row before the writer falls back to plain.
+            .set_column_dictionary_enabled(ColumnPath::from("community_id"), false)
             .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
             .set_created_by(format!("portnote {}", env!("CARGO_PKG_VERSION")))
             .build();
@@ -210,7 +250,7 @@ impl<W: Write + Send> ParquetFlows<W> {
                     .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
                 column
                     .typed::<ByteArrayType>()
-                    .write_batch(&$column.values, Some(&$column.levels), None)
+                    .write_batch(&$column.values.values(), Some(&$column.levels), None)
                     .map_err(parquet_error)?;
                 column.close().map_err(parquet_error)?;
             }};
@@ -218,26 +258,26 @@ impl<W: Write + Send> ParquetFlows<W> {
         required!(Int64Type, &c.first_seen);
         required!(Int64Type, &c.last_seen);
         required!(DoubleType, &c.duration);
-        required!(ByteArrayType, &c.transport);
-        required!(ByteArrayType, &c.client);
+        required!(ByteArrayType, &c.transport.values());
+        required!(ByteArrayType, &c.client.values());
         required!(Int32Type, &c.client_port);
-        required!(ByteArrayType, &c.server);
+        required!(ByteArrayType, &c.server.values());
         required!(Int32Type, &c.server_port);
-        required!(ByteArrayType, &c.evidence);
+        required!(ByteArrayType, &c.evidence.values());
         optional!(c.service);
-        required!(ByteArrayType, &c.section);
-        required!(ByteArrayType, &c.status);
-        required!(ByteArrayType, &c.class);
+        required!(ByteArrayType, &c.section.values());
+        required!(ByteArrayType, &c.status.values());
+        required!(ByteArrayType, &c.class.values());
         optional!(c.unauthorized);
         required!(Int64Type, &c.packets_c2s);
         required!(Int64Type, &c.bytes_c2s);
         required!(Int64Type, &c.packets_s2c);
         required!(Int64Type, &c.bytes_s2c);
         optional!(c.tcp_flags);
-        required!(ByteArrayType, &c.end);
-        required!(ByteArrayType, &c.state);
+        required!(ByteArrayType, &c.end.values());
+        required!(ByteArrayType, &c.state.values());
         optional!(c.tunnel);
-        required!(ByteArrayType, &c.community_id);
+        required!(ByteArrayType, &c.community_id.values());
         required!(Int64Type, &c.flow);
         optional!(c.file);
         required!(Int32Type, &c.ip_version);
@@ -347,5 +387,57 @@ mod tests {
         let service = metadata.row_group(0).column(9);
         assert!(service.dictionary_page_offset().is_some());
         assert_eq!(service.compression(), Compression::SNAPPY);
+    }
+
+    /// String values read back as written, each row its own: the column buffers are sliced
+    /// per value, so an off-by-one would shift every later value.
+    #[test]
+    fn strings_read_back_row_by_row() {
+        use parquet::record::RowAccessor;
+        let file = tempfile::tempfile().unwrap();
+        let mut writer = ParquetFlows::new(file.try_clone().unwrap()).unwrap();
+        let community: Vec<String> = (0..300).map(|i| format!("1:{i}")).collect();
+        let client = |i: u64| -> IpAddr {
+            if i % 3 == 0 {
+                format!("2001:db8::{i:x}").parse().unwrap()
+            } else {
+                format!("10.0.{}.{}", i / 256, i % 256).parse().unwrap()
+            }
+        };
+        for (i, id) in (0..300u64).zip(&community) {
+            let mut r = row(i);
+            r.client = client(i);
+            r.community_id = id.clone();
+            r.transport = if i % 5 == 0 {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            };
+            r.tcp_flags = if i % 5 == 0 { 0x12 } else { 0 };
+            writer.write(&r).unwrap();
+        }
+        writer.finish().unwrap();
+        let reader = SerializedFileReader::new(file).unwrap();
+        let rows: Vec<_> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows.len(), 300);
+        for (i, r) in (0..300u64).zip(&rows) {
+            assert_eq!(r.get_string(4).unwrap(), &client(i).to_string(), "row {i}");
+            assert_eq!(r.get_string(22).unwrap(), &format!("1:{i}"), "row {i}");
+            let tcp = i % 5 == 0;
+            assert_eq!(r.get_string(3).unwrap(), if tcp { "tcp" } else { "udp" });
+            assert_eq!(
+                r.get_string(18).ok().map(String::as_str),
+                tcp.then_some("SYN|ACK")
+            );
+            assert_eq!(
+                r.get_string(9).ok().map(String::as_str),
+                (i % 2 == 0).then_some("domain"),
+                "row {i}"
+            );
+        }
     }
 }

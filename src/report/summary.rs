@@ -497,7 +497,7 @@ const RIGHT_NUMBERS: [bool; 10] = [
 ];
 
 /// Unanswered and refused flows of a row, `-` when there are none.
-fn unanswered_refused(r: &RowReport) -> String {
+pub(crate) fn unanswered_refused(r: &RowReport) -> String {
     if r.flows_unanswered == 0 && r.flows_refused == 0 {
         "-".to_string()
     } else {

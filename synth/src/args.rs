@@ -2,7 +2,7 @@
 //! the bundled captures from the commands written in captures/README.md (so the README cannot
 //! drift from how the files were made).
 
-use super::{lookup, Format, Kind, SynthConfig, Tunnel, LINKS};
+use super::{lookup, Format, Kind, SynthConfig, Tunnel, FIELD_LINKS, LINKS};
 
 /// Usage text of `cargo run --example synth -- ...`.
 pub const USAGE: &str = "\
@@ -10,12 +10,18 @@ usage: synth --out FILE [--kind KIND] [--packets N] [--seed S] [--format pcap|pc
              [--link LINK] [--tunnel TUNNEL] [--snaplen N] [--max-payload N]
 
   --out FILE        output file, - for stdout
-  --kind KIND       mix (default), demo, linktypes, tunnels, sctp, dccp, icmp, truncated
+  --kind KIND       mix (default), demo, linktypes, tunnels, sctp, dccp, icmp, truncated,
+                    wireless (802.11 frames without ports beside the flows)
   --packets N       frames to write, mix only (default 1000)
   --seed S          PRNG seed (default 1)
   --format F        pcap (default; LE, microseconds) or pcapng (nanoseconds)
-  --link LINK       ethernet, vlan, qinq, null, loop, raw, ipv4, ipv6, sll, sll2
-  --tunnel TUNNEL   gre, 4in4, 6in4, 4in6, 6in6, vxlan, geneve, gtpu, teredo
+  --link LINK       ethernet, vlan, qinq, null, loop, raw, ipv4, ipv6, sll, sll2;
+                    wlan, wlan-qos, wlan-4addr, wlan-htc, wlan-mesh, wlan-amsdu,
+                    radiotap, radiotap-data, radiotap-4addr, radiotap-htc, radiotap-pad,
+                    radiotap-amsdu, ppi, ppi-4addr, pflog, ipoib, ppp-hdlc, ppp-mpls, chdlc,
+                    chdlc-under-ppp, nsh-md1, nsh-md2, ipv4-holding-ipv6, ipv6-holding-ipv4
+  --tunnel TUNNEL   gre, 4in4, 6in4, 4in6, 6in6, vxlan, geneve, gtpu, teredo, vxlan-gpe,
+                    vxlan-gpe-eth, vxlan-gpe-nsh
   --snaplen N       cut frames longer than N bytes (default 262144)
   --max-payload N   largest application payload per packet (default 1448)";
 
@@ -72,7 +78,12 @@ where
                     value,
                 )?;
             }
-            "--link" => cfg.link = Some(choose(&LINKS, "link", value)?),
+            "--link" => {
+                cfg.link = Some(match crate::lookup(&FIELD_LINKS, value) {
+                    Some(link) => link,
+                    None => choose(&LINKS, "link", value)?,
+                })
+            }
             "--tunnel" => cfg.tunnel = Some(choose(&Tunnel::ALL, "tunnel", value)?),
             "--snaplen" => cfg.snaplen = number(flag, value)?,
             "--max-payload" => cfg.max_payload = number(flag, value)?,

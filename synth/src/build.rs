@@ -77,7 +77,72 @@ pub enum Link {
     Ipv6,
     Sll,
     Sll2,
+    /// IEEE 802.11 data frames with LLC/SNAP, no radio header (LINKTYPE_IEEE802_11).
+    Wlan(Wlan),
+    /// A radiotap header (TSFT, Flags with "FCS at end", rate, channel, signal), then an
+    /// 802.11 frame and its FCS (LINKTYPE_IEEE802_11_RADIOTAP).
+    Radiotap(Wlan),
+    /// A radiotap header with two present words (TSFT and Flags in the first, an empty
+    /// extension), an odd length and the Flags field's "data pad" bit: the 802.11 header is
+    /// padded to 4 bytes before the body; no FCS.
+    RadiotapPadded(Wlan),
+    /// A PPI header with an 802.11-Common field saying the FCS is present, then an 802.11
+    /// frame and its FCS (LINKTYPE_PPI).
+    Ppi(Wlan),
+    /// OpenBSD pflog header (61 bytes, padded to 64), then IP (LINKTYPE_PFLOG).
+    Pflog,
+    /// IP over InfiniBand (LINKTYPE_IPOIB): two 20-byte hardware addresses, EtherType and 2
+    /// reserved bytes.
+    Ipoib,
+    /// PPP in HDLC-like framing, address 0xFF, control 0x03 (LINKTYPE_PPP_HDLC).
+    PppHdlc,
+    /// PPP in HDLC-like framing carrying one MPLS label (PPP protocol 0x0281) over IP.
+    PppMpls,
+    /// Cisco HDLC (LINKTYPE_C_HDLC): address 0x0F, control 0, EtherType.
+    Chdlc,
+    /// Cisco HDLC frames under LINKTYPE_PPP_HDLC (libpcap and tshark take them so).
+    ChdlcUnderPpp,
+    /// Ethernet whose EtherType is NSH (0x894F), MD type 1 or 2, then IP.
+    Nsh(u8),
+    /// LINKTYPE_IPV4 whose packets are IPv6 (a writer's mistake tshark reads by the version).
+    Ipv4HoldingIpv6,
+    /// LINKTYPE_IPV6 whose packets are IPv4 (invalid: tshark, tcpdump and portnote say so).
+    Ipv6HoldingIpv4,
 }
+
+/// The 802.11 data frame header a wireless link writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wlan {
+    /// Data, From DS (access point to station): 24-byte header.
+    Data,
+    /// QoS data, To DS: 26-byte header.
+    Qos,
+    /// QoS data, To DS and From DS (mesh / WDS): four addresses, 32-byte header.
+    FourAddress,
+    /// QoS data with the Order flag: HT control after the QoS control, 30-byte header.
+    QosHtc,
+    /// Mesh QoS data: four addresses, Mesh Control Present, a 6-byte mesh control field.
+    Mesh,
+    /// QoS data whose body is an A-MSDU of one subframe (destination, source, length, then
+    /// LLC/SNAP and the packet). The subframe length is patched by [`finish_link`].
+    Amsdu,
+}
+
+/// Where an A-MSDU subframe's length field sits from the start of the 802.11 frame: the
+/// 26-byte QoS data header, then destination and source (12).
+const AMSDU_LENGTH_AT: usize = 26 + 12;
+
+/// Radiotap header the generator writes: version, pad, length, present (TSFT, Flags, Rate,
+/// Channel, antenna signal), TSFT (8, aligned), Flags, Rate, Channel (2+2), signal, padding.
+const RADIOTAP_LEN: usize = 8 + 8 + 1 + 1 + 4 + 1 + 1;
+/// PPI header (8) and one 802.11-Common field (4 + 20).
+const PPI_LEN: usize = 8 + 4 + 20;
+/// pfloghdr as OpenBSD writes it: 61 bytes, then padding to 64.
+const PFLOG_LEN: u8 = 61;
+const PFLOG_PADDED_LEN: usize = 64;
+/// IANA PPP protocol number for MPLS unicast.
+const PPP_MPLS: u16 = 0x0281;
+pub const ETHERTYPE_NSH: u16 = 0x894f;
 
 impl Link {
     pub fn linktype(self) -> LinkType {
@@ -90,6 +155,36 @@ impl Link {
             Link::Ipv6 => LinkType::IPV6,
             Link::Sll => LinkType::LINUX_SLL,
             Link::Sll2 => LinkType::LINUX_SLL2,
+            Link::Wlan(_) => LinkType::IEEE802_11,
+            Link::Radiotap(_) | Link::RadiotapPadded(_) => LinkType::IEEE802_11_RADIOTAP,
+            Link::Ppi(_) => LinkType::PPI,
+            Link::Pflog => LinkType::PFLOG,
+            Link::Ipoib => LinkType::IPOIB,
+            Link::PppHdlc | Link::PppMpls => LinkType::PPP_HDLC,
+            Link::Chdlc => LinkType::C_HDLC,
+            Link::ChdlcUnderPpp => LinkType::PPP_HDLC,
+            Link::Nsh(_) => LinkType::ETHERNET,
+            Link::Ipv4HoldingIpv6 => LinkType::IPV4,
+            Link::Ipv6HoldingIpv4 => LinkType::IPV6,
+        }
+    }
+
+    /// The one IP version the link's packets have (`Some(true)`: IPv6), if it forces one.
+    pub fn only_v6(self) -> Option<bool> {
+        match self {
+            Link::Ipv6 | Link::Ipv4HoldingIpv6 => Some(true),
+            Link::Ipv4 | Link::Ipv6HoldingIpv4 => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Bytes of radio or capture header before the 802.11 frame, for links whose frames
+    /// end with an FCS (computed over the 802.11 frame once it is complete).
+    fn fcs_from(self) -> Option<usize> {
+        match self {
+            Link::Radiotap(_) => Some(RADIOTAP_LEN),
+            Link::Ppi(_) => Some(PPI_LEN),
+            _ => None,
         }
     }
 
@@ -98,17 +193,28 @@ impl Link {
     pub fn carries(self, ethertype: u16) -> bool {
         match self {
             Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Sll | Link::Sll2 => true,
-            Link::Null | Link::Loop | Link::Raw => {
-                ethertype == ETHERTYPE_IPV4 || ethertype == ETHERTYPE_IPV6
-            }
-            Link::Ipv4 => ethertype == ETHERTYPE_IPV4,
-            Link::Ipv6 => ethertype == ETHERTYPE_IPV6,
+            Link::Wlan(_) | Link::Radiotap(_) | Link::RadiotapPadded(_) | Link::Ppi(_) => true,
+            Link::Null
+            | Link::Loop
+            | Link::Raw
+            | Link::Pflog
+            | Link::Ipoib
+            | Link::PppHdlc
+            | Link::PppMpls
+            | Link::Chdlc
+            | Link::ChdlcUnderPpp
+            | Link::Nsh(_) => ethertype == ETHERTYPE_IPV4 || ethertype == ETHERTYPE_IPV6,
+            Link::Ipv4 | Link::Ipv6HoldingIpv4 => ethertype == ETHERTYPE_IPV4,
+            Link::Ipv6 | Link::Ipv4HoldingIpv6 => ethertype == ETHERTYPE_IPV6,
         }
     }
 
     /// Whether frames on this link get padded to the 60-byte Ethernet minimum.
     pub fn pads_to_ethernet_minimum(self) -> bool {
-        matches!(self, Link::Ethernet | Link::Vlan(_) | Link::QinQ(..))
+        matches!(
+            self,
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Nsh(_)
+        )
     }
 }
 
@@ -151,7 +257,80 @@ fn hand_link_header(buf: &mut Vec<u8>, link: Link, src_mac: [u8; 6], ethertype: 
         // little-endian files, so little-endian it is.
         Link::Null => buf.extend_from_slice(&family.to_le_bytes()),
         Link::Loop => buf.extend_from_slice(&family.to_be_bytes()),
-        Link::Raw | Link::Ipv4 | Link::Ipv6 => {}
+        Link::Raw | Link::Ipv4 | Link::Ipv6 | Link::Ipv4HoldingIpv6 | Link::Ipv6HoldingIpv4 => {}
+        Link::Wlan(wlan) => wlan_data_header(buf, wlan, src_mac, ethertype, false),
+        Link::Radiotap(wlan) => {
+            radiotap_header(buf);
+            wlan_data_header(buf, wlan, src_mac, ethertype, false);
+        }
+        Link::RadiotapPadded(wlan) => {
+            radiotap_padded_header(buf);
+            wlan_data_header(buf, wlan, src_mac, ethertype, true);
+        }
+        Link::Ppi(wlan) => {
+            ppi_header(buf);
+            wlan_data_header(buf, wlan, src_mac, ethertype, false);
+        }
+        Link::Pflog => {
+            let start = buf.len();
+            let family = if ethertype == ETHERTYPE_IPV6 {
+                AF_INET6_BSD
+            } else {
+                AF_INET
+            };
+            buf.push(PFLOG_LEN);
+            buf.push(family as u8);
+            buf.push(0); // action: pass
+            buf.push(1); // reason: match
+            let mut name = [0u8; 16];
+            put(&mut name, 0, b"em0");
+            buf.extend_from_slice(&name); // interface
+            buf.extend_from_slice(&[0; 16]); // ruleset: the main one
+            buf.extend_from_slice(&3u32.to_be_bytes()); // rule number
+            buf.extend_from_slice(&u32::MAX.to_be_bytes()); // subrule: none
+            buf.extend_from_slice(&u32::MAX.to_be_bytes()); // uid: none
+            buf.extend_from_slice(&(-1i32).to_be_bytes()); // pid: none
+            buf.extend_from_slice(&0u32.to_be_bytes()); // rule uid
+            buf.extend_from_slice(&0i32.to_be_bytes()); // rule pid
+            buf.push(1); // direction: in
+            buf.resize(start + PFLOG_PADDED_LEN, 0);
+        }
+        Link::Ipoib => {
+            // Destination and source hardware addresses: QPN (4) and port GID (16) each.
+            for qpn in [0x0000_0048u32, 0x0000_0049] {
+                buf.extend_from_slice(&qpn.to_be_bytes());
+                buf.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0]);
+                buf.extend_from_slice(&[0, 0x02, 0xc9, 0x03, 0, 0x0a]);
+                buf.extend_from_slice(src_mac.get(4..).unwrap_or_default());
+            }
+            buf.extend_from_slice(&ethertype.to_be_bytes());
+            buf.extend_from_slice(&[0, 0]);
+        }
+        Link::PppHdlc | Link::PppMpls => {
+            buf.extend_from_slice(&[0xff, 0x03]);
+            if link == Link::PppMpls {
+                buf.extend_from_slice(&PPP_MPLS.to_be_bytes());
+                // Label 1000, traffic class 0, bottom of stack, TTL 64.
+                buf.extend_from_slice(&((1000u32 << 12) | 0x100 | 64).to_be_bytes());
+            } else {
+                let protocol: u16 = if ethertype == ETHERTYPE_IPV6 {
+                    0x0057
+                } else {
+                    0x0021
+                };
+                buf.extend_from_slice(&protocol.to_be_bytes());
+            }
+        }
+        Link::Chdlc | Link::ChdlcUnderPpp => {
+            buf.extend_from_slice(&[0x0f, 0x00]);
+            buf.extend_from_slice(&ethertype.to_be_bytes());
+        }
+        Link::Nsh(md_type) => {
+            buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
+            buf.extend_from_slice(&src_mac);
+            buf.extend_from_slice(&ETHERTYPE_NSH.to_be_bytes());
+            nsh_header(buf, md_type, ethertype);
+        }
         Link::Sll2 => {
             buf.extend_from_slice(&ethertype.to_be_bytes());
             buf.extend_from_slice(&0u16.to_be_bytes()); // reserved
@@ -163,6 +342,226 @@ fn hand_link_header(buf: &mut Vec<u8>, link: Link, src_mac: [u8; 6], ethertype: 
             buf.extend_from_slice(&[0, 0]);
         }
     }
+}
+
+/// An NSH (RFC 8300) of MD type 1 (four fixed context words) or 2 (one 4-byte metadata
+/// TLV), service path 42, index 255, next protocol IPv4 or IPv6 by `ethertype`.
+pub fn nsh_header(buf: &mut Vec<u8>, md_type: u8, ethertype: u16) {
+    let next = if ethertype == ETHERTYPE_IPV6 { 2 } else { 1 };
+    let words: u8 = if md_type == 1 { 6 } else { 4 };
+    // Version 0, O 0, TTL 63 (6 bits over two bytes), length in words, MD type, next protocol.
+    buf.extend_from_slice(&[0x0f, 0xc0 | words, md_type & 0x0f, next]);
+    buf.extend_from_slice(&((42u32 << 8) | 255).to_be_bytes());
+    if md_type == 1 {
+        buf.extend_from_slice(&[0x11; 16]);
+    } else {
+        // Metadata class 0x0102, type 1, length 4, then the value.
+        buf.extend_from_slice(&[0x01, 0x02, 0x01, 0x04, 0xca, 0xfe, 0xf0, 0x0d]);
+    }
+}
+
+/// The BSSID and station addresses the wireless links use.
+const BSSID: [u8; 6] = [0x02, 0xb5, 0x51, 0xd0, 0x00, 0x01];
+
+/// The 802.11 data header `wlan` (sequence number 1, fragment 0), then LLC/SNAP; with `pad`
+/// the header is padded to a multiple of 4 bytes first.
+fn wlan_data_header(buf: &mut Vec<u8>, wlan: Wlan, src_mac: [u8; 6], ethertype: u16, pad: bool) {
+    let start = buf.len();
+    // Frame control: version 0, type data (2); subtype 0 data, 8 QoS data; flags.
+    let (fc0, fc1) = match wlan {
+        Wlan::Data => (0x08, 0x02),
+        Wlan::Qos | Wlan::Amsdu => (0x88, 0x01),
+        Wlan::FourAddress | Wlan::Mesh => (0x88, 0x03),
+        Wlan::QosHtc => (0x88, 0x81),
+    };
+    buf.extend_from_slice(&[fc0, fc1, 0x2c, 0x00]); // duration 44 us
+    buf.extend_from_slice(&BSSID);
+    buf.extend_from_slice(&src_mac);
+    buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
+    buf.extend_from_slice(&[0x10, 0x00]); // sequence 1, fragment 0
+    if matches!(wlan, Wlan::FourAddress | Wlan::Mesh) {
+        buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfd]);
+    }
+    if wlan == Wlan::Mesh {
+        // QoS control: TID 0, Mesh Control Present; mesh control: flags 0, TTL 31, sequence.
+        buf.extend_from_slice(&[0x00, 0x01]);
+        buf.extend_from_slice(&[0x00, 31, 0x07, 0, 0, 0]);
+    } else if wlan == Wlan::Amsdu {
+        buf.extend_from_slice(&[0x80, 0x00]); // QoS control: TID 0, A-MSDU present
+    } else if wlan != Wlan::Data {
+        buf.extend_from_slice(&[0x00, 0x00]); // QoS control: TID 0, no A-MSDU
+    }
+    if wlan == Wlan::QosHtc {
+        buf.extend_from_slice(&[0, 0, 0, 0]); // HT control
+    }
+    if pad {
+        let header_len = buf.len() - start;
+        buf.resize(start + header_len.next_multiple_of(4), 0);
+    }
+    if wlan == Wlan::Amsdu {
+        buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
+        buf.extend_from_slice(&src_mac);
+        buf.extend_from_slice(&[0, 0]); // subframe length, patched by finish_link
+    }
+    buf.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+    buf.extend_from_slice(&ethertype.to_be_bytes());
+}
+
+/// The radiotap header of [`RADIOTAP_LEN`] bytes, the Flags field saying the FCS is kept.
+fn radiotap_header(buf: &mut Vec<u8>) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&(RADIOTAP_LEN as u16).to_le_bytes());
+    // Present: TSFT (0), Flags (1), Rate (2), Channel (3), antenna signal (5).
+    buf.extend_from_slice(&0b10_1111u32.to_le_bytes());
+    buf.extend_from_slice(&1_000_000u64.to_le_bytes()); // TSFT at 8, aligned to 8
+    buf.push(0x10); // Flags: FCS at end
+    buf.push(12); // Rate: 6 Mb/s in 500 kb/s units
+    buf.extend_from_slice(&2437u16.to_le_bytes()); // Channel: 2437 MHz (aligned to 2)
+    buf.extend_from_slice(&0x00a0u16.to_le_bytes()); // Channel flags: 2 GHz, OFDM
+    buf.push(0xc4); // antenna signal: -60 dBm
+    buf.resize(start + RADIOTAP_LEN, 0);
+}
+
+/// Radiotap with two present words, 25 bytes: fields from 12, TSFT aligned to 16, Flags at 24
+/// with only "data pad" set.
+const RADIOTAP_PADDED_LEN: usize = 25;
+
+fn radiotap_padded_header(buf: &mut Vec<u8>) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&(RADIOTAP_PADDED_LEN as u16).to_le_bytes());
+    buf.extend_from_slice(&(0b11u32 | 1 << 31).to_le_bytes()); // TSFT, Flags, Ext
+    buf.extend_from_slice(&0u32.to_le_bytes()); // second word: nothing more
+    buf.extend_from_slice(&[0; 4]); // alignment of TSFT to 8
+    buf.extend_from_slice(&1_000_000u64.to_le_bytes());
+    buf.push(0x20); // Flags: data pad
+    buf.resize(start + RADIOTAP_PADDED_LEN, 0);
+}
+
+/// The PPI header of [`PPI_LEN`] bytes: DLT 105 and an 802.11-Common field whose flags say
+/// the FCS is present.
+fn ppi_header(buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&(PPI_LEN as u16).to_le_bytes());
+    buf.extend_from_slice(&105u32.to_le_bytes());
+    buf.extend_from_slice(&2u16.to_le_bytes()); // 802.11-Common
+    buf.extend_from_slice(&20u16.to_le_bytes());
+    buf.extend_from_slice(&1_000_000u64.to_le_bytes()); // TSF timer
+    buf.extend_from_slice(&1u16.to_le_bytes()); // flags: FCS present
+    buf.extend_from_slice(&12u16.to_le_bytes()); // rate
+    buf.extend_from_slice(&2437u16.to_le_bytes()); // channel frequency
+    buf.extend_from_slice(&0x00c0u16.to_le_bytes()); // channel flags: 2 GHz, OFDM
+    buf.extend_from_slice(&[0, 0, 0xc4, 0xa6]); // FHSS hopset, pattern, signal, noise
+}
+
+/// The 802.11 frames without an MSDU the wireless kind writes beside its data flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WlanOther {
+    Beacon,
+    Ack,
+    NullData,
+    /// QoS data, protected: a CCMP header, an encrypted body and the MIC.
+    Protected,
+}
+
+/// Appends one 802.11 frame of kind `other` on `link` (a wireless link), with its radio
+/// header and, where the link keeps it, its FCS.
+pub fn wlan_other_frame(
+    buf: &mut Vec<u8>,
+    link: Link,
+    other: WlanOther,
+    station: [u8; 6],
+    body: &[u8],
+) {
+    match link {
+        Link::Radiotap(_) => radiotap_header(buf),
+        Link::RadiotapPadded(_) => radiotap_padded_header(buf),
+        Link::Ppi(_) => ppi_header(buf),
+        _ => {}
+    }
+    match other {
+        WlanOther::Beacon => {
+            buf.extend_from_slice(&[0x80, 0x00, 0, 0]);
+            buf.extend_from_slice(&[0xff; 6]);
+            buf.extend_from_slice(&BSSID);
+            buf.extend_from_slice(&BSSID);
+            buf.extend_from_slice(&[0x20, 0x00]);
+            buf.extend_from_slice(&1_000_000u64.to_le_bytes()); // timestamp
+            buf.extend_from_slice(&100u16.to_le_bytes()); // beacon interval
+            buf.extend_from_slice(&0x0431u16.to_le_bytes()); // capabilities: ESS, privacy
+            buf.extend_from_slice(&[0, 8]);
+            buf.extend_from_slice(b"portnote"); // SSID
+            buf.extend_from_slice(&[1, 4, 0x82, 0x84, 0x8b, 0x96]); // supported rates
+            buf.extend_from_slice(&[3, 1, 6]); // DS parameter set: channel 6
+        }
+        WlanOther::Ack => {
+            buf.extend_from_slice(&[0xd4, 0x00, 0, 0]);
+            buf.extend_from_slice(&station);
+        }
+        WlanOther::NullData => {
+            buf.extend_from_slice(&[0x48, 0x11, 0x2c, 0]); // To DS, power management
+            buf.extend_from_slice(&BSSID);
+            buf.extend_from_slice(&station);
+            buf.extend_from_slice(&BSSID);
+            buf.extend_from_slice(&[0x30, 0x00]);
+        }
+        WlanOther::Protected => {
+            buf.extend_from_slice(&[0x88, 0x41, 0x2c, 0]); // QoS data, To DS, protected
+            buf.extend_from_slice(&BSSID);
+            buf.extend_from_slice(&station);
+            buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xfe]);
+            buf.extend_from_slice(&[0x40, 0x00]);
+            buf.extend_from_slice(&[0x00, 0x00]); // QoS control
+                                                  // CCMP header: PN0, PN1, reserved, key id 0 with Ext IV, PN2-PN5.
+            buf.extend_from_slice(&[0x07, 0x00, 0x00, 0x20, 0, 0, 0, 0]);
+            buf.extend_from_slice(body);
+            buf.extend_from_slice(&[0x5a; 8]); // MIC
+        }
+    }
+    finish_link(buf, link);
+}
+
+/// Completes a frame of `link` once everything inside is written: the Ethernet minimum
+/// padding, or the FCS of an 802.11 frame behind radiotap or PPI.
+pub fn finish_link(buf: &mut Vec<u8>, link: Link) {
+    if link.pads_to_ethernet_minimum() && buf.len() < 60 {
+        buf.resize(60, 0);
+    }
+    let wlan_start = match link {
+        Link::Wlan(Wlan::Amsdu) => Some(0),
+        Link::Radiotap(Wlan::Amsdu) => Some(RADIOTAP_LEN),
+        Link::Ppi(Wlan::Amsdu) => Some(PPI_LEN),
+        _ => None,
+    };
+    // A data frame's A-MSDU subframe: its length counts what follows the length field. (The
+    // frames without an MSDU the wireless kind writes have none; their bytes there are left.)
+    if let Some(start) = wlan_start {
+        let at = start + AMSDU_LENGTH_AT;
+        if buf.get(start).is_some_and(|&fc0| fc0 == 0x88) && buf.get(start + 1) == Some(&0x01) {
+            let len = len16(buf, at + 2);
+            put16(buf, at, len);
+        }
+    }
+    if let Some(start) = link.fcs_from() {
+        let fcs = crc32(buf.get(start..).unwrap_or_default());
+        buf.extend_from_slice(&fcs.to_le_bytes());
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): the 802.11 FCS.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |crc, &b| {
+        let mut crc = crc ^ u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+        crc
+    })
 }
 
 /// An IPv4 header (DF set unless `fragment` makes it a fragment; `fragment` is the offset in
@@ -577,6 +976,12 @@ mod tests {
             checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7], 0),
             0x220d
         );
+    }
+
+    #[test]
+    fn crc32_matches_check_value() {
+        // The standard CRC-32 check value of "123456789".
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod packets;
 pub mod rng;
 mod scripts;
 
-pub use build::Link;
+pub use build::{Link, Wlan, WlanOther};
 use portnote::capture::write::{FrameWriter, PcapResolution, PcapWriter, PcapngWriter};
 use portnote::capture::Timestamp;
 use rng::Rng;
@@ -61,10 +61,13 @@ pub enum Kind {
     IcmpErrors,
     /// Frames whose captured length is below their length on the wire.
     Truncated,
+    /// The short set of flows over an 802.11 link (`link`, radiotap with QoS data unless
+    /// given), among beacons, ACKs, null data and protected (encrypted) data frames.
+    Wireless,
 }
 
 impl Kind {
-    pub const ALL: [(&'static str, Kind); 8] = [
+    pub const ALL: [(&'static str, Kind); 9] = [
         ("mix", Kind::Mix),
         ("demo", Kind::Demo),
         ("linktypes", Kind::LinkTypes),
@@ -73,6 +76,7 @@ impl Kind {
         ("dccp", Kind::Dccp),
         ("icmp", Kind::IcmpErrors),
         ("truncated", Kind::Truncated),
+        ("wireless", Kind::Wireless),
     ];
 }
 
@@ -107,10 +111,16 @@ pub enum Tunnel {
     GtpU,
     /// Teredo (RFC 4380), UDP 3544, inner IPv6.
     Teredo,
+    /// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe), UDP 4790, next protocol IPv4 or IPv6.
+    VxlanGpe,
+    /// VXLAN-GPE with next protocol Ethernet.
+    VxlanGpeEthernet,
+    /// VXLAN-GPE with next protocol NSH (MD type 2), then IP.
+    VxlanGpeNsh,
 }
 
 impl Tunnel {
-    pub const ALL: [(&'static str, Tunnel); 9] = [
+    pub const ALL: [(&'static str, Tunnel); 12] = [
         ("gre", Tunnel::Gre),
         ("4in4", Tunnel::Ip4in4),
         ("6in4", Tunnel::Ip6in4),
@@ -120,6 +130,9 @@ impl Tunnel {
         ("geneve", Tunnel::Geneve),
         ("gtpu", Tunnel::GtpU),
         ("teredo", Tunnel::Teredo),
+        ("vxlan-gpe", Tunnel::VxlanGpe),
+        ("vxlan-gpe-eth", Tunnel::VxlanGpeEthernet),
+        ("vxlan-gpe-nsh", Tunnel::VxlanGpeNsh),
     ];
 
     /// The inner IP version the tunnel forces, if it forces one.
@@ -127,7 +140,13 @@ impl Tunnel {
         match self {
             Tunnel::Ip4in4 | Tunnel::Ip4in6 => Some(false),
             Tunnel::Ip6in4 | Tunnel::Ip6in6 | Tunnel::Teredo => Some(true),
-            Tunnel::Gre | Tunnel::Vxlan | Tunnel::Geneve | Tunnel::GtpU => None,
+            Tunnel::Gre
+            | Tunnel::Vxlan
+            | Tunnel::Geneve
+            | Tunnel::GtpU
+            | Tunnel::VxlanGpe
+            | Tunnel::VxlanGpeEthernet
+            | Tunnel::VxlanGpeNsh => None,
         }
     }
 
@@ -149,6 +168,41 @@ pub const LINKS: [(&str, Link); 10] = [
     ("sll", Link::Sll),
     ("sll2", Link::Sll2),
 ];
+
+/// The link types of issue 19 (captures from the field), for [`lookup`] and `--link`; the
+/// link-types kind writes them only when asked by name (so `linktypes-all.pcapng` keeps its
+/// bytes).
+pub const FIELD_LINKS: [(&str, Link); 24] = [
+    ("wlan", Link::Wlan(Wlan::Data)),
+    ("wlan-qos", Link::Wlan(Wlan::Qos)),
+    ("wlan-4addr", Link::Wlan(Wlan::FourAddress)),
+    ("wlan-htc", Link::Wlan(Wlan::QosHtc)),
+    ("wlan-mesh", Link::Wlan(Wlan::Mesh)),
+    ("wlan-amsdu", Link::Wlan(Wlan::Amsdu)),
+    ("radiotap-amsdu", Link::Radiotap(Wlan::Amsdu)),
+    ("radiotap", Link::Radiotap(Wlan::Qos)),
+    ("radiotap-data", Link::Radiotap(Wlan::Data)),
+    ("radiotap-4addr", Link::Radiotap(Wlan::FourAddress)),
+    ("radiotap-htc", Link::Radiotap(Wlan::QosHtc)),
+    ("radiotap-pad", Link::RadiotapPadded(Wlan::Qos)),
+    ("ppi", Link::Ppi(Wlan::Qos)),
+    ("ppi-4addr", Link::Ppi(Wlan::FourAddress)),
+    ("pflog", Link::Pflog),
+    ("ipoib", Link::Ipoib),
+    ("ppp-hdlc", Link::PppHdlc),
+    ("ppp-mpls", Link::PppMpls),
+    ("chdlc", Link::Chdlc),
+    ("chdlc-under-ppp", Link::ChdlcUnderPpp),
+    ("nsh-md1", Link::Nsh(1)),
+    ("nsh-md2", Link::Nsh(2)),
+    ("ipv4-holding-ipv6", Link::Ipv4HoldingIpv6),
+    ("ipv6-holding-ipv4", Link::Ipv6HoldingIpv4),
+];
+
+/// A link by name, from [`LINKS`] or [`FIELD_LINKS`].
+pub fn link_by_name(name: &str) -> Option<Link> {
+    lookup(&LINKS, name).or_else(|| lookup(&FIELD_LINKS, name))
+}
 
 /// Looks a name up in a `(name, value)` table.
 pub fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
@@ -345,6 +399,8 @@ enum App {
     /// One UDP datagram to a closed port, answered by ICMP port unreachable.
     IcmpUnreachable,
     Arp,
+    /// 802.11 frames without an MSDU (on a wireless link).
+    Wlan(WlanOther),
 }
 
 /// How the captured bytes of a flow's frames are cut.
@@ -523,6 +579,8 @@ impl Engine {
         let app = flow.spec.app;
         if app == App::Arp {
             self.build_arp(flow)?;
+        } else if let App::Wlan(other) = app {
+            self.build_wlan_other(flow, other);
         } else {
             self.build_ip_frame(flow)?;
         }
@@ -756,6 +814,40 @@ mod tests {
             assert_eq!(linktype, link.linktype().0, "{name}");
             assert_eq!(records.len(), 300, "{name}");
             assert_eq!(summary.packets, 300, "{name}");
+        }
+    }
+
+    #[test]
+    fn mix_on_every_field_link_writes_that_link_type_and_decodes() {
+        for (name, link) in FIELD_LINKS {
+            let cfg = SynthConfig {
+                packets: 300,
+                link: Some(link),
+                ..SynthConfig::default()
+            };
+            let (bytes, _) = generate(&cfg);
+            let (linktype, records) = pcap_records(&bytes);
+            assert_eq!(linktype, link.linktype().0, "{name}");
+            assert_eq!(records.len(), 300, "{name}");
+            // Our decoder finds ports in most frames (the rest: ICMP, ARP, later fragments).
+            let with_ports = records
+                .iter()
+                .filter(|(_, data)| {
+                    portnote::decode::decode_frame(
+                        link.linktype(),
+                        data,
+                        &portnote::decode::DecodeOptions::default(),
+                    )
+                    .ports
+                    .is_some()
+                })
+                .count();
+            if link == Link::Ipv6HoldingIpv4 {
+                // IPv4 under LINKTYPE_IPV6 is invalid, for tshark and tcpdump too.
+                assert_eq!(with_ports, 0, "{name}");
+            } else {
+                assert!(with_ports > 250, "{name}: {with_ports} of 300 with ports");
+            }
         }
     }
 

@@ -23,6 +23,21 @@ impl Engine {
         Ok(())
     }
 
+    /// An 802.11 frame without an MSDU; a protected frame's "encrypted" body is random bytes.
+    pub(super) fn build_wlan_other(&mut self, flow: &FlowState, other: build::WlanOther) {
+        self.buf.clear();
+        self.fill(64);
+        std::mem::swap(&mut self.buf, &mut self.payload);
+        self.buf.clear();
+        build::wlan_other_frame(
+            &mut self.buf,
+            flow.spec.encap.link(),
+            other,
+            build::mac(flow.spec.client_host),
+            &self.payload,
+        );
+    }
+
     pub(super) fn build_ip_frame(&mut self, flow: &mut FlowState) -> io::Result<()> {
         let spec = flow.spec;
         let plan = self.plan(flow);
@@ -66,7 +81,9 @@ impl Engine {
                     addrs.ethertype(),
                 );
                 let below = match tunnel {
-                    Tunnel::Vxlan | Tunnel::Geneve => Below::Link(Link::Ethernet, src_mac, dst_mac),
+                    Tunnel::Vxlan | Tunnel::Geneve | Tunnel::VxlanGpeEthernet => {
+                        Below::Link(Link::Ethernet, src_mac, dst_mac)
+                    }
                     _ => Below::Nothing,
                 };
                 build::ip_packet(&mut self.inner, below, ip, segment, &self.payload)?;
@@ -208,7 +225,7 @@ impl Engine {
                     Packet::IcmpUnreachable
                 },
             },
-            App::Arp => Plan {
+            App::Arp | App::Wlan(_) => Plan {
                 from_client: true,
                 packet: Packet::Udp { payload: 0 },
             },
@@ -714,6 +731,24 @@ fn open_tunnel(
                 dst_port: 2152,
             }
         }
+        Tunnel::VxlanGpe | Tunnel::VxlanGpeEthernet | Tunnel::VxlanGpeNsh => {
+            // Flags: version 0, I (VNI valid), P (next protocol present); next protocol
+            // 1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH; VNI 4097.
+            let next = match tunnel {
+                Tunnel::VxlanGpeEthernet => 3,
+                Tunnel::VxlanGpeNsh => 4,
+                _ if inner_ethertype == build::ETHERTYPE_IPV6 => 2,
+                _ => 1,
+            };
+            buf.extend_from_slice(&[0x0c, 0, 0, next, 0, 0x10, 0x01, 0]);
+            if tunnel == Tunnel::VxlanGpeNsh {
+                build::nsh_header(buf, 2, inner_ethertype);
+            }
+            Segment::Udp {
+                src_port: entropy_port,
+                dst_port: 4790,
+            }
+        }
         Tunnel::Teredo => {
             let (src_port, dst_port) = if from_client {
                 (entropy_port, 3544)
@@ -732,7 +767,5 @@ fn open_tunnel(
 }
 
 fn pad(buf: &mut Vec<u8>, link: Link) {
-    if link.pads_to_ethernet_minimum() && buf.len() < 60 {
-        buf.resize(60, 0);
-    }
+    build::finish_link(buf, link);
 }

@@ -19,12 +19,10 @@ impl Engine {
                 };
                 let mut specs = Vec::new();
                 for link in links {
-                    let v6_only = link == Link::Ipv6;
-                    let v4_only = link == Link::Ipv4;
                     for mut spec in self.small_set() {
                         spec.encap = Encap::Link(link);
-                        if v6_only || v4_only {
-                            spec.v6 = v6_only;
+                        if let Some(v6) = link.only_v6() {
+                            spec.v6 = v6;
                         }
                         if link.carries(build::ETHERTYPE_ARP) || spec.app != App::Arp {
                             specs.push(spec);
@@ -87,6 +85,33 @@ impl Engine {
                 for (port, v6) in [(33434, false), (8, false), (33435, true)] {
                     let mut spec = self.spec(App::IcmpUnreachable, port, 2);
                     spec.v6 = v6;
+                    specs.push(spec);
+                }
+                specs
+            }
+            Kind::Wireless => {
+                let link = match self.cfg.link {
+                    Some(
+                        link @ (Link::Wlan(_)
+                        | Link::Radiotap(_)
+                        | Link::RadiotapPadded(_)
+                        | Link::Ppi(_)),
+                    ) => link,
+                    _ => Link::Radiotap(build::Wlan::Qos),
+                };
+                let mut specs = Vec::new();
+                for other in [
+                    build::WlanOther::Beacon,
+                    build::WlanOther::Ack,
+                    build::WlanOther::NullData,
+                    build::WlanOther::Protected,
+                ] {
+                    let mut spec = self.spec(App::Wlan(other), 0, 3);
+                    spec.encap = Encap::Link(link);
+                    specs.push(spec);
+                }
+                for mut spec in self.small_set() {
+                    spec.encap = Encap::Link(link);
                     specs.push(spec);
                 }
                 specs
@@ -313,14 +338,16 @@ impl Engine {
             spec.app = tls;
             spec.server_port = 443;
         }
-        if link == Link::Ipv6 {
-            if spec.app == App::UdpFragmented {
-                // The generator fragments IPv4 only.
-                spec.app = App::Dns;
+        match link.only_v6() {
+            Some(true) => {
+                if spec.app == App::UdpFragmented {
+                    // The generator fragments IPv4 only.
+                    spec.app = App::Dns;
+                }
+                spec.v6 = true;
             }
-            spec.v6 = true;
-        } else if link == Link::Ipv4 {
-            spec.v6 = false;
+            Some(false) => spec.v6 = false,
+            None => {}
         }
         spec
     }
