@@ -147,6 +147,7 @@ const fn tunnel_code(tunnel: Option<TunnelKind>) -> u8 {
         Some(TunnelKind::L2tp) => 8,
         Some(TunnelKind::MplsUdp) => 9,
         Some(TunnelKind::PimRegister) => 10,
+        Some(TunnelKind::VxlanGpe) => 11,
     }
 }
 
@@ -162,6 +163,7 @@ const fn tunnel_of_code(code: u8) -> Option<TunnelKind> {
         8 => Some(TunnelKind::L2tp),
         9 => Some(TunnelKind::MplsUdp),
         10 => Some(TunnelKind::PimRegister),
+        11 => Some(TunnelKind::VxlanGpe),
         _ => None,
     }
 }
