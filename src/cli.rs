@@ -6,10 +6,11 @@ use portnote::registry::{RegistryFormat, RegistrySource};
 use portnote::report::summary::SortKey;
 use std::path::PathBuf;
 
-/// Default `--max-flows`: keeps peak memory near 65 MiB (measured: 5 million one-packet flows
-/// through `summary` peak at 63 MiB). The flow table grows in powers of two, so peak memory is
-/// not linear in this number: 200,000 measured 123 MiB, 500,000 243 MiB.
-pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+/// Default `--max-flows`: a million live flows (a busy 10 Gb/s link) in about 116 MiB (measured:
+/// 5 million one-packet flows through `summary` peak there, about 110 bytes a live flow; see
+/// ARCHITECTURE.md, "Memory per live flow"). Memory grows with the flows actually live, and in
+/// powers of two for the hash tables.
+pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;
 
 const ABOUT: &str = "Which IANA-registered service do the ports in this traffic belong to?";
 
@@ -464,6 +465,12 @@ pub struct SummaryArgs {
     /// One summary per file instead of one combined summary
     #[arg(long)]
     pub per_file: bool,
+
+    /// Count each file's flows on their own (a flow does not continue from one file into the
+    /// next), so that with several threads the files are read in parallel; one combined
+    /// summary still. The result is the same for any --threads
+    #[arg(long)]
+    pub flows_per_file: bool,
 
     /// Flows kept in memory at once; beyond this the least recently seen are folded into the
     /// totals (counted as evictions, never lost). About 600 bytes each at peak

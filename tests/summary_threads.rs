@@ -90,3 +90,70 @@ fn synthetic_mix_with_expiring_flows_summarises_the_same_with_any_thread_count()
         one["totals"]
     );
 }
+
+fn summary_json_of(files: &[PathBuf], threads: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["summary", "--format", "json", "--threads", threads];
+    args.extend_from_slice(extra);
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let (code, stdout, stderr) = util::portnote(&args);
+    assert!(
+        code == 0 || code == 2,
+        "--threads {threads}: exit {code}: {stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Issue 19: files counted apart (`--flows-per-file`, `--per-file`) are read in parallel with
+/// several threads, a pipeline per file, merged in file order. The public captures, passed all
+/// at once, summarise the same read in parallel (2 and 4 threads) as one after the other (1).
+#[test]
+fn shared_captures_passed_together_summarise_the_same_read_in_parallel() {
+    let Some(shared) = util::shared_dir("parallel files against sequential") else {
+        return;
+    };
+    let files = util::public_captures(&shared);
+    assert!(files.len() > 4);
+    for extra in [["--flows-per-file"], ["--per-file"]] {
+        let one = summary_json_of(&files, "1", &extra);
+        let reports = if extra[0] == "--per-file" {
+            one.as_array().unwrap().clone()
+        } else {
+            vec![one.clone()]
+        };
+        let inputs: usize = reports
+            .iter()
+            .map(|r| r["inputs"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(inputs, files.len(), "{extra:?}: every input reported");
+        for threads in ["2", "4"] {
+            let many = summary_json_of(&files, threads, &extra);
+            assert_eq!(one, many, "{extra:?}: --threads 1 vs {threads}");
+        }
+    }
+}
+
+/// The rule `--flows-per-file` states: a flow does not continue from one file into the next.
+/// The same capture passed twice is one set of flows read on (time goes back at the second
+/// copy, so nothing expired), or two sets counted apart; the packets are the same.
+#[test]
+fn flows_per_file_counts_a_flow_in_two_files_twice() {
+    let file = PathBuf::from("captures/demo.pcapng");
+    let once = summary_json_of(std::slice::from_ref(&file), "1", &[]);
+    let twice = [file.clone(), file];
+    for threads in ["1", "2"] {
+        let joined = summary_json_of(&twice, threads, &[]);
+        let apart = summary_json_of(&twice, threads, &["--flows-per-file"]);
+        let total = |v: &serde_json::Value, k: &str| v["totals"][k].as_u64().unwrap();
+        assert_eq!(total(&joined, "packets"), 2 * total(&once, "packets"));
+        assert_eq!(total(&apart, "packets"), 2 * total(&once, "packets"));
+        assert_eq!(
+            total(&apart, "flows"),
+            2 * total(&once, "flows"),
+            "--threads {threads}"
+        );
+        assert!(
+            total(&joined, "flows") < total(&apart, "flows"),
+            "--threads {threads}: read on, the second copy's packets join the first's flows"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use portnote::aggregate::{Aggregator, Section};
 use portnote::capture::BpfFilter;
 use portnote::decode::DecodeOptions;
 use portnote::flow::FlowStats;
-use portnote::pipeline::{Pipeline, ShardedPipeline, ThreadPlan};
+use portnote::pipeline::{merge_parts, Part, Pipeline, ShardedPipeline, ThreadPlan};
 use portnote::registry::{Registry, Status};
 use portnote::report::html::{write_html, HtmlOptions};
 use portnote::report::summary::{write_reports, InputReport, RowReport, SummaryReport, TableStyle};
@@ -16,6 +16,7 @@ use portnote::{Error, Outcome};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Parse `--allow 8443/tcp`.
 pub fn parse_allow(spec: &str) -> Result<(Transport, u16), Error> {
@@ -83,23 +84,44 @@ pub fn run(args: &SummaryArgs, registry: &Registry, out: &mut dyn Write) -> Resu
     };
 
     let threads = ThreadPlan::summary(args.threads.map(usize::from));
-    // One summary per file with --per-file, else one over all files.
-    let groups: Vec<&[std::path::PathBuf]> = if args.per_file {
-        args.input.files.iter().map(std::slice::from_ref).collect()
+    let files = args.input.files.as_slice();
+    // Files counted apart (--per-file, --flows-per-file) are read in parallel, one pipeline
+    // per file, as many at once as --threads allows; otherwise one pipeline reads them in turn.
+    let counted = if args.per_file || args.flows_per_file {
+        let parts = count_files_apart(
+            files,
+            args.input.filter.as_deref(),
+            registry,
+            options,
+            args.max_flows,
+            threads.file_workers(files.len()),
+        )?;
+        if args.per_file {
+            parts
+                .into_iter()
+                .map(|(input, part)| {
+                    let (aggregator, stats) = merge_parts(registry, vec![part]);
+                    (aggregator, stats, vec![input])
+                })
+                .collect()
+        } else {
+            let (inputs, parts): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+            let (aggregator, stats) = merge_parts(registry, parts);
+            vec![(aggregator, stats, inputs)]
+        }
     } else {
-        vec![args.input.files.as_slice()]
-    };
-    let mut reports = Vec::new();
-    let mut unopened = false;
-    for files in groups {
-        let (aggregator, stats, inputs) = count(
+        vec![count(
             files,
             &mut filter,
             registry,
             options,
             args.max_flows,
             threads,
-        )?;
+        )?]
+    };
+    let mut reports = Vec::new();
+    let mut unopened = false;
+    for (aggregator, stats, inputs) in counted {
         // Inputs that could not be opened have had their one-line error; a report of nothing
         // would only bury it.
         if inputs.iter().all(|i| i.unopened) {
@@ -185,6 +207,73 @@ fn count(
         let (aggregator, stats) = pipeline.finish()?;
         Ok((aggregator, stats, inputs))
     })
+}
+
+/// Each file counted whole by a pipeline of its own (`--per-file`, `--flows-per-file`), by
+/// `workers` threads that each take the next file; the files' inputs and parts in file order.
+/// With one worker the files are read one after the other in this thread.
+fn count_files_apart(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    registry: &Registry,
+    options: DecodeOptions,
+    max_flows: usize,
+    workers: usize,
+) -> Result<Vec<(InputReport, Part)>, Error> {
+    type Counted = Result<(InputReport, Part), Error>;
+    let next = AtomicUsize::new(0);
+    // Each thread takes files until none is left or one fails; what it counted, by file index.
+    let work = || -> Vec<(usize, Counted)> {
+        let mut counted = Vec::new();
+        let mut bpf = match filter.map(BpfFilter::new).transpose() {
+            Ok(bpf) => bpf,
+            Err(e) => {
+                counted.push((0, Err(Error::Usage(e.to_string()))));
+                return counted;
+            }
+        };
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = paths.get(index) else {
+                return counted;
+            };
+            let mut pipeline = Pipeline::new(registry, options, max_flows);
+            let input = read_input(path, &mut bpf, false, |_, frame| {
+                pipeline.count(frame);
+                Ok(())
+            });
+            let failed = input.is_err();
+            counted.push((index, input.map(|input| (input, pipeline.finish_part()))));
+            if failed {
+                return counted;
+            }
+        }
+    };
+    let done: Vec<Vec<(usize, Counted)>> = if workers <= 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|_| Error::Internal("a summary file reader thread panicked".to_string()))?
+    };
+    let mut results: Vec<Option<Counted>> = (0..paths.len()).map(|_| None).collect();
+    let mut failed = None;
+    for (index, counted) in done.into_iter().flatten() {
+        match results.get_mut(index) {
+            Some(slot) if slot.is_none() => *slot = Some(counted),
+            _ => failed = failed.or(counted.err()),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // In file order; the first error in that order ends the run, as it would sequentially.
+    results.into_iter().flatten().collect()
 }
 
 /// `-o FILE`: the same output into a file, created once the counts are done (a run that fails

@@ -10,8 +10,10 @@
 //!
 //! ## Cost per packet
 //!
-//! One hash of the flow's key, packed into five 64-bit words (foldhash, seeded per process so
-//! crafted traffic cannot aim at collisions), and one probe of the table. The registry is read
+//! One hash of the flow's key, two 64-bit words for IPv4 and five for IPv6 (foldhash, seeded
+//! per process so crafted traffic cannot aim at collisions), and one probe of the table's index
+//! of packed slots (`slot.rs`: 56 bytes a live flow, key included; ARCHITECTURE.md, "Memory per
+//! live flow"). The registry is read
 //! only for a new flow and for handshake evidence; an [`Observed`] packet's service is looked up
 //! by the caller that wants it ([`Observed::attribution`]). Idle flows are found through a
 //! timing wheel of expiry deadlines by capture second (`wheel.rs`) instead of a scan of the whole
@@ -23,6 +25,7 @@ pub mod community_id;
 pub mod endpoints;
 mod record;
 pub mod service_port;
+mod slot;
 mod wheel;
 
 use crate::capture::Timestamp;
@@ -30,10 +33,11 @@ use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
 use endpoints::LateDecisions;
+use hashbrown::HashTable;
 use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
-use std::collections::HashMap;
+use slot::{Probe, Slot, Spill, V6Pairs};
 use std::hash::{Hash, Hasher};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use wheel::Wheel;
 
 pub use record::{EndReason, FlowRecord, FlowSink, ReplyState};
@@ -182,6 +186,31 @@ impl FlowPacket {
     }
 }
 
+impl FlowPacket {
+    /// The packet's key as the table compares it with a slot's, and whether the packet goes
+    /// from `a` to `b` (endpoints ordered as in [`FlowKey::of_packet`]).
+    #[inline]
+    fn probe(&self) -> (slot::Probe, bool) {
+        let (src, dst, v6) = match (self.src, self.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                (u128::from(s.to_bits()), u128::from(d.to_bits()), false)
+            }
+            (s, d) => (bits(s), bits(d), true),
+        };
+        let src = (src, self.ports.src_port);
+        let dst = (dst, self.ports.dst_port);
+        let src_is_a = src <= dst;
+        let (a, b) = if src_is_a { (src, dst) } else { (dst, src) };
+        let probe = slot::Probe {
+            a: a.0,
+            b: b.0,
+            ports: (u32::from(a.1) << 16) | u32::from(b.1),
+            kind: slot::kind_code(self.ports.transport, v6, self.tunnel),
+        };
+        (probe, src_is_a)
+    }
+}
+
 /// An address as 128 bits: IPv4 in the low 32.
 fn bits(addr: IpAddr) -> u128 {
     match addr {
@@ -232,6 +261,7 @@ impl PackedKey {
         PackedKey([(a >> 64) as u64, a as u64, (b >> 64) as u64, b as u64, meta])
     }
 
+    #[cfg(test)]
     fn transport(&self) -> Transport {
         let [.., meta] = self.0;
         Transport::ALL
@@ -242,14 +272,15 @@ impl PackedKey {
 
     /// The key in full; `tunnel` is the one the flow was created with (the packed form keeps
     /// only its number).
+    #[cfg(test)]
     fn unpack(&self, tunnel: Option<TunnelKind>) -> FlowKey {
         let [a_hi, a_lo, b_hi, b_lo, meta] = self.0;
         let addr = |hi: u64, lo: u64| {
             let bits = (u128::from(hi) << 64) | u128::from(lo);
             if meta & 1 == 1 {
-                IpAddr::V6(Ipv6Addr::from_bits(bits))
+                IpAddr::V6(std::net::Ipv6Addr::from_bits(bits))
             } else {
-                IpAddr::V4(Ipv4Addr::from_bits(bits as u32))
+                IpAddr::V4(std::net::Ipv4Addr::from_bits(bits as u32))
             }
         };
         FlowKey {
@@ -317,15 +348,6 @@ const REPLY_NOT_RST_FROM_A: u8 = 4;
 const REPLY_NOT_RST_FROM_B: u8 = 8;
 /// An ICMP port unreachable quoting the flow was seen.
 const REPLY_PORT_UNREACHABLE: u8 = 16;
-
-/// A table slot: the flow, the deadline (ns) of its live entry in the expiry wheel, and the
-/// tunnel its key was made with.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    state: FlowState,
-    scheduled: i64,
-    tunnel: Option<TunnelKind>,
-}
 
 impl FlowState {
     pub fn server<'k>(&self, key: &'k FlowKey) -> &'k Endpoint {
@@ -417,9 +439,10 @@ impl Default for IdleTimeouts {
 }
 
 impl IdleTimeouts {
-    fn of(&self, transport: Transport, state: &FlowState) -> i64 {
+    /// The timeout of a flow of `transport` that has seen `tcp_flags`.
+    fn of(&self, transport: Transport, tcp_flags: u8) -> i64 {
         match transport {
-            Transport::Tcp if state.tcp_flags & (TCP_FIN | TCP_RST) != 0 => self.tcp_closed,
+            Transport::Tcp if tcp_flags & (TCP_FIN | TCP_RST) != 0 => self.tcp_closed,
             Transport::Tcp => self.tcp,
             Transport::Udp => self.udp,
             Transport::Sctp => self.sctp,
@@ -459,27 +482,113 @@ impl SweepClock {
     }
 }
 
-/// A flow's place in the expiry wheel: it ends when a sweep at a time after `deadline` finds it
-/// unchanged.
+/// A flow's place in the expiry wheel: its slot, and the low 32 bits of its id so that an entry
+/// of an ended flow is told from the slot's next flow. The sweep that takes it out checks the
+/// flow's real deadline (`last_seen` + timeout).
 #[derive(Debug, Clone, Copy)]
 struct Expiry {
-    deadline: i64,
-    id: u64,
-    key: PackedKey,
+    slot: u32,
+    tag: u32,
+}
+
+/// The [`Observed`] of a packet of a flow with this decision.
+#[inline(always)]
+fn observed(
+    flow_id: u64,
+    towards_server: bool,
+    ports: Ports,
+    evidence: Evidence,
+    service_status: Status,
+) -> Observed {
+    let (server, service_port) = if towards_server {
+        (ServiceSide::Dst, ports.dst_port)
+    } else {
+        (ServiceSide::Src, ports.src_port)
+    };
+    Observed {
+        flow_id,
+        server,
+        transport: ports.transport,
+        service_port,
+        evidence,
+        service_status,
+    }
 }
 
 /// Count one packet into its flow's slot (its service side already decided) and say where it
-/// goes.
+/// goes: on the packed fields, unless the flow is spilled or this packet would spill it.
 #[inline(always)]
 fn count_packet(
     slot: &mut Slot,
-    key: PackedKey,
+    index: u32,
     src_is_a: bool,
     packet: &FlowPacket,
     timeouts: &IdleTimeouts,
     expiries: &mut Wheel,
+    spill: &mut Spill,
 ) -> Observed {
-    let state = &mut slot.state;
+    let ports = packet.ports;
+    let towards_server = src_is_a != slot.server_is_a();
+    let ns = packet.ts.saturating_nanos();
+    let packed = slot.bits & slot::SPILLED == 0
+        && packet.ts.digits == slot.digits()
+        && slot::packs(ns, packet.ts.digits);
+    let count = if towards_server {
+        &mut slot.to_server
+    } else {
+        &mut slot.to_client
+    };
+    let (Some(packets), Some(bytes), true) = (
+        count.packets.checked_add(1),
+        count.bytes.checked_add(packet.wire_len),
+        packed,
+    ) else {
+        return count_spilled(slot, index, src_is_a, packet, timeouts, expiries, spill);
+    };
+    count.packets = packets;
+    count.bytes = bytes;
+    if ns > slot.last_ns {
+        slot.last_ns = ns;
+    }
+    let flags = packet.tcp_flags;
+    // Bits, not branches: REPLY_NOT_RST_FROM_x is REPLY_FROM_x << 2.
+    let from = if src_is_a { REPLY_FROM_A } else { REPLY_FROM_B };
+    let not_rst = u8::from(flags & TCP_RST == 0) * (from << 2);
+    slot.bits |= from | not_rst;
+    // A first FIN or RST shortens the timeout: the wheel needs an entry that comes due no later
+    // than the flow does. (A later last_seen only moves the real deadline away: nothing to do.)
+    let first_close = flags & !slot.tcp_flags & (TCP_FIN | TCP_RST) != 0;
+    slot.tcp_flags |= flags;
+    if first_close {
+        let deadline = slot
+            .last_ns
+            .saturating_add(timeouts.of(ports.transport, slot.tcp_flags));
+        expiries.push(
+            Expiry {
+                slot: index,
+                tag: slot.id as u32,
+            },
+            deadline,
+        );
+    }
+    let (evidence, service_status) = slot.decision();
+    observed(slot.id, towards_server, ports, evidence, service_status)
+}
+
+/// [`count_packet`] on the flow in full: a spilled flow, or a packet the packed fields cannot
+/// take (a counter past u32, a time outside i64 nanoseconds, another resolution).
+#[cold]
+#[inline(never)]
+fn count_spilled(
+    slot: &mut Slot,
+    index: u32,
+    src_is_a: bool,
+    packet: &FlowPacket,
+    timeouts: &IdleTimeouts,
+    expiries: &mut Wheel,
+    spill: &mut Spill,
+) -> Observed {
+    let mut state = slot.state(spill, index);
     let ports = packet.ports;
     let towards_server = src_is_a != state.server_is_a;
     if towards_server {
@@ -491,41 +600,32 @@ fn count_packet(
         state.last_seen = packet.ts;
     }
     let flags = packet.tcp_flags;
-    // Bits, not branches: REPLY_NOT_RST_FROM_x is REPLY_FROM_x << 2.
     let from = if src_is_a { REPLY_FROM_A } else { REPLY_FROM_B };
     let not_rst = u8::from(flags & TCP_RST == 0) * (from << 2);
     state.replies |= from | not_rst;
-    // A first FIN or RST shortens the timeout: the wheel entry must not come due later than the
-    // flow does. (A later last_seen only moves the real deadline away: nothing to do.)
     let first_close = flags & !state.tcp_flags & (TCP_FIN | TCP_RST) != 0;
     state.tcp_flags |= flags;
+    slot.store(&state, spill, index);
     if first_close {
         let deadline = state
             .last_seen
             .saturating_nanos()
-            .saturating_add(timeouts.of(ports.transport, state));
-        if deadline < slot.scheduled {
-            slot.scheduled = deadline;
-            expiries.push(Expiry {
-                deadline,
-                id: state.id,
-                key,
-            });
-        }
+            .saturating_add(timeouts.of(ports.transport, state.tcp_flags));
+        expiries.push(
+            Expiry {
+                slot: index,
+                tag: state.id as u32,
+            },
+            deadline,
+        );
     }
-    let (server, service_port) = if towards_server {
-        (ServiceSide::Dst, ports.dst_port)
-    } else {
-        (ServiceSide::Src, ports.src_port)
-    };
-    Observed {
-        flow_id: state.id,
-        server,
-        transport: ports.transport,
-        service_port,
-        evidence: state.evidence,
-        service_status: state.service_status,
-    }
+    observed(
+        state.id,
+        towards_server,
+        ports,
+        state.evidence,
+        state.service_status,
+    )
 }
 
 /// What [`FlowTable::observe`] says of one packet: its flow and service port.
@@ -543,6 +643,12 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A packet the table could not hold (never: slot indexes outlast the bound), attributed to
+    /// its destination port under no flow.
+    fn unknown(ports: Ports) -> Observed {
+        observed(0, true, ports, Evidence::PortOrder, Status::Unassigned)
+    }
+
     /// With the registry's view of the service port.
     pub fn attribution(self, registry: &Registry) -> Attribution<'_> {
         Attribution {
@@ -584,11 +690,25 @@ pub struct FlowStats {
 }
 
 /// The table of live flows, bounded by `max_flows`.
+///
+/// Flows live in a slab of packed slots (`flow/slot.rs`: 56 bytes, key included); the hash
+/// table holds only their u32 indexes (4 bytes a bucket and a control byte), keyed by the
+/// flow's key read from the slot. A free slot links to the next free one. Per live flow at `max_flows`, measured in
+/// ARCHITECTURE.md: the slot, two to four index buckets, one or two 8-byte wheel entries, and
+/// the endpoint counts of [`LateDecisions`].
 #[derive(Debug)]
 pub struct FlowTable {
-    flows: HashMap<PackedKey, Slot, FlowHasher>,
-    /// Every live flow has one entry whose deadline equals its `scheduled`, at or before its
-    /// real deadline; entries of ended or rescheduled flows are stale and dropped when taken out.
+    index: HashTable<u32>,
+    slots: Vec<Slot>,
+    /// The first free slot, [`NO_SLOT`] for none.
+    free_head: u32,
+    live: usize,
+    v6: V6Pairs,
+    spill: Spill,
+    hasher: FlowHasher,
+    /// Every live flow has an entry at or before its real deadline; entries of ended flows are
+    /// stale (their slot is free or holds another flow) and dropped when taken out, and a flow
+    /// may have more than one (a FIN pushes an earlier one).
     expiries: Wheel,
     /// Scratch for the entries a sweep takes out of the wheel.
     due: Vec<Expiry>,
@@ -606,18 +726,29 @@ pub struct FlowTable {
     decide_late: bool,
 }
 
+/// Flows whose last-seen times choose the eviction cut ([`FlowTable::make_room`]).
+const EVICTION_SAMPLE: usize = 4096;
+
+/// [`FlowTable::free_head`] and a free slot's link: no slot.
+const NO_SLOT: u32 = u32::MAX;
+
 impl FlowTable {
     pub fn new(max_flows: usize, timeouts: IdleTimeouts) -> Self {
+        // Slot indexes are u32, and u32::MAX means none.
+        let max_flows = max_flows.clamp(1, NO_SLOT as usize - 1);
         FlowTable {
             // Small bounds get their final size at once; see grow() for the others.
-            flows: HashMap::with_capacity_and_hasher(
-                max_flows.saturating_mul(2).min(1 << 12),
-                FlowHasher::default(),
-            ),
+            index: HashTable::with_capacity(max_flows.saturating_mul(2).min(1 << 12)),
+            slots: Vec::new(),
+            free_head: NO_SLOT,
+            live: 0,
+            v6: V6Pairs::default(),
+            spill: Spill::default(),
+            hasher: FlowHasher::default(),
             grow_at: 0,
             expiries: Wheel::new(),
             due: Vec::new(),
-            max_flows: max_flows.max(1),
+            max_flows,
             timeouts,
             next_id: 1,
             clock: SweepClock::default(),
@@ -639,11 +770,11 @@ impl FlowTable {
     }
 
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.live == 0
     }
 
     /// Count one packet with ports into its flow and say which service port it is attributed
@@ -668,6 +799,19 @@ impl FlowTable {
         self.sweep_idle(registry, sink, now);
     }
 
+    /// The slot of the flow `probe` (hashed to `hash`) names, if it is live.
+    #[inline(always)]
+    fn find(&self, hash: u64, probe: &Probe) -> Option<u32> {
+        let (slots, v6) = (&self.slots, &self.v6);
+        self.index
+            .find(hash, |&i| {
+                slots
+                    .get(i as usize)
+                    .is_some_and(|slot| slot.matches(probe, v6))
+            })
+            .copied()
+    }
+
     /// [`observe`](Self::observe) without its own sweep clock: the caller sweeps.
     ///
     /// Inlined, as `observe` is, so the packet's fields reach the fast path in registers: passed
@@ -679,22 +823,26 @@ impl FlowTable {
         sink: &mut S,
         packet: &FlowPacket,
     ) -> Observed {
-        let (key, src_is_a) = packet.packed_key();
+        let (probe, src_is_a) = packet.probe();
+        let hash = probe.hash_with(&self.hasher);
         // Most packets belong to a live flow and carry no handshake evidence: one probe, the
         // counters, done.
         if packet.handshake.is_none() {
-            if let Some(slot) = self.flows.get_mut(&key) {
-                return count_packet(
-                    slot,
-                    key,
-                    src_is_a,
-                    packet,
-                    &self.timeouts,
-                    &mut self.expiries,
-                );
+            if let Some(index) = self.find(hash, &probe) {
+                if let Some(slot) = self.slots.get_mut(index as usize) {
+                    return count_packet(
+                        slot,
+                        index,
+                        src_is_a,
+                        packet,
+                        &self.timeouts,
+                        &mut self.expiries,
+                        &mut self.spill,
+                    );
+                }
             }
         }
-        self.observe_new_or_handshake(registry, sink, packet, key, src_is_a)
+        self.observe_new_or_handshake(registry, sink, packet, probe, hash, src_is_a)
     }
 
     /// The rest of [`observe_unswept`](Self::observe_unswept): a new flow, or a packet whose
@@ -705,14 +853,14 @@ impl FlowTable {
         registry: &Registry,
         sink: &mut S,
         packet: &FlowPacket,
-        key: PackedKey,
+        probe: Probe,
+        hash: u64,
         src_is_a: bool,
     ) -> Observed {
         let FlowPacket {
             ts,
             ports,
             handshake,
-            tunnel,
             ..
         } = *packet;
         let now = ts.saturating_nanos();
@@ -741,66 +889,72 @@ impl FlowTable {
         };
 
         // Evictions, expiries and revisions leave stale entries behind. Rebuilt before a push
-        // could take the wheel past twice the live flows, its memory stays bounded by
-        // `max_flows`; each rebuild costs
-        // the live flows and comes after at least as many pushes.
-        if self.expiries.len() >= self.flows.len().saturating_mul(2).max(1024) {
+        // could take the wheel past 1.5 times the live flows, its memory stays bounded by
+        // `max_flows`; each rebuild costs the live flows and comes after at least half as many
+        // pushes.
+        if self.expiries.len() >= (self.live + self.live / 2).max(1024) {
             self.rebuild_expiries();
         }
-        if self.flows.len() >= self.grow_at {
+        if self.live >= self.grow_at {
             self.grow();
         }
-        // Only a full table pays for the second probe.
-        if self.flows.len() >= self.max_flows && !self.flows.contains_key(&key) {
-            self.make_room(registry, sink, now);
-        }
-        let next_id = &mut self.next_id;
-        let endpoints = &mut self.late.endpoints;
-        let stats = &mut self.stats;
-        let expiries = &mut self.expiries;
-        let timeouts = &self.timeouts;
-        let live = self.flows.len() as u64;
-        let slot = self.flows.entry(key).or_insert_with(|| {
-            let id = *next_id;
-            *next_id += 1;
-            stats.flows += 1;
-            stats.peak = stats.peak.max(live + 1);
-            // Fan-in of the flows before this one, then this one counted.
-            let (a_flows, b_flows) = endpoints.counts_then_add(&key);
-            let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
-            let state = FlowState {
-                id,
-                server_is_a,
-                evidence,
-                service_status,
-                first_seen: ts,
-                last_seen: ts,
-                to_server: Counter::default(),
-                to_client: Counter::default(),
-                tcp_flags: 0,
-                first_from_a: src_is_a,
-                replies: 0,
-            };
-            let scheduled = now.saturating_add(timeouts.of(ports.transport, &state));
-            expiries.push(Expiry {
-                deadline: scheduled,
-                id,
-                key,
-            });
-            Slot {
-                state,
-                scheduled,
-                tunnel,
+        let found = self.find(hash, &probe);
+        let index = match found {
+            Some(index) => index,
+            None => {
+                // Only a full table pays for the second probe.
+                if self.live >= self.max_flows {
+                    self.make_room(registry, sink, now);
+                }
+                let Some(index) = self.allocate(&probe, hash) else {
+                    // Unreachable: the bound keeps slot indexes below u32::MAX.
+                    return Observed::unknown(ports);
+                };
+                let id = self.next_id;
+                self.next_id += 1;
+                self.stats.flows += 1;
+                self.stats.peak = self.stats.peak.max(self.live as u64);
+                // Fan-in of the flows before this one, then this one counted.
+                let (key, _) = packet.packed_key();
+                let (a_flows, b_flows) = self.late.endpoints.counts_then_add(&key);
+                let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
+                let state = FlowState {
+                    id,
+                    server_is_a,
+                    evidence,
+                    service_status,
+                    first_seen: ts,
+                    last_seen: ts,
+                    to_server: Counter::default(),
+                    to_client: Counter::default(),
+                    tcp_flags: 0,
+                    first_from_a: src_is_a,
+                    replies: 0,
+                };
+                let deadline = now.saturating_add(self.timeouts.of(ports.transport, 0));
+                if let Some(slot) = self.slots.get_mut(index as usize) {
+                    slot.store(&state, &mut self.spill, index);
+                }
+                self.expiries.push(
+                    Expiry {
+                        slot: index,
+                        tag: id as u32,
+                    },
+                    deadline,
+                );
+                index
             }
-        });
-        let state = &mut slot.state;
+        };
+        let Some(slot) = self.slots.get_mut(index as usize) else {
+            return Observed::unknown(ports);
+        };
         // Rule 3: only handshake evidence revises a flow's decision.
         if handshake.is_some() {
             let (server_is_a, evidence, service_status) = decide(0, 0);
-
+            let mut state = slot.state(&self.spill, index);
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    let record = state.record(key.unpack(slot.tunnel), EndReason::Revised);
+                    let record = state.record(slot.key(&self.v6), EndReason::Revised);
                     self.late
                         .end(self.decide_late, registry, sink, record, state.directions());
                     self.stats.flows += 1;
@@ -815,24 +969,102 @@ impl FlowTable {
             if evidence == Evidence::Handshake {
                 state.evidence = Evidence::Handshake;
             }
+            slot.store(&state, &mut self.spill, index);
         }
         count_packet(
             slot,
-            key,
+            index,
             src_is_a,
             packet,
             &self.timeouts,
             &mut self.expiries,
+            &mut self.spill,
         )
+    }
+
+    /// A slot for a new flow on `probe`'s key (hashed to `hash`), in the index; its state is
+    /// stored next. None only when u32 indexes are used up, which the bound prevents.
+    fn allocate(&mut self, probe: &Probe, hash: u64) -> Option<u32> {
+        let (a, b) = if probe.is_v6() {
+            (self.v6.insert((probe.a, probe.b))?, 0)
+        } else {
+            (probe.a as u32, probe.b as u32)
+        };
+        let fresh = Slot {
+            a,
+            b,
+            ports: probe.ports,
+            kind: probe.kind,
+            ..Slot::default()
+        };
+        let index = if let Some(slot) = self.slots.get_mut(self.free_head as usize) {
+            let index = self.free_head;
+            self.free_head = slot.a;
+            *slot = fresh;
+            index
+        } else {
+            let index = u32::try_from(self.slots.len()).ok()?;
+            if self.slots.len() == self.slots.capacity() {
+                // Doubling, but never past the bound: a full slab holds `max_flows` slots.
+                let wanted = self
+                    .slots
+                    .len()
+                    .saturating_mul(2)
+                    .max(64)
+                    .min(self.max_flows);
+                self.slots
+                    .reserve_exact(wanted.saturating_sub(self.slots.len()).max(1));
+            }
+            self.slots.push(fresh);
+            index
+        };
+        let (slots, v6, hasher) = (&self.slots, &self.v6, &self.hasher);
+        self.index.insert_unique(hash, index, |&i| {
+            slots
+                .get(i as usize)
+                .map_or(0, |slot| slot.probe(v6).hash_with(hasher))
+        });
+        self.live += 1;
+        Some(index)
+    }
+
+    /// Ends the flow in slot `index`: out of the index, its side-table entries dropped, the slot
+    /// freed.
+    fn remove(&mut self, index: u32) {
+        let Some(slot) = self.slots.get_mut(index as usize) else {
+            return;
+        };
+        if slot.is_free() {
+            return;
+        }
+        let hash = slot.probe(&self.v6).hash_with(&self.hasher);
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == index) {
+            entry.remove();
+        }
+        if slot.is_v6() {
+            self.v6.remove(slot.a);
+        }
+        if slot.bits & slot::SPILLED != 0 {
+            self.spill.remove(&index);
+        }
+        *slot = Slot {
+            a: self.free_head,
+            ..Slot::default()
+        };
+        self.free_head = index;
+        self.live -= 1;
     }
 
     /// An ICMP port unreachable came back quoting a packet of `packet`'s flow (a packet built
     /// from the quotation): mark the flow refused, if it is live. Routed like the flow's own
     /// packets (same shard, in capture order), so the result does not depend on `--threads`.
     pub fn mark_port_unreachable(&mut self, packet: &FlowPacket) {
-        let (key, _) = packet.packed_key();
-        if let Some(slot) = self.flows.get_mut(&key) {
-            slot.state.replies |= REPLY_PORT_UNREACHABLE;
+        let (probe, _) = packet.probe();
+        let hash = probe.hash_with(&self.hasher);
+        if let Some(index) = self.find(hash, &probe) {
+            if let Some(slot) = self.slots.get_mut(index as usize) {
+                slot.bits |= REPLY_PORT_UNREACHABLE;
+            }
         }
     }
 
@@ -843,27 +1075,25 @@ impl FlowTable {
         let mut due = std::mem::take(&mut self.due);
         self.expiries.take_due(now, &mut due);
         for entry in due.drain(..) {
-            let Some(slot) = self.flows.get_mut(&entry.key) else {
-                continue; // the flow ended another way
+            let Some(slot) = self.slots.get(entry.slot as usize) else {
+                continue;
             };
-            let state = &slot.state;
-            if state.id != entry.id || slot.scheduled != entry.deadline {
-                continue; // a newer flow on the same key, or a newer entry of this flow
+            if slot.is_free() || slot.id as u32 != entry.tag {
+                continue; // the flow ended, and the slot may hold another one
             }
-            let deadline = state
-                .last_seen
-                .saturating_nanos()
-                .saturating_add(timeouts.of(entry.key.transport(), state));
+            let deadline = slot
+                .last_ns(&self.spill, entry.slot)
+                .saturating_add(timeouts.of(slot.transport(), slot.tcp_flags));
             if deadline < now {
-                let record = state.record(entry.key.unpack(slot.tunnel), EndReason::Idle);
+                let state = slot.state(&self.spill, entry.slot);
+                let record = state.record(slot.key(&self.v6), EndReason::Idle);
                 self.late
                     .end(self.decide_late, registry, sink, record, state.directions());
-                self.flows.remove(&entry.key);
+                self.remove(entry.slot);
                 self.stats.expired += 1;
             } else {
-                // Seen since the entry was pushed: come back at the real deadline.
-                slot.scheduled = deadline;
-                self.expiries.push(Expiry { deadline, ..entry });
+                // Not due yet (seen since, or handed out early): back at the real deadline.
+                self.expiries.push(entry, deadline);
             }
         }
         // A sweep after a long gap may have taken out most of the table: keep the scratch small.
@@ -873,16 +1103,17 @@ impl FlowTable {
         self.due = due;
     }
 
-    /// The hash table is about to grow: by doubling while far below `max_flows`, and straight
-    /// to the size where `max_flows` fills at most half its buckets once the next doubling
-    /// would come near it. A full table churns: an eviction or expiry in a crowded bucket
-    /// group leaves a tombstone, and when tombstones use up the free room the hash table moves
-    /// to one twice as large, holding both at once (measured: 100,000 flows in 131,072
-    /// buckets did, 500,000 in 1,048,576 did not). So the intermediate size, its copy and the
-    /// later doubling are skipped.
+    /// The index is about to grow: by doubling while far below `max_flows`, and straight to
+    /// the size where `max_flows` fills at most half its buckets once the next doubling would
+    /// come near it. A full table churns: an eviction or expiry in a crowded bucket group
+    /// leaves a tombstone, and when tombstones use up the free room the hash table moves to
+    /// one twice as large, holding both at once (measured: 100,000 flows in 131,072 buckets
+    /// did, 500,000 in 1,048,576 did not). So the intermediate size, its copy and the later
+    /// doubling are skipped. A bucket is a u32 slot index, so the spare half costs 5 bytes a
+    /// bucket.
     #[cold]
     fn grow(&mut self) {
-        let len = self.flows.len();
+        let len = self.live;
         // What the hash table holds in the power-of-two bucket count that keeps `max_flows` at
         // most half of it (hashbrown fills buckets to 7/8).
         let full_size = self
@@ -890,62 +1121,110 @@ impl FlowTable {
             .saturating_mul(2)
             .checked_next_power_of_two()
             .map_or(usize::MAX, |buckets| buckets / 8 * 7);
-        if self.flows.capacity() < full_size {
+        if self.index.capacity() < full_size {
             let wanted = if len.saturating_mul(2) >= self.max_flows {
                 full_size
             } else {
                 len.saturating_mul(2)
             };
-            self.flows.reserve(wanted.saturating_sub(len));
+            let (slots, v6, hasher) = (&self.slots, &self.v6, &self.hasher);
+            self.index
+                .reserve(wanted.saturating_sub(self.index.len()), |&i| {
+                    slots
+                        .get(i as usize)
+                        .map_or(0, |slot| slot.probe(v6).hash_with(hasher))
+                });
+            if wanted == full_size {
+                self.late.endpoints.reserve_bound();
+            }
         }
-        self.grow_at = if self.flows.capacity() >= full_size {
+        self.grow_at = if self.index.capacity() >= full_size {
             usize::MAX
         } else {
-            self.flows.capacity().min(self.max_flows)
+            self.index.capacity().min(self.max_flows)
         };
     }
 
-    /// One entry per live flow, at its scheduled deadline.
+    /// The live slots, with their indexes.
+    fn live_slots(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| !slot.is_free())
+            .map(|(i, slot)| (i as u32, slot))
+    }
+
+    /// One entry per live flow, at its real deadline.
     fn rebuild_expiries(&mut self) {
         self.expiries.clear();
-        for (key, slot) in &self.flows {
-            self.expiries.push(Expiry {
-                deadline: slot.scheduled,
-                id: slot.state.id,
-                key: *key,
-            });
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.is_free() {
+                continue;
+            }
+            let index = index as u32;
+            let deadline = slot
+                .last_ns(&self.spill, index)
+                .saturating_add(self.timeouts.of(slot.transport(), slot.tcp_flags));
+            self.expiries.push(
+                Expiry {
+                    slot: index,
+                    tag: slot.id as u32,
+                },
+                deadline,
+            );
         }
     }
 
-    /// The table is full: sweep idle flows, and when none were idle, evict the least recently
-    /// seen sixteenth of the table (at least one), so eviction cost is amortised.
+    /// The table is full: sweep idle flows, and when none were idle, evict about the least
+    /// recently seen sixteenth of the table (at least one), so eviction cost is amortised.
+    ///
+    /// The cut is the sixteenth-quantile of the last-seen times of at most [`EVICTION_SAMPLE`]
+    /// flows taken at even steps through the slab (all of them in a small table): a million
+    /// times collected and selected at every eviction would be 8 MB more at the moment memory
+    /// peaks. Flows at or before the cut are evicted in slab order, up to a sixteenth.
     fn make_room<S: FlowSink>(&mut self, registry: &Registry, sink: &mut S, now: i64) {
         self.sweep_idle(registry, sink, now);
-        if self.flows.len() < self.max_flows {
+        if self.live < self.max_flows {
             return;
         }
-        let mut last_seen: Vec<Timestamp> =
-            self.flows.values().map(|s| s.state.last_seen).collect();
-        let cut = (last_seen.len() / 16).max(1) - 1;
-        let (_, &mut threshold, _) = last_seen.select_nth_unstable(cut);
-        let mut to_evict = cut + 1;
-        let mut evicted = 0;
-        let late = &mut self.late;
-        let decide_late = self.decide_late;
-        self.flows.retain(|key, slot| {
-            if to_evict > 0 && slot.state.last_seen <= threshold {
-                to_evict -= 1;
-                let record = slot
-                    .state
-                    .record(key.unpack(slot.tunnel), EndReason::Evicted);
-                late.end(decide_late, registry, sink, record, slot.state.directions());
-                evicted += 1;
-                false
-            } else {
-                true
+        let step = self.slots.len().div_ceil(EVICTION_SAMPLE).max(1);
+        let mut sample: Vec<i64> = self
+            .slots
+            .iter()
+            .enumerate()
+            .step_by(step)
+            .filter(|(_, slot)| !slot.is_free())
+            .map(|(index, slot)| slot.last_ns(&self.spill, index as u32))
+            .collect();
+        if sample.is_empty() {
+            // Every sampled slot was free: take the first live one's time.
+            sample.extend(
+                self.live_slots()
+                    .map(|(index, slot)| slot.last_ns(&self.spill, index))
+                    .take(1),
+            );
+        }
+        if sample.is_empty() {
+            return;
+        }
+        let cut = (sample.len() / 16).max(1) - 1;
+        let (_, &mut threshold, _) = sample.select_nth_unstable(cut);
+        let mut to_evict = (self.live / 16).max(1);
+        let mut index = 0u32;
+        while to_evict > 0 && (index as usize) < self.slots.len() {
+            if let Some(slot) = self.slots.get(index as usize) {
+                if !slot.is_free() && slot.last_ns(&self.spill, index) <= threshold {
+                    to_evict -= 1;
+                    let state = slot.state(&self.spill, index);
+                    let record = state.record(slot.key(&self.v6), EndReason::Evicted);
+                    self.late
+                        .end(self.decide_late, registry, sink, record, state.directions());
+                    self.remove(index);
+                    self.stats.evicted += 1;
+                }
             }
-        });
-        self.stats.evicted += evicted;
+            index += 1;
+        }
     }
 
     /// Hand every live flow to `sink` as an [`EndReason::Snapshot`] record without ending it:
@@ -953,16 +1232,15 @@ impl FlowTable {
     /// is unchanged. Tied flows, live or held, are settled as they would be at the end of input
     /// now.
     pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
-        for (key, slot) in &self.flows {
-            let mut record = slot
-                .state
-                .record(key.unpack(slot.tunnel), EndReason::Snapshot);
+        for (index, slot) in self.live_slots() {
+            let state = slot.state(&self.spill, index);
+            let mut record = state.record(slot.key(&self.v6), EndReason::Snapshot);
             if self.decide_late {
                 endpoints::settle(
                     registry,
                     &self.late.endpoints,
                     &mut record,
-                    slot.state.directions(),
+                    state.directions(),
                 );
             }
             sink.flow_ended(registry, record);
@@ -985,18 +1263,21 @@ impl FlowTable {
         registry: &Registry,
         sink: &mut S,
     ) -> LateDecisions {
-        for (key, slot) in self.flows.drain() {
-            let record = slot
-                .state
-                .record(key.unpack(slot.tunnel), EndReason::CaptureEnd);
-            self.late.end(
-                self.decide_late,
-                registry,
-                sink,
-                record,
-                slot.state.directions(),
-            );
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.is_free() {
+                continue;
+            }
+            let state = slot.state(&self.spill, index as u32);
+            let record = state.record(slot.key(&self.v6), EndReason::CaptureEnd);
+            self.late
+                .end(self.decide_late, registry, sink, record, state.directions());
         }
+        self.index.clear();
+        self.slots.clear();
+        self.free_head = NO_SLOT;
+        self.live = 0;
+        self.v6.clear();
+        self.spill.clear();
         self.expiries.clear();
         std::mem::replace(&mut self.late, LateDecisions::new(self.max_flows))
     }
@@ -1007,7 +1288,7 @@ mod tests {
     use super::*;
     use crate::decode::Ports;
     use std::collections::BTreeMap;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn registry() -> Registry {
         Registry::from_services_text("https 443/tcp\ndomain 53/udp\n").unwrap()
@@ -1682,11 +1963,11 @@ mod tests {
             );
         }
         // Sized for twice the bound, the hash table never had to move again.
-        assert!(table.flows.capacity() >= 10_000);
+        assert!(table.index.capacity() >= 10_000);
         assert!(
-            table.flows.capacity() < 20_000,
+            table.index.capacity() < 20_000,
             "{}",
-            table.flows.capacity()
+            table.index.capacity()
         );
         table.finish(&r, &mut ended);
         assert_eq!(ended.len(), 20_000);

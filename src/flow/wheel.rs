@@ -10,9 +10,11 @@
 //!
 //! An entry may wait in a bucket *earlier* than its deadline, never later: a deadline beyond
 //! the ring goes to its last bucket, and one before the first bucket in use (capture time went
-//! backwards) goes to that first bucket, which every sweep looks through. The sweep hands out
-//! only entries whose deadline is before `now`; the others go back to their buckets. So the
-//! entries handed out are exactly those a sorted structure would hand out, in another order.
+//! backwards) goes to that first bucket, which every sweep looks through. Entries keep no
+//! deadline (8 bytes: the flow's slot and a tag of its id): a sweep hands out every entry of the
+//! buckets up to `now`'s second, and the table checks each flow's real deadline, putting back
+//! the flows not due yet. So no flow is handed out later than the first sweep after its
+//! deadline, and the table, not the wheel, decides which flows end.
 
 use super::Expiry;
 
@@ -52,9 +54,9 @@ impl Wheel {
         self.buckets.get_mut(index)
     }
 
-    /// Adds an entry, in the bucket of its deadline's second or an earlier one.
-    pub(super) fn push(&mut self, entry: Expiry) {
-        let second = entry.deadline.div_euclid(SECOND);
+    /// Adds an entry due at `deadline` (ns), in the bucket of its second or an earlier one.
+    pub(super) fn push(&mut self, entry: Expiry, deadline: i64) {
+        let second = deadline.div_euclid(SECOND);
         let last = self.base.saturating_add(WHEEL_SECONDS as i64 - 1);
         let second = second.clamp(self.base, last);
         if let Some(bucket) = self.bucket(second) {
@@ -63,20 +65,21 @@ impl Wheel {
         }
     }
 
-    /// Moves every entry whose deadline is before `now` into `due` (in no particular order).
+    /// Moves every entry of the buckets up to `now`'s second into `due` (in no particular
+    /// order): every entry whose deadline is before `now`, and some that are not due yet, which
+    /// the caller puts back.
     pub(super) fn take_due(&mut self, now: i64, due: &mut Vec<Expiry>) {
         if self.len == 0 {
             self.base = now.div_euclid(SECOND);
             return;
         }
         let now_second = now.div_euclid(SECOND);
-        let start = due.len();
         if now_second < self.base {
             // Capture time went back (files of different days, a clock step): the ring moves
             // back with it, so that the deadlines pushed from now on get their own buckets
             // instead of piling up in the first one, which every sweep looks through. The
             // first bucket's entries (some were put there because their deadline was already
-            // before it) are placed again below; every other entry is in a bucket whose
+            // before it) are handed out, to be placed again; every other entry is in a bucket whose
             // second, in the moved ring, is still at or before its deadline's.
             self.drain_bucket(self.base, due);
             self.base = now_second;
@@ -91,17 +94,6 @@ impl Wheel {
         }
         self.base = now_second;
         self.drain_bucket(self.base, due);
-        // Not due yet: back into the wheel (a clamped far deadline, or a later one this second).
-        let mut at = start;
-        while at < due.len() {
-            match due.get(at).copied() {
-                Some(entry) if entry.deadline >= now => {
-                    due.swap_remove(at);
-                    self.push(entry);
-                }
-                _ => at += 1,
-            }
-        }
     }
 
     fn drain_bucket(&mut self, second: i64, into: &mut Vec<Expiry>) {
@@ -134,86 +126,116 @@ fn release_if_large(bucket: &mut Vec<Expiry>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::PackedKey;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
-    fn entry(deadline: i64, id: u64) -> Expiry {
-        Expiry {
-            deadline,
-            id,
-            key: PackedKey([id, 0, 0, 0, 0]),
-        }
+    /// The wheel and the deadlines of its entries, swept as the flow table sweeps it: entries
+    /// not due yet go back at their deadline.
+    struct Model {
+        wheel: Wheel,
+        deadlines: HashMap<u32, i64>,
     }
 
-    fn ids(mut due: Vec<Expiry>) -> Vec<u64> {
-        let mut ids: Vec<u64> = due.drain(..).map(|e| e.id).collect();
-        ids.sort_unstable();
-        ids
+    impl Model {
+        fn new(now: i64) -> Model {
+            let mut wheel = Wheel::new();
+            wheel.take_due(now, &mut Vec::new());
+            Model {
+                wheel,
+                deadlines: HashMap::new(),
+            }
+        }
+
+        fn push(&mut self, deadline: i64, id: u32) {
+            self.deadlines.insert(id, deadline);
+            self.wheel.push(Expiry { slot: id, tag: 0 }, deadline);
+        }
+
+        /// The ids due at `now`, sorted.
+        fn sweep(&mut self, now: i64) -> Vec<u32> {
+            let mut due = Vec::new();
+            self.wheel.take_due(now, &mut due);
+            let mut ids = Vec::new();
+            for entry in due {
+                let deadline = self.deadlines[&entry.slot];
+                if deadline < now {
+                    ids.push(entry.slot);
+                } else {
+                    self.wheel.push(entry, deadline);
+                }
+            }
+            ids.sort_unstable();
+            ids
+        }
     }
 
     #[test]
     fn hands_out_exactly_the_entries_before_now() {
-        let mut wheel = Wheel::new();
-        wheel.take_due(100 * SECOND, &mut Vec::new());
-        wheel.push(entry(100 * SECOND + 5, 1));
-        wheel.push(entry(101 * SECOND, 2));
-        wheel.push(entry(101 * SECOND + 1, 3));
-        wheel.push(entry(400 * SECOND, 4));
+        let mut model = Model::new(100 * SECOND);
+        model.push(100 * SECOND + 5, 1);
+        model.push(101 * SECOND, 2);
+        model.push(101 * SECOND + 1, 3);
+        model.push(400 * SECOND, 4);
+        assert_eq!(
+            model.sweep(101 * SECOND + 1),
+            [1, 2],
+            "deadline == now is not due yet"
+        );
+        assert_eq!(model.wheel.len(), 2);
+        assert_eq!(model.sweep(400 * SECOND + 1), [3, 4]);
+        assert_eq!(model.wheel.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_is_not_handed_out_before_its_deadlines_second() {
+        let mut model = Model::new(0);
+        model.push(10 * SECOND + 5, 1);
         let mut due = Vec::new();
-        wheel.take_due(101 * SECOND + 1, &mut due);
-        assert_eq!(ids(due), [1, 2], "deadline == now is not due yet");
-        assert_eq!(wheel.len(), 2);
-        let mut due = Vec::new();
-        wheel.take_due(400 * SECOND + 1, &mut due);
-        assert_eq!(ids(due), [3, 4]);
-        assert_eq!(wheel.len(), 0);
+        for second in 0..10 {
+            model.wheel.take_due(second * SECOND + SECOND - 1, &mut due);
+        }
+        assert!(due.is_empty());
+        model.wheel.take_due(10 * SECOND, &mut due);
+        assert_eq!(due.len(), 1, "its second's bucket is looked through");
     }
 
     #[test]
     fn deadlines_beyond_the_ring_and_gaps_longer_than_it_lose_nothing() {
-        let mut wheel = Wheel::new();
-        wheel.take_due(0, &mut Vec::new());
+        let mut model = Model::new(0);
         let far = (3 * WHEEL_SECONDS as i64 + 7) * SECOND;
-        wheel.push(entry(far, 1));
-        wheel.push(entry(10 * SECOND, 2));
-        let mut due = Vec::new();
+        model.push(far, 1);
+        model.push(10 * SECOND, 2);
+        let mut ended = Vec::new();
         // Sweeps every second up to past the ring: the far entry is never handed out early.
         for second in 1..(2 * WHEEL_SECONDS as i64) {
-            wheel.take_due(second * SECOND, &mut due);
+            ended.extend(model.sweep(second * SECOND));
         }
-        assert_eq!(ids(std::mem::take(&mut due)), [2]);
+        assert_eq!(ended, [2]);
         // A jump over several turns of the ring.
-        wheel.take_due(far, &mut due);
-        assert!(due.is_empty(), "deadline == now");
-        wheel.take_due(far + 1, &mut due);
-        assert_eq!(ids(due), [1]);
+        assert!(model.sweep(far).is_empty(), "deadline == now");
+        assert_eq!(model.sweep(far + 1), [1]);
     }
 
     #[test]
     fn time_going_backwards_still_finds_every_due_entry() {
-        let mut wheel = Wheel::new();
-        wheel.take_due(1000 * SECOND, &mut Vec::new());
-        wheel.push(entry(1300 * SECOND, 1));
+        let mut model = Model::new(1000 * SECOND);
+        model.push(1300 * SECOND, 1);
         // Capture time went back 900 s: a new flow's deadline lies before the ring's base.
-        wheel.push(entry(400 * SECOND, 2));
-        let mut due = Vec::new();
-        wheel.take_due(399 * SECOND, &mut due);
-        assert!(due.is_empty());
-        wheel.take_due(401 * SECOND, &mut due);
-        assert_eq!(ids(due), [2]);
+        model.push(400 * SECOND, 2);
+        assert!(model.sweep(399 * SECOND).is_empty());
+        assert_eq!(model.sweep(401 * SECOND), [2]);
         // The ring moved back with the sweep: a deadline 100 s ahead waits in its own bucket,
         // not in the first one that every sweep looks through.
-        wheel.push(entry(501 * SECOND, 3));
-        assert!(wheel.bucket(wheel.base).unwrap().is_empty());
-        let mut due = Vec::new();
-        wheel.take_due(1301 * SECOND, &mut due);
-        assert_eq!(ids(due), [1, 3]);
+        model.push(501 * SECOND, 3);
+        let base = model.wheel.base;
+        assert!(model.wheel.bucket(base).unwrap().is_empty());
+        assert_eq!(model.sweep(1301 * SECOND), [1, 3]);
     }
 
     proptest! {
         /// Against a plain list: after any pushes and sweeps (time moving either way, in steps
-        /// up to several turns of the ring), the wheel hands out exactly the entries whose
-        /// deadline is before each sweep's `now`, each once.
+        /// up to several turns of the ring), the wheel swept as the table sweeps it hands out
+        /// exactly the entries whose deadline is before each sweep's `now`, each once.
         #[test]
         fn agrees_with_a_plain_list(
             steps in proptest::collection::vec(
@@ -224,28 +246,25 @@ mod tests {
                 1..200,
             ),
         ) {
-            let mut wheel = Wheel::new();
-            let mut model: Vec<Expiry> = Vec::new();
             let mut now = 0i64;
-            let mut next_id = 0u64;
-            wheel.take_due(now, &mut Vec::new());
+            let mut model = Model::new(now);
+            let mut list: Vec<(i64, u32)> = Vec::new();
+            let mut next_id = 0u32;
             for (is_push, value) in steps {
                 if is_push {
                     // Deadlines from a little before now to far after it, at sub-second offsets.
                     let deadline = now + (value - 100) * SECOND / 3;
                     next_id += 1;
-                    wheel.push(entry(deadline, next_id));
-                    model.push(entry(deadline, next_id));
+                    model.push(deadline, next_id);
+                    list.push((deadline, next_id));
                 } else {
                     now += value * SECOND / 2;
-                    let mut due = Vec::new();
-                    wheel.take_due(now, &mut due);
-                    let mut expected: Vec<u64> =
-                        model.iter().filter(|e| e.deadline < now).map(|e| e.id).collect();
+                    let mut expected: Vec<u32> =
+                        list.iter().filter(|e| e.0 < now).map(|e| e.1).collect();
                     expected.sort_unstable();
-                    model.retain(|e| e.deadline >= now);
-                    prop_assert_eq!(ids(due), expected);
-                    prop_assert_eq!(wheel.len(), model.len());
+                    list.retain(|e| e.0 >= now);
+                    prop_assert_eq!(model.sweep(now), expected);
+                    prop_assert_eq!(model.wheel.len(), list.len());
                 }
             }
         }

@@ -22,6 +22,7 @@ use crate::capture::Frame;
 use crate::decode::{
     decode_frame_into, DecodeOptions, FragmentTracker, Layer, NoPortsReason, PacketInfo,
 };
+use crate::flow::endpoints::{EndpointTable, LateDecisions};
 use crate::flow::{
     Attribution, FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, Observed,
 };
@@ -224,12 +225,51 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         (aggregator, stats)
     }
 
+    /// End of one of several inputs counted apart (files read in parallel): hand on the live
+    /// flows except the tied ones, which [`merge_parts`] settles with every part's fan-in, as
+    /// one table would.
+    pub fn finish_part(mut self) -> Part {
+        let mut sinks = (&mut self.start.aggregator, &mut self.records);
+        let late = self.flows.finish_unsettled(self.registry, &mut sinks);
+        Part {
+            aggregator: self.start.aggregator,
+            stats: self.flows.stats(),
+            late,
+        }
+    }
+
     /// [`finish`](Self::finish), also giving back the second sink.
     pub fn finish_with_sink(mut self) -> (Aggregator, FlowStats, S) {
         let mut sinks = (&mut self.start.aggregator, &mut self.records);
         self.flows.finish(self.registry, &mut sinks);
         (self.start.aggregator, self.flows.stats(), self.records)
     }
+}
+
+/// The counts of one input counted apart ([`Pipeline::finish_part`]), its tied flows unsettled.
+#[derive(Debug)]
+pub struct Part {
+    aggregator: Aggregator,
+    stats: FlowStats,
+    late: LateDecisions,
+}
+
+/// The parts' counts as one: aggregators and statistics added (`peak` becomes the sum of the
+/// parts' peaks, an upper bound), and every part's tied flows settled with the fan-in counts of
+/// all parts, so they are settled as one table over all inputs would settle them.
+pub fn merge_parts(registry: &Registry, parts: Vec<Part>) -> (Aggregator, FlowStats) {
+    let mut endpoints = EndpointTable::default();
+    for part in &parts {
+        endpoints.merge(part.late.endpoints());
+    }
+    let mut aggregator = Aggregator::default();
+    let mut stats = FlowStats::default();
+    for part in parts {
+        aggregator.merge(part.aggregator);
+        stats = shard::merge_stats(stats, part.stats);
+        part.late.settle_with(registry, &endpoints, &mut aggregator);
+    }
+    (aggregator, stats)
 }
 
 #[cfg(test)]

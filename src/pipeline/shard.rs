@@ -258,7 +258,7 @@ fn run_worker<S: FlowSink>(
 }
 
 /// Shard statistics added up; `peak` becomes the sum of the shards' peaks (an upper bound).
-fn merge_stats(a: FlowStats, b: FlowStats) -> FlowStats {
+pub(super) fn merge_stats(a: FlowStats, b: FlowStats) -> FlowStats {
     FlowStats {
         flows: a.flows.saturating_add(b.flows),
         expired: a.expired.saturating_add(b.expired),

@@ -31,6 +31,18 @@ impl ThreadPlan {
         }
     }
 
+    /// How many threads read files at once when `files` regular files are summarized together:
+    /// one per file up to the thread count (each reads, decodes and counts its file whole),
+    /// or 1 (read one after the other) with one thread or one file.
+    pub fn file_workers(&self, files: usize) -> usize {
+        let threads = if self.read_ahead {
+            self.flow_shards + 2
+        } else {
+            1
+        };
+        threads.min(files).max(1)
+    }
+
     /// `annotate` and other output in frame order: only the reading can move to another
     /// thread, worth it whenever there is a second core.
     pub fn in_frame_order() -> ThreadPlan {
@@ -58,5 +70,10 @@ mod tests {
             plan(ThreadPlan::available_cores())
         );
         assert_eq!(ThreadPlan::in_frame_order().flow_shards, 0);
+        assert_eq!(plan(1).file_workers(4), 1);
+        assert_eq!(plan(2).file_workers(4), 2);
+        assert_eq!(plan(3).file_workers(4), 3);
+        assert_eq!(plan(8).file_workers(4), 4);
+        assert_eq!(plan(8).file_workers(1), 1);
     }
 }
