@@ -254,7 +254,7 @@ fn community_ids_are_tsharks() {
     let files = captures();
     for file in &files {
         let name = file.to_str().unwrap();
-        let ids = tshark_ids(&file);
+        let ids = tshark_ids(file);
         for r in flows(&[name]) {
             if !r["tunnel"].is_null() {
                 continue;

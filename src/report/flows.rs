@@ -283,7 +283,6 @@ impl<W: Write> FlowWriter for NdjsonFlows<W> {
 /// code knows are plain ASCII and go in as they are, while text from the registry or the
 /// command line (service, note, file) is escaped by serde_json (benches/README.md).
 fn write_json_line(line: &mut Vec<u8>, row: &FlowRow<'_>) -> io::Result<()> {
-    let json = |line: &mut Vec<u8>, value: &dyn erased::Json| value.write(line);
     line.extend_from_slice(b"{\"first_seen\":");
     json(line, &row.first_seen)?;
     line.extend_from_slice(b",\"last_seen\":");
@@ -328,19 +327,9 @@ fn write_json_line(line: &mut Vec<u8>, row: &FlowRow<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// serde_json's writing of one value, as a trait object so `write_json_line` takes any.
-mod erased {
-    use std::io;
-
-    pub trait Json {
-        fn write(&self, line: &mut Vec<u8>) -> io::Result<()>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn write(&self, line: &mut Vec<u8>) -> io::Result<()> {
-            serde_json::to_writer(line, self).map_err(io::Error::from)
-        }
-    }
+/// One value as serde_json writes it.
+fn json<T: Serialize + ?Sized>(line: &mut Vec<u8>, value: &T) -> io::Result<()> {
+    serde_json::to_writer(line, value).map_err(io::Error::from)
 }
 
 /// `,"key":"value"` for a value the code itself names: ASCII letters, digits, `|`, `+`, `/`,
