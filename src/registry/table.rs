@@ -101,8 +101,10 @@ pub struct Registry {
     /// Indexed by [`Transport::index`]; each has exactly [`PORTS`] slots (raw [`Slot`] bits,
     /// kept as plain u32 so that the allocator hands them out zeroed).
     tables: [Box<[u32]>; 4],
-    /// (transport index, port) -> row of the slot's unauthorized-use note.
-    notes: HashMap<(usize, u16), u32>,
+    /// (transport index << 16 | port, row of the slot's unauthorized-use note), sorted by key
+    /// once [`fill`](Self::fill) is done: a few thousand slots, pushed in row order and sorted
+    /// once, where a SipHash map's inserts were a tenth of the start-up.
+    notes: Vec<(u32, u32)>,
     /// Lower-cased name or alias -> indices of the rows carrying it, in file order.
     by_name: OnceLock<HashMap<String, Vec<u32>>>,
     counts: [Counts; 4],
@@ -111,6 +113,11 @@ pub struct Registry {
     overlays: Vec<PathBuf>,
     /// Rows left out because portnote does not read their transport, by protocol name.
     skipped: std::collections::BTreeMap<String, u64>,
+}
+
+/// The key of a slot's note: transport index and port in one u32, sorting by transport first.
+fn note_key(transport: usize, port: u16) -> u32 {
+    ((transport as u32) << 16) | u32::from(port)
 }
 
 impl Default for Registry {
@@ -127,7 +134,7 @@ impl Registry {
         let mut registry = Registry {
             entries,
             tables: std::array::from_fn(|_| vec![Slot::EMPTY.0; PORTS].into_boxed_slice()),
-            notes: HashMap::new(),
+            notes: Vec::new(),
             by_name: OnceLock::new(),
             counts: [Counts::default(); 4],
             source,
@@ -197,7 +204,7 @@ impl Registry {
                         for (port, bits) in (ports.first..=ports.last).zip(slots) {
                             if !Slot(*bits).has_note() {
                                 *bits |= NOTE_BIT;
-                                self.notes.insert((t, port), row);
+                                self.notes.push((note_key(t, port), row));
                             }
                         }
                     }
@@ -232,7 +239,7 @@ impl Registry {
                 }
                 if has_note && !slot.has_note() {
                     slot.0 |= NOTE_BIT;
-                    self.notes.insert((t, port), row);
+                    self.notes.push((note_key(t, port), row));
                 }
                 let after = slot.status();
                 if after != before {
@@ -242,6 +249,8 @@ impl Registry {
                 *bits = slot.0;
             }
         }
+        // A slot's note is pushed once (its NOTE_BIT guards it), so the keys are unique.
+        self.notes.sort_unstable_by_key(|&(key, _)| key);
     }
 
     fn name_index(&self) -> &HashMap<String, Vec<u32>> {
@@ -288,8 +297,10 @@ impl Registry {
         };
         let unauthorized = if slot.has_note() {
             self.notes
-                .get(&(transport.index(), port))
-                .and_then(|&row| self.row(row))
+                .binary_search_by_key(&note_key(transport.index(), port), |&(key, _)| key)
+                .ok()
+                .and_then(|i| self.notes.get(i))
+                .and_then(|&(_, row)| self.row(row))
                 .map(|e| &*e.unauthorized)
         } else {
             None
