@@ -176,11 +176,15 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
                 );
                 Some(observed)
             }
-            None => None,
+            // Only a packet without ports can quote one (an ICMP port unreachable), so only
+            // such a packet looks: not a read and a write on every packet.
+            None => {
+                if let Some(quoted) = self.start.port_unreachable.take() {
+                    self.flows.mark_port_unreachable(&quoted);
+                }
+                None
+            }
         };
-        if let Some(quoted) = self.start.port_unreachable.take() {
-            self.flows.mark_port_unreachable(&quoted);
-        }
         (info, observed)
     }
 
