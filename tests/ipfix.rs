@@ -113,6 +113,8 @@ fn assert_same(
 /// write out its file) by [`Nfcapd::stop`], killed on drop.
 struct Nfcapd {
     child: Child,
+    netns: Option<String>,
+    port: u16,
 }
 
 impl Nfcapd {
@@ -143,7 +145,11 @@ impl Nfcapd {
             .stderr(log)
             .spawn()
             .unwrap();
-        let nfcapd = Nfcapd { child };
+        let nfcapd = Nfcapd {
+            child,
+            netns: netns.map(str::to_string),
+            port,
+        };
         // Ready when it says so (it binds before it starts up).
         let deadline = Instant::now() + Duration::from_secs(20);
         while !std::fs::read_to_string(dir.join("nfcapd.log"))
@@ -156,8 +162,51 @@ impl Nfcapd {
         nfcapd
     }
 
-    /// SIGTERM, and wait until it has written its file and exited.
+    /// The kernel's view of nfcapd's socket: (bytes queued unread, datagrams dropped), from
+    /// /proc/net/udp of nfcapd's network namespace.
+    fn socket_queue(&self) -> Option<(u64, u64)> {
+        let table = match &self.netns {
+            Some(ns) => {
+                let out = Command::new(util::tool("ip").unwrap())
+                    .args(["netns", "exec", ns, "cat", "/proc/net/udp"])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+            None => std::fs::read_to_string("/proc/net/udp").unwrap(),
+        };
+        let local = format!(":{:04X}", self.port);
+        table.lines().skip(1).find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if !f.get(1)?.ends_with(&local) {
+                return None;
+            }
+            let rx_queue = u64::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?;
+            Some((rx_queue, f.last()?.parse().ok()?))
+        })
+    }
+
+    /// Waits until nfcapd has read every datagram sent to it (a SIGTERM while some are still
+    /// queued loses them: this test failed so on a loaded machine), then SIGTERM, and waits
+    /// until it has written its file and exited. Fails if the kernel dropped a datagram.
     fn stop(mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (queued, drops) = self
+                .socket_queue()
+                .expect("nfcapd's socket in /proc/net/udp");
+            assert_eq!(drops, 0, "the kernel dropped datagrams to nfcapd");
+            if queued == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nfcapd left {queued} bytes unread"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The last datagram nfcapd read may not be stored yet: give its loop a moment.
+        std::thread::sleep(Duration::from_millis(300));
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
