@@ -616,12 +616,29 @@ fn a_collector_that_does_not_resolve_is_a_usage_error() {
     assert_eq!(code, 2, "MTU below 512: {stderr}");
 }
 
+/// `live` in `pair`'s capturing namespace, summary as JSON after `packets` frames, exporting
+/// to `target` with `extra` options.
+fn live_exporting(
+    pair: &crate::live_support::NetnsPair,
+    packets: u64,
+    target: &str,
+    extra: &[&str],
+) -> crate::live_support::LiveProcess {
+    let count = packets.to_string();
+    let mut args = vec![
+        "live", "-i", &pair.vb, "--format", "json", "--count", &count,
+    ];
+    args.extend(["--ipfix", target]);
+    args.extend_from_slice(extra);
+    crate::live_support::LiveProcess::start(Some(&pair.b), &args)
+}
+
 /// `live --ipfix` on traffic replayed into a veth pair, with nfcapd in the capturing
 /// namespace: every packet reaches the collector once (interim records with delta counts, then
 /// the final ones), and the final summary is still written.
 #[test]
 fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
-    use crate::live_support::{can_capture, LiveProcess, NetnsPair};
+    use crate::live_support::{can_capture, NetnsPair};
     let what = "live --ipfix into nfcapd";
     let Some(shared) = util::shared_dir(what) else {
         return;
@@ -644,22 +661,7 @@ fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
     let port = free_udp_port();
     let nfcapd = Nfcapd::start_in(Some(&pair.b), dir.path(), port);
     let target = format!("127.0.0.1:{port}");
-    let live = LiveProcess::start(
-        Some(&pair.b),
-        &[
-            "live",
-            "-i",
-            &pair.vb,
-            "--format",
-            "json",
-            "--count",
-            &packets.to_string(),
-            "--ipfix",
-            &target,
-            "--active-timeout",
-            "0.3",
-        ],
-    );
+    let live = live_exporting(&pair, packets, &target, &["--active-timeout", "0.3"]);
     // About 3 s of traffic: flows that last are exported several times while they last.
     pair.replay(&capture, 1500);
     let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
@@ -689,7 +691,7 @@ fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
 /// summary is whole; the failure is said once, then counted.
 #[test]
 fn live_with_its_collector_down_still_captures_everything() {
-    use crate::live_support::{can_capture, summary_json, LiveProcess, NetnsPair};
+    use crate::live_support::{can_capture, summary_json, NetnsPair};
     let what = "live --ipfix with the collector down";
     let Some(shared) = util::shared_dir(what) else {
         return;
@@ -703,23 +705,11 @@ fn live_with_its_collector_down_still_captures_everything() {
     let pair = NetnsPair::new();
     crate::live_support::run("ip", &["-n", &pair.b, "link", "set", "lo", "up"]);
     let target = format!("127.0.0.1:{}", free_udp_port());
-    let live = LiveProcess::start(
-        Some(&pair.b),
-        &[
-            "live",
-            "-i",
-            &pair.vb,
-            "--format",
-            "json",
-            "--count",
-            &packets.to_string(),
-            "--ipfix",
-            &target,
-            "--ipfix-mtu",
-            "512",
-            "--active-timeout",
-            "0.2",
-        ],
+    let live = live_exporting(
+        &pair,
+        packets,
+        &target,
+        &["--ipfix-mtu", "512", "--active-timeout", "0.2"],
     );
     pair.replay(&capture, 3000);
     let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
