@@ -429,3 +429,59 @@ fn records_stream_from_a_pipe_as_flows_end() {
     assert_eq!(rest.len(), 1, "{rest:?}");
     assert_eq!(rest[0]["end"], "capture_end");
 }
+
+/// `--threads 3` or more writes records in a thread of their own when they go to a file: the
+/// same bytes as one thread, in every format, with every capture read in one run (records of
+/// several inputs) and a generated one of over 10,000 flows (several batches).
+#[test]
+fn records_written_in_a_thread_of_their_own_are_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("many-flows.pcap");
+    let synth = portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+        .packets(300_000)
+        .snaplen(96);
+    let made = synth
+        .write(std::io::BufWriter::new(
+            std::fs::File::create(&many).unwrap(),
+        ))
+        .unwrap();
+    assert!(made.flows > 10_000, "{} flows", made.flows);
+    let mut files = captures();
+    files.push(many);
+    let names: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    for format in ["ndjson", "csv", "parquet"] {
+        let written = |threads: &str| {
+            let out = dir.path().join(format!("{format}-{threads}"));
+            let mut args = vec!["flows", "--format", format, "--threads", threads];
+            args.extend(["-o", out.to_str().unwrap()]);
+            args.extend(&names);
+            let (code, _, stderr) = util::portnote(&args);
+            assert!(
+                code == 0 || code == 2,
+                "{format} --threads {threads}: {stderr}"
+            );
+            std::fs::read(out).unwrap()
+        };
+        let one = written("1");
+        assert!(one.len() > 1000, "{format}: {} bytes", one.len());
+        assert!(
+            one == written("3"),
+            "{format}: --threads 3 wrote another file"
+        );
+    }
+}
+
+/// A file that cannot be written (the disk is full) fails the run from the writing thread as
+/// from the counting one: status 2, the write's error.
+#[test]
+fn a_failed_write_in_the_writing_thread_is_the_error_of_the_run() {
+    for threads in ["1", "3"] {
+        let args = ["flows", "--threads", threads, "-o", "/dev/full"];
+        let (code, _, stderr) = util::portnote(&[&args[..], &["captures/demo.pcapng"]].concat());
+        assert_eq!(code, 2, "--threads {threads}: {stderr}");
+        assert_eq!(
+            stderr, "portnote: writing output: No space left on device (os error 28)\n",
+            "--threads {threads}"
+        );
+    }
+}
