@@ -482,13 +482,13 @@ impl SweepClock {
     }
 }
 
-/// A flow's place in the expiry wheel: its slot, and the low 32 bits of its id so that an entry
-/// of an ended flow is told from the slot's next flow. The sweep that takes it out checks the
-/// flow's real deadline (`last_seen` + timeout).
+/// A flow's place in the expiry wheel: its slot (4 bytes). No tag of the flow's id: an entry
+/// left by an ended flow whose slot now holds another flow is checked against that flow's real
+/// deadline (`last_seen` + timeout) like any other, so it ends the flow only when it is due and
+/// is otherwise put back as a spare entry, which the wheel's rebuild drops.
 #[derive(Debug, Clone, Copy)]
 struct Expiry {
     slot: u32,
-    tag: u32,
 }
 
 /// The [`Observed`] of a packet of a flow with this decision.
@@ -563,13 +563,7 @@ fn count_packet(
         let deadline = slot
             .last_ns
             .saturating_add(timeouts.of(ports.transport, slot.tcp_flags));
-        expiries.push(
-            Expiry {
-                slot: index,
-                tag: slot.id as u32,
-            },
-            deadline,
-        );
+        expiries.push(Expiry { slot: index }, deadline);
     }
     let (evidence, service_status) = slot.decision();
     observed(slot.id, towards_server, ports, evidence, service_status)
@@ -611,13 +605,7 @@ fn count_spilled(
             .last_seen
             .saturating_nanos()
             .saturating_add(timeouts.of(ports.transport, state.tcp_flags));
-        expiries.push(
-            Expiry {
-                slot: index,
-                tag: state.id as u32,
-            },
-            deadline,
-        );
+        expiries.push(Expiry { slot: index }, deadline);
     }
     observed(
         state.id,
@@ -935,13 +923,7 @@ impl FlowTable {
                 if let Some(slot) = self.slots.get_mut(index as usize) {
                     slot.store(&state, &mut self.spill, index);
                 }
-                self.expiries.push(
-                    Expiry {
-                        slot: index,
-                        tag: id as u32,
-                    },
-                    deadline,
-                );
+                self.expiries.push(Expiry { slot: index }, deadline);
                 index
             }
         };
@@ -1078,8 +1060,8 @@ impl FlowTable {
             let Some(slot) = self.slots.get(entry.slot as usize) else {
                 continue;
             };
-            if slot.is_free() || slot.id as u32 != entry.tag {
-                continue; // the flow ended, and the slot may hold another one
+            if slot.is_free() {
+                continue; // the flow ended
             }
             let deadline = slot
                 .last_ns(&self.spill, entry.slot)
@@ -1165,13 +1147,7 @@ impl FlowTable {
             let deadline = slot
                 .last_ns(&self.spill, index)
                 .saturating_add(self.timeouts.of(slot.transport(), slot.tcp_flags));
-            self.expiries.push(
-                Expiry {
-                    slot: index,
-                    tag: slot.id as u32,
-                },
-                deadline,
-            );
+            self.expiries.push(Expiry { slot: index }, deadline);
         }
     }
 
