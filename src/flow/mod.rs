@@ -1918,6 +1918,64 @@ mod tests {
     }
 
     #[test]
+    fn reused_slots_end_each_flow_at_its_own_deadline_with_the_wheel_bounded() {
+        // Wheel entries name a slot, not a flow: entries of ended flows (idle, or the earlier
+        // entry a FIN left) point at slots that later flows reuse. Each flow must still end at
+        // the first sweep after its own deadline, neither earlier nor later.
+        let r = registry();
+        let timeouts = IdleTimeouts {
+            tcp: 20 * SECOND,
+            ..IdleTimeouts::default()
+        };
+        let mut table = FlowTable::new(2000, timeouts);
+        let (open, closed) = (timeouts.tcp / SECOND, timeouts.tcp_closed / SECOND);
+        let mut flows = 0u64;
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        for second in 0..400i64 {
+            for n in 0..60u32 {
+                let client = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 + n));
+                let ports = tcp(10_000 + (second as u16) % 1000, 443);
+                let mut syn = packet(ts(second), client, SERVER, ports);
+                syn.tcp_flags = 0x02;
+                table.observe(&r, &mut ended, &syn);
+                // Every other flow closes at once, with a second, earlier wheel entry.
+                if n % 2 == 0 {
+                    let mut fin = packet(ts(second), SERVER, client, tcp(443, ports.src_port));
+                    fin.tcp_flags = 0x11;
+                    table.observe(&r, &mut ended, &fin);
+                }
+                flows += 1;
+                for record in ended.drain(..) {
+                    // Idle, or Fin for a flow that saw one: ended by the sweep either way.
+                    assert!(
+                        matches!(record.end, EndReason::Idle | EndReason::Fin),
+                        "{:?}",
+                        record.end
+                    );
+                    let timeout = if record.tcp_flags & TCP_FIN != 0 {
+                        closed
+                    } else {
+                        open
+                    };
+                    let deadline = record.last_seen.secs + timeout;
+                    assert!(deadline < second, "ended early: {deadline} at {second}");
+                    assert!(deadline >= second - 1, "ended late: {deadline} at {second}");
+                }
+                assert!(
+                    table.expiries.len() <= (table.len() * 3 / 2).max(1024) + 1,
+                    "wheel {} for {} flows",
+                    table.expiries.len(),
+                    table.len()
+                );
+            }
+        }
+        assert!(table.slots.len() <= 2000, "slab {}", table.slots.len());
+        assert_eq!(table.stats().evicted, 0);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len() as u64 + table.stats().expired, flows);
+    }
+
+    #[test]
     fn churn_keeps_the_expiry_wheel_and_the_table_bounded() {
         let r = registry();
         let mut ended: Vec<FlowRecord> = Vec::new();
