@@ -191,12 +191,24 @@ impl FlowPacket {
     /// from `a` to `b` (endpoints ordered as in [`FlowKey::of_packet`]).
     #[inline]
     fn probe(&self) -> (slot::Probe, bool) {
-        let (src, dst, v6) = match (self.src, self.dst) {
+        let (src, dst) = match (self.src, self.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                (u128::from(s.to_bits()), u128::from(d.to_bits()), false)
+                // Address, then port, in one word per endpoint: one comparison orders them.
+                let src = (u64::from(s.to_bits()) << 16) | u64::from(self.ports.src_port);
+                let dst = (u64::from(d.to_bits()) << 16) | u64::from(self.ports.dst_port);
+                let src_is_a = src <= dst;
+                let (a, b) = if src_is_a { (src, dst) } else { (dst, src) };
+                let probe = slot::Probe {
+                    a: u128::from(a >> 16),
+                    b: u128::from(b >> 16),
+                    ports: (((a & 0xffff) << 16) | (b & 0xffff)) as u32,
+                    kind: slot::kind_code(self.ports.transport, false, self.tunnel),
+                };
+                return (probe, src_is_a);
             }
-            (s, d) => (bits(s), bits(d), true),
+            (s, d) => (bits(s), bits(d)),
         };
+        let v6 = true;
         let src = (src, self.ports.src_port);
         let dst = (dst, self.ports.dst_port);
         let src_is_a = src <= dst;
@@ -464,19 +476,34 @@ const SWEEP_INTERVAL: i64 = SECOND;
 /// A [`FlowTable`] keeps its own clock. Sharded tables (`summary --threads`) are swept by one
 /// clock run over the whole packet sequence, so every shard sweeps at the same point of the
 /// capture as a single table would: the results do not depend on the number of shards.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SweepClock {
-    last: Option<i64>,
+    /// The last sweep's time; `i64::MAX` before the first.
+    last: i64,
+    /// `last` + [`SWEEP_INTERVAL`] - 1, saturating; `i64::MIN` before the first sweep. Two
+    /// comparisons a packet, where the `Option` and a saturating subtraction took eight
+    /// instructions.
+    next_after: i64,
+}
+
+impl Default for SweepClock {
+    fn default() -> Self {
+        // Every `now` is above MIN or below MAX: the first packet sweeps.
+        SweepClock {
+            last: i64::MAX,
+            next_after: i64::MIN,
+        }
+    }
 }
 
 impl SweepClock {
     /// Whether a packet with ports at `now` (ns) sweeps first; if so the sweep is recorded.
     pub fn due(&mut self, now: i64) -> bool {
-        let due = self
-            .last
-            .is_none_or(|last| now.saturating_sub(last) >= SWEEP_INTERVAL || now < last);
+        // `now - last >= SWEEP_INTERVAL` without overflow, or time went back.
+        let due = now > self.next_after || now < self.last;
         if due {
-            self.last = Some(now);
+            self.last = now;
+            self.next_after = now.saturating_add(SWEEP_INTERVAL - 1);
         }
         due
     }
@@ -530,9 +557,10 @@ fn count_packet(
     let ports = packet.ports;
     let towards_server = src_is_a != slot.server_is_a();
     let ns = packet.ts.saturating_nanos();
-    let packed = slot.bits & slot::SPILLED == 0
-        && packet.ts.digits == slot.digits()
-        && slot::packs(ns, packet.ts.digits);
+    // The slot's resolution has four bits, so a packet at the same one packs: only its time
+    // is checked.
+    let packed =
+        slot.bits & slot::SPILLED == 0 && packet.ts.digits == slot.digits() && slot::packs_ns(ns);
     let count = if towards_server {
         &mut slot.to_server
     } else {
@@ -1891,6 +1919,15 @@ mod tests {
         assert!(clock.due(at(11)));
         assert!(clock.due(at(5)), "time went backwards");
         assert!(!clock.due(at(5)));
+        // The ends of time: a first packet at either end sweeps, and nothing overflows.
+        let mut clock = SweepClock::default();
+        assert!(clock.due(i64::MIN));
+        assert!(!clock.due(i64::MIN + SECOND - 1));
+        assert!(clock.due(i64::MIN + SECOND));
+        let mut clock = SweepClock::default();
+        assert!(clock.due(i64::MAX - 10));
+        assert!(!clock.due(i64::MAX), "10 ns later");
+        assert!(clock.due(i64::MAX - 11), "back");
     }
 
     #[test]
