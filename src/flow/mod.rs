@@ -710,7 +710,7 @@ pub struct FlowStats {
 /// Flows live in a slab of packed slots (`flow/slot.rs`: 56 bytes, key included); the hash
 /// table holds only their u32 indexes (4 bytes a bucket and a control byte), keyed by the
 /// flow's key read from the slot. A free slot links to the next free one. Per live flow at `max_flows`, measured in
-/// ARCHITECTURE.md: the slot, two to four index buckets, one or two 8-byte wheel entries, and
+/// ARCHITECTURE.md: the slot, two to four index buckets, one or two 4-byte wheel entries, and
 /// the endpoint counts of [`LateDecisions`].
 #[derive(Debug)]
 pub struct FlowTable {
