@@ -6,8 +6,8 @@ use portnote::registry::{RegistryFormat, RegistrySource};
 use portnote::report::summary::SortKey;
 use std::path::PathBuf;
 
-/// Default `--max-flows`: a million live flows (a busy 10 Gb/s link) in about 116 MiB (measured:
-/// 5 million one-packet flows through `summary` peak there, about 110 bytes a live flow; see
+/// Default `--max-flows`: a million live flows (a busy 10 Gb/s link) in about 100 MiB (measured:
+/// 5 million one-packet flows through `summary` peak there, about 92 bytes a live flow; see
 /// ARCHITECTURE.md, "Memory per live flow"). Memory grows with the flows actually live, and in
 /// powers of two for the hash tables.
 pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;

@@ -16,6 +16,7 @@ use super::service_port::{choose_service_side, ServiceSide, Sides};
 use super::{FlowRecord, FlowSink, PackedKey};
 use crate::decode::Ports;
 use crate::registry::Registry;
+use hashbrown::HashTable;
 use std::collections::HashMap;
 
 /// An endpoint packed as three words: the address's high and low 64 bits, then
@@ -51,30 +52,155 @@ impl PackedEndpoint {
     }
 }
 
-/// An IPv4 endpoint in 8 bytes: address, then port << 16 | transport. The table of a million
-/// live flows holds up to two million endpoints: 12-byte entries (with the count) where the
-/// wide form took 32.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct V4Endpoint {
-    addr: u32,
-    port_transport: u32,
-}
-
-impl std::hash::Hash for V4Endpoint {
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64((u64::from(self.addr) << 32) | u64::from(self.port_transport));
-    }
-}
+/// An IPv4 endpoint as 50 bits: address << 18 | port << 2 | transport.
+type V4Key = u64;
 
 impl PackedEndpoint {
     /// The short form, for an IPv4 endpoint.
-    fn v4(&self) -> Option<V4Endpoint> {
+    fn v4(&self) -> Option<V4Key> {
         let [hi, lo, rest] = self.0;
-        (rest & 1 == 0 && hi == 0 && lo >> 32 == 0).then_some(V4Endpoint {
-            addr: lo as u32,
-            port_transport: (rest >> 16) as u32,
-        })
+        let port = (rest >> 32) & 0xffff;
+        let transport = (rest >> 16) & 0xff;
+        (rest & 1 == 0 && hi == 0 && lo >> 32 == 0 && transport < 4)
+            .then_some((lo << 18) | (port << 2) | transport)
+    }
+}
+
+/// Bits of a [`V4Counts`] entry that hold the count.
+const COUNT_BITS: u32 = 14;
+/// An entry's count at this value means "this or more, see [`V4Counts::big`]".
+const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
+
+/// Flows per IPv4 endpoint, one 8-byte word an endpoint: the [`V4Key`] in the high 50 bits,
+/// the count in the low 14. The table of a million live flows holds up to 1.75 million
+/// endpoints, so the entry's size is most of the endpoint counts' memory (12-byte entries in a
+/// `HashMap<key, u32>` took 8 bytes a live flow more). The few endpoints seen in
+/// [`COUNT_MAX`] flows or more (servers) keep their exact count in a side map.
+#[derive(Debug, Clone, Default)]
+struct V4Counts {
+    table: HashTable<u64>,
+    /// The counts of the entries whose own count is [`COUNT_MAX`].
+    big: HashMap<V4Key, u32, foldhash::fast::FixedState>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl V4Counts {
+    fn hash(hasher: &foldhash::fast::FixedState, key: V4Key) -> u64 {
+        use std::hash::BuildHasher;
+        hasher.hash_one(key)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let hasher = &self.hasher;
+        self.table
+            .reserve(additional, |&entry| Self::hash(hasher, entry >> COUNT_BITS));
+    }
+
+    /// The count of the entry `entry` (key and inline count).
+    fn count_of(&self, entry: u64) -> u32 {
+        let inline = entry & COUNT_MAX;
+        if inline == COUNT_MAX {
+            self.big
+                .get(&(entry >> COUNT_BITS))
+                .copied()
+                .unwrap_or(COUNT_MAX as u32)
+        } else {
+            inline as u32
+        }
+    }
+
+    fn get(&self, key: V4Key) -> u32 {
+        self.table
+            .find(Self::hash(&self.hasher, key), |&entry| {
+                entry >> COUNT_BITS == key
+            })
+            .map_or(0, |&entry| self.count_of(entry))
+    }
+
+    /// One more flow for `key` (inserted when new); the count before.
+    fn bump(&mut self, key: V4Key) -> u32 {
+        let hasher = &self.hasher;
+        let entry = self.table.entry(
+            Self::hash(hasher, key),
+            |&entry| entry >> COUNT_BITS == key,
+            |&entry| Self::hash(hasher, entry >> COUNT_BITS),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                vacant.insert((key << COUNT_BITS) | 1);
+                0
+            }
+            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
+                let word = occupied.get_mut();
+                let inline = *word & COUNT_MAX;
+                if inline + 1 < COUNT_MAX {
+                    *word += 1;
+                    inline as u32
+                } else if inline + 1 == COUNT_MAX {
+                    *word |= COUNT_MAX;
+                    self.big.insert(key, COUNT_MAX as u32);
+                    inline as u32
+                } else {
+                    let count = self.big.entry(key).or_insert(COUNT_MAX as u32);
+                    let before = *count;
+                    *count = before.saturating_add(1);
+                    before
+                }
+            }
+        }
+    }
+
+    /// Sets `key`'s count (inserted when new); 0 is kept as a count like any other.
+    fn set(&mut self, key: V4Key, count: u32) {
+        let inline = u64::from(count).min(COUNT_MAX);
+        if inline == COUNT_MAX {
+            self.big.insert(key, count);
+        } else {
+            self.big.remove(&key);
+        }
+        let hasher = &self.hasher;
+        let word = (key << COUNT_BITS) | inline;
+        match self.table.entry(
+            Self::hash(hasher, key),
+            |&entry| entry >> COUNT_BITS == key,
+            |&entry| Self::hash(hasher, entry >> COUNT_BITS),
+        ) {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(word);
+            }
+            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
+                *occupied.get_mut() = word;
+            }
+        }
+    }
+
+    /// Every endpoint and its count.
+    fn iter(&self) -> impl Iterator<Item = (V4Key, u32)> + '_ {
+        self.table
+            .iter()
+            .map(|&entry| (entry >> COUNT_BITS, self.count_of(entry)))
+    }
+
+    /// Keeps the endpoints whose count `keep` keeps (after it changed it), taken out and put
+    /// back (see [`EndpointTable::prune`]); the allocation stays.
+    fn retain(&mut self, keep: impl Fn(&mut u32) -> bool) {
+        let kept: Vec<(V4Key, u32)> = self
+            .iter()
+            .filter_map(|(key, mut count)| keep(&mut count).then_some((key, count)))
+            .collect();
+        self.table.clear();
+        self.big.clear();
+        for (key, count) in kept {
+            self.set(key, count);
+        }
     }
 }
 
@@ -84,7 +210,7 @@ type Counts<K> = HashMap<K, u32, foldhash::fast::FixedState>;
 #[derive(Debug, Clone, Default)]
 pub struct EndpointTable {
     /// IPv4 endpoints, short.
-    v4: Counts<V4Endpoint>,
+    v4: V4Counts,
     /// The others (IPv6).
     wide: Counts<PackedEndpoint>,
     max_endpoints: usize,
@@ -94,7 +220,7 @@ impl EndpointTable {
     /// A table that holds at most `max_endpoints` (at least 2).
     pub fn new(max_endpoints: usize) -> Self {
         EndpointTable {
-            v4: HashMap::default(),
+            v4: V4Counts::default(),
             wide: HashMap::default(),
             max_endpoints: max_endpoints.max(2),
         }
@@ -111,18 +237,21 @@ impl EndpointTable {
 
     fn get(&self, endpoint: &PackedEndpoint) -> u32 {
         match endpoint.v4() {
-            Some(v4) => self.v4.get(&v4),
-            None => self.wide.get(endpoint),
+            Some(v4) => self.v4.get(v4),
+            None => self.wide.get(endpoint).copied().unwrap_or(0),
         }
-        .copied()
-        .unwrap_or(0)
     }
 
-    /// The endpoint's count, inserted at 0 when new.
-    fn entry(&mut self, endpoint: PackedEndpoint) -> &mut u32 {
+    /// One more flow for the endpoint (inserted when new); its count before.
+    fn bump(&mut self, endpoint: PackedEndpoint) -> u32 {
         match endpoint.v4() {
-            Some(v4) => self.v4.entry(v4).or_insert(0),
-            None => self.wide.entry(endpoint).or_insert(0),
+            Some(v4) => self.v4.bump(v4),
+            None => {
+                let count = self.wide.entry(endpoint).or_insert(0);
+                let before = *count;
+                *count = before.saturating_add(1);
+                before
+            }
         }
     }
 
@@ -157,13 +286,7 @@ impl EndpointTable {
             self.add_flow(key);
             return counts;
         }
-        let mut bump = |endpoint| {
-            let count = self.entry(endpoint);
-            let before = *count;
-            *count = before.saturating_add(1);
-            before
-        };
-        (bump(a), bump(b))
+        (self.bump(a), self.bump(b))
     }
 
     /// A new flow on `key`: one more for both of its endpoints.
@@ -173,8 +296,7 @@ impl EndpointTable {
             if self.get(&endpoint) == 0 && self.len() >= self.max_endpoints {
                 self.prune();
             }
-            let count = self.entry(endpoint);
-            *count = count.saturating_add(1);
+            self.bump(endpoint);
         }
     }
 
@@ -194,23 +316,23 @@ impl EndpointTable {
                 .collect();
             counts.extend(kept);
         }
-        keep(&mut self.v4, |count| *count > 1);
+        self.v4.retain(|count| *count > 1);
         keep(&mut self.wide, |count| *count > 1);
         if self.len() * 2 > self.max_endpoints {
             let halve = |count: &mut u32| {
                 *count /= 2;
                 *count > 0
             };
-            keep(&mut self.v4, halve);
+            self.v4.retain(halve);
             keep(&mut self.wide, halve);
         }
     }
 
     /// Add the counts of a table of other flows (another shard's).
     pub fn merge(&mut self, other: &EndpointTable) {
-        for (endpoint, count) in &other.v4 {
-            let mine = self.v4.entry(*endpoint).or_insert(0);
-            *mine = mine.saturating_add(*count);
+        for (endpoint, count) in other.v4.iter() {
+            let mine = self.v4.get(endpoint);
+            self.v4.set(endpoint, mine.saturating_add(count));
         }
         for (endpoint, count) in &other.wide {
             let mine = self.wide.entry(*endpoint).or_insert(0);
@@ -449,6 +571,53 @@ mod tests {
             assert_eq!(one.counts(k), even.counts(k));
         }
         assert_eq!(one.counts(&flows[0]).0, 17);
+    }
+
+    #[test]
+    fn counts_past_the_entrys_fourteen_bits_stay_exact() {
+        let busy = COUNT_MAX as u32 + 5_000;
+        let mut one = EndpointTable::new(1 << 20);
+        let (mut even, mut odd) = (EndpointTable::new(1 << 20), EndpointTable::new(1 << 20));
+        for i in 0..busy {
+            let k = key(
+                &format!("10.2.{}.{}", i / 250, i % 250),
+                40000,
+                "10.0.0.1",
+                443,
+            );
+            // Endpoint a is the lower address: the server.
+            assert_eq!(
+                one.counts_then_add(&k).0,
+                i,
+                "the server's count before flow {i}"
+            );
+            if i % 2 == 0 {
+                even.add_flow(&k);
+            } else {
+                odd.add_flow(&k);
+            }
+        }
+        let probe = key("10.9.9.9", 40000, "10.0.0.1", 443);
+        assert_eq!(one.counts(&probe), (busy, 0));
+        assert_eq!(
+            one.v4.big.len(),
+            1,
+            "only the server is past the inline count"
+        );
+        // Both halves are below the inline maximum; their sum is not.
+        even.merge(&odd);
+        assert_eq!(even.counts(&probe), (busy, 0));
+        // Pruning drops the clients and keeps the server's count whole.
+        one.prune();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one.counts(&probe), (busy, 0));
+        // Halving brings a big count back inline.
+        one.v4.retain(|count| {
+            *count /= 4;
+            true
+        });
+        assert_eq!(one.counts(&probe), (busy / 4, 0));
+        assert!(one.v4.big.is_empty());
     }
 
     #[test]

@@ -191,12 +191,24 @@ impl FlowPacket {
     /// from `a` to `b` (endpoints ordered as in [`FlowKey::of_packet`]).
     #[inline]
     fn probe(&self) -> (slot::Probe, bool) {
-        let (src, dst, v6) = match (self.src, self.dst) {
+        let (src, dst) = match (self.src, self.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                (u128::from(s.to_bits()), u128::from(d.to_bits()), false)
+                // Address, then port, in one word per endpoint: one comparison orders them.
+                let src = (u64::from(s.to_bits()) << 16) | u64::from(self.ports.src_port);
+                let dst = (u64::from(d.to_bits()) << 16) | u64::from(self.ports.dst_port);
+                let src_is_a = src <= dst;
+                let (a, b) = if src_is_a { (src, dst) } else { (dst, src) };
+                let probe = slot::Probe {
+                    a: u128::from(a >> 16),
+                    b: u128::from(b >> 16),
+                    ports: (((a & 0xffff) << 16) | (b & 0xffff)) as u32,
+                    kind: slot::kind_code(self.ports.transport, false, self.tunnel),
+                };
+                return (probe, src_is_a);
             }
-            (s, d) => (bits(s), bits(d), true),
+            (s, d) => (bits(s), bits(d)),
         };
+        let v6 = true;
         let src = (src, self.ports.src_port);
         let dst = (dst, self.ports.dst_port);
         let src_is_a = src <= dst;
@@ -464,31 +476,46 @@ const SWEEP_INTERVAL: i64 = SECOND;
 /// A [`FlowTable`] keeps its own clock. Sharded tables (`summary --threads`) are swept by one
 /// clock run over the whole packet sequence, so every shard sweeps at the same point of the
 /// capture as a single table would: the results do not depend on the number of shards.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SweepClock {
-    last: Option<i64>,
+    /// The last sweep's time; `i64::MAX` before the first.
+    last: i64,
+    /// `last` + [`SWEEP_INTERVAL`] - 1, saturating; `i64::MIN` before the first sweep. Two
+    /// comparisons a packet, where the `Option` and a saturating subtraction took eight
+    /// instructions.
+    next_after: i64,
+}
+
+impl Default for SweepClock {
+    fn default() -> Self {
+        // Every `now` is above MIN or below MAX: the first packet sweeps.
+        SweepClock {
+            last: i64::MAX,
+            next_after: i64::MIN,
+        }
+    }
 }
 
 impl SweepClock {
     /// Whether a packet with ports at `now` (ns) sweeps first; if so the sweep is recorded.
     pub fn due(&mut self, now: i64) -> bool {
-        let due = self
-            .last
-            .is_none_or(|last| now.saturating_sub(last) >= SWEEP_INTERVAL || now < last);
+        // `now - last >= SWEEP_INTERVAL` without overflow, or time went back.
+        let due = now > self.next_after || now < self.last;
         if due {
-            self.last = Some(now);
+            self.last = now;
+            self.next_after = now.saturating_add(SWEEP_INTERVAL - 1);
         }
         due
     }
 }
 
-/// A flow's place in the expiry wheel: its slot, and the low 32 bits of its id so that an entry
-/// of an ended flow is told from the slot's next flow. The sweep that takes it out checks the
-/// flow's real deadline (`last_seen` + timeout).
+/// A flow's place in the expiry wheel: its slot (4 bytes). No tag of the flow's id: an entry
+/// left by an ended flow whose slot now holds another flow is checked against that flow's real
+/// deadline (`last_seen` + timeout) like any other, so it ends the flow only when it is due and
+/// is otherwise put back as a spare entry, which the wheel's rebuild drops.
 #[derive(Debug, Clone, Copy)]
 struct Expiry {
     slot: u32,
-    tag: u32,
 }
 
 /// The [`Observed`] of a packet of a flow with this decision.
@@ -530,9 +557,10 @@ fn count_packet(
     let ports = packet.ports;
     let towards_server = src_is_a != slot.server_is_a();
     let ns = packet.ts.saturating_nanos();
-    let packed = slot.bits & slot::SPILLED == 0
-        && packet.ts.digits == slot.digits()
-        && slot::packs(ns, packet.ts.digits);
+    // The slot's resolution has four bits, so a packet at the same one packs: only its time
+    // is checked.
+    let packed =
+        slot.bits & slot::SPILLED == 0 && packet.ts.digits == slot.digits() && slot::packs_ns(ns);
     let count = if towards_server {
         &mut slot.to_server
     } else {
@@ -563,13 +591,7 @@ fn count_packet(
         let deadline = slot
             .last_ns
             .saturating_add(timeouts.of(ports.transport, slot.tcp_flags));
-        expiries.push(
-            Expiry {
-                slot: index,
-                tag: slot.id as u32,
-            },
-            deadline,
-        );
+        expiries.push(Expiry { slot: index }, deadline);
     }
     let (evidence, service_status) = slot.decision();
     observed(slot.id, towards_server, ports, evidence, service_status)
@@ -611,13 +633,7 @@ fn count_spilled(
             .last_seen
             .saturating_nanos()
             .saturating_add(timeouts.of(ports.transport, state.tcp_flags));
-        expiries.push(
-            Expiry {
-                slot: index,
-                tag: state.id as u32,
-            },
-            deadline,
-        );
+        expiries.push(Expiry { slot: index }, deadline);
     }
     observed(
         state.id,
@@ -694,7 +710,7 @@ pub struct FlowStats {
 /// Flows live in a slab of packed slots (`flow/slot.rs`: 56 bytes, key included); the hash
 /// table holds only their u32 indexes (4 bytes a bucket and a control byte), keyed by the
 /// flow's key read from the slot. A free slot links to the next free one. Per live flow at `max_flows`, measured in
-/// ARCHITECTURE.md: the slot, two to four index buckets, one or two 8-byte wheel entries, and
+/// ARCHITECTURE.md: the slot, two to four index buckets, one or two 4-byte wheel entries, and
 /// the endpoint counts of [`LateDecisions`].
 #[derive(Debug)]
 pub struct FlowTable {
@@ -935,13 +951,7 @@ impl FlowTable {
                 if let Some(slot) = self.slots.get_mut(index as usize) {
                     slot.store(&state, &mut self.spill, index);
                 }
-                self.expiries.push(
-                    Expiry {
-                        slot: index,
-                        tag: id as u32,
-                    },
-                    deadline,
-                );
+                self.expiries.push(Expiry { slot: index }, deadline);
                 index
             }
         };
@@ -1078,8 +1088,8 @@ impl FlowTable {
             let Some(slot) = self.slots.get(entry.slot as usize) else {
                 continue;
             };
-            if slot.is_free() || slot.id as u32 != entry.tag {
-                continue; // the flow ended, and the slot may hold another one
+            if slot.is_free() {
+                continue; // the flow ended
             }
             let deadline = slot
                 .last_ns(&self.spill, entry.slot)
@@ -1165,13 +1175,7 @@ impl FlowTable {
             let deadline = slot
                 .last_ns(&self.spill, index)
                 .saturating_add(self.timeouts.of(slot.transport(), slot.tcp_flags));
-            self.expiries.push(
-                Expiry {
-                    slot: index,
-                    tag: slot.id as u32,
-                },
-                deadline,
-            );
+            self.expiries.push(Expiry { slot: index }, deadline);
         }
     }
 
@@ -1915,6 +1919,15 @@ mod tests {
         assert!(clock.due(at(11)));
         assert!(clock.due(at(5)), "time went backwards");
         assert!(!clock.due(at(5)));
+        // The ends of time: a first packet at either end sweeps, and nothing overflows.
+        let mut clock = SweepClock::default();
+        assert!(clock.due(i64::MIN));
+        assert!(!clock.due(i64::MIN + SECOND - 1));
+        assert!(clock.due(i64::MIN + SECOND));
+        let mut clock = SweepClock::default();
+        assert!(clock.due(i64::MAX - 10));
+        assert!(!clock.due(i64::MAX), "10 ns later");
+        assert!(clock.due(i64::MAX - 11), "back");
     }
 
     #[test]
@@ -1939,6 +1952,64 @@ mod tests {
         assert_eq!(ended.len(), 100);
         let evicted = ended.iter().filter(|r| r.end == EndReason::Evicted).count();
         assert_eq!(evicted as u64, table.stats().evicted);
+    }
+
+    #[test]
+    fn reused_slots_end_each_flow_at_its_own_deadline_with_the_wheel_bounded() {
+        // Wheel entries name a slot, not a flow: entries of ended flows (idle, or the earlier
+        // entry a FIN left) point at slots that later flows reuse. Each flow must still end at
+        // the first sweep after its own deadline, neither earlier nor later.
+        let r = registry();
+        let timeouts = IdleTimeouts {
+            tcp: 20 * SECOND,
+            ..IdleTimeouts::default()
+        };
+        let mut table = FlowTable::new(2000, timeouts);
+        let (open, closed) = (timeouts.tcp / SECOND, timeouts.tcp_closed / SECOND);
+        let mut flows = 0u64;
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        for second in 0..400i64 {
+            for n in 0..60u32 {
+                let client = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 + n));
+                let ports = tcp(10_000 + (second as u16) % 1000, 443);
+                let mut syn = packet(ts(second), client, SERVER, ports);
+                syn.tcp_flags = 0x02;
+                table.observe(&r, &mut ended, &syn);
+                // Every other flow closes at once, with a second, earlier wheel entry.
+                if n % 2 == 0 {
+                    let mut fin = packet(ts(second), SERVER, client, tcp(443, ports.src_port));
+                    fin.tcp_flags = 0x11;
+                    table.observe(&r, &mut ended, &fin);
+                }
+                flows += 1;
+                for record in ended.drain(..) {
+                    // Idle, or Fin for a flow that saw one: ended by the sweep either way.
+                    assert!(
+                        matches!(record.end, EndReason::Idle | EndReason::Fin),
+                        "{:?}",
+                        record.end
+                    );
+                    let timeout = if record.tcp_flags & TCP_FIN != 0 {
+                        closed
+                    } else {
+                        open
+                    };
+                    let deadline = record.last_seen.secs + timeout;
+                    assert!(deadline < second, "ended early: {deadline} at {second}");
+                    assert!(deadline >= second - 1, "ended late: {deadline} at {second}");
+                }
+                assert!(
+                    table.expiries.len() <= (table.len() * 3 / 2).max(1024) + 1,
+                    "wheel {} for {} flows",
+                    table.expiries.len(),
+                    table.len()
+                );
+            }
+        }
+        assert!(table.slots.len() <= 2000, "slab {}", table.slots.len());
+        assert_eq!(table.stats().evicted, 0);
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len() as u64 + table.stats().expired, flows);
     }
 
     #[test]

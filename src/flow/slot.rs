@@ -225,7 +225,14 @@ fn timestamp(ns: i64, digits: u8) -> Timestamp {
 /// Whether a timestamp is held exactly by its nanoseconds (and a four-bit resolution).
 #[inline]
 pub(super) fn packs(ns: i64, digits: u8) -> bool {
-    ns != i64::MIN && ns != i64::MAX && digits < 16
+    packs_ns(ns) && digits < 16
+}
+
+/// Whether a time is held exactly by its saturating nanoseconds: neither end of i64, in one
+/// comparison (`i64::MAX + 1` wraps to `i64::MIN`, `i64::MIN + 1` is the next value).
+#[inline(always)]
+pub(super) fn packs_ns(ns: i64) -> bool {
+    ns.wrapping_add(1) > i64::MIN + 1
 }
 
 /// The exact times and counters of the flows a slot cannot hold, by slot index.
@@ -549,6 +556,23 @@ mod tests {
                     assert!(spill.is_empty());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_the_ends_of_i64_do_not_pack() {
+        for ns in [i64::MIN, i64::MAX] {
+            assert!(!packs_ns(ns), "{ns}");
+        }
+        for ns in [
+            i64::MIN + 1,
+            i64::MAX - 1,
+            -1,
+            0,
+            1,
+            1_700_000_000_000_000_000,
+        ] {
+            assert!(packs_ns(ns), "{ns}");
         }
     }
 

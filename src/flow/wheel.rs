@@ -11,9 +11,9 @@
 //! An entry may wait in a bucket *earlier* than its deadline, never later: a deadline beyond
 //! the ring goes to its last bucket, and one before the first bucket in use (capture time went
 //! backwards) goes to that first bucket, which every sweep looks through. Entries keep no
-//! deadline (8 bytes: the flow's slot and a tag of its id): a sweep hands out every entry of the
-//! buckets up to `now`'s second, and the table checks each flow's real deadline, putting back
-//! the flows not due yet. So no flow is handed out later than the first sweep after its
+//! deadline (4 bytes: the flow's slot): a sweep hands out every entry of the buckets up to
+//! `now`'s second, and the table checks the real deadline of the flow in that slot, putting
+//! back the flows not due yet. So no flow is handed out later than the first sweep after its
 //! deadline, and the table, not the wheel, decides which flows end.
 
 use super::Expiry;
@@ -148,7 +148,7 @@ mod tests {
 
         fn push(&mut self, deadline: i64, id: u32) {
             self.deadlines.insert(id, deadline);
-            self.wheel.push(Expiry { slot: id, tag: 0 }, deadline);
+            self.wheel.push(Expiry { slot: id }, deadline);
         }
 
         /// The ids due at `now`, sorted.
