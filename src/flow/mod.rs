@@ -22,6 +22,7 @@
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod community_id;
+mod encap;
 pub mod endpoints;
 mod record;
 pub mod service_port;
@@ -32,6 +33,7 @@ use crate::capture::Timestamp;
 use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
 use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
+use encap::Encaps;
 use endpoints::LateDecisions;
 use hashbrown::HashTable;
 use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
@@ -40,7 +42,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use wheel::Wheel;
 
-pub use record::{EndReason, FlowRecord, FlowSink, ReplyState};
+pub use record::{Encapsulation, EndReason, FlowRecord, FlowSink, OuterEndpoints, ReplyState};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -109,6 +111,9 @@ pub struct FlowPacket {
     pub wire_len: u32,
     /// The tunnel it came in, part of the flow's key.
     pub tunnel: Option<TunnelKind>,
+    /// The frame's VLAN tags and the tunnel's outer endpoints: kept for a new flow, not part
+    /// of its key.
+    pub encap: Encapsulation,
 }
 
 impl FlowPacket {
@@ -123,6 +128,10 @@ impl FlowPacket {
             tcp_flags: info.tcp_flags.unwrap_or(0),
             wire_len,
             tunnel: info.outer.map(|o| o.tunnel),
+            encap: Encapsulation {
+                vlans: info.vlans,
+                outer: info.outer.as_ref().and_then(OuterEndpoints::of),
+            },
         })
     }
 
@@ -140,6 +149,8 @@ impl FlowPacket {
             tcp_flags: 0,
             wire_len: 0,
             tunnel: info.outer.map(|o| o.tunnel),
+            // Only marks a live flow: never creates one, so its link does not matter.
+            encap: Encapsulation::default(),
         })
     }
 
@@ -365,7 +376,7 @@ impl FlowState {
     }
 
     /// The owned record of this flow (its counters since the last hand-on), leaving `way`.
-    fn record(&self, key: FlowKey, way: EndReason) -> FlowRecord {
+    fn record(&self, key: FlowKey, encap: Encapsulation, way: EndReason) -> FlowRecord {
         FlowRecord {
             id: self.id,
             key,
@@ -378,6 +389,7 @@ impl FlowState {
             tcp_flags: self.tcp_flags,
             end: EndReason::of(way, self.tcp_flags),
             state: self.reply_state(),
+            encap,
         }
     }
 
@@ -572,7 +584,13 @@ fn count_packet(
         );
     }
     let (evidence, service_status) = slot.decision();
-    observed(slot.id, towards_server, ports, evidence, service_status)
+    observed(
+        slot.flow_id(),
+        towards_server,
+        ports,
+        evidence,
+        service_status,
+    )
 }
 
 /// [`count_packet`] on the flow in full: a spilled flow, or a packet the packed fields cannot
@@ -705,6 +723,8 @@ pub struct FlowTable {
     live: usize,
     v6: V6Pairs,
     spill: Spill,
+    /// Inner VLAN ids and outer endpoints of the flows that have them.
+    encaps: Encaps,
     hasher: FlowHasher,
     /// Every live flow has an entry at or before its real deadline; entries of ended flows are
     /// stale (their slot is free or holds another flow) and dropped when taken out, and a flow
@@ -744,6 +764,7 @@ impl FlowTable {
             live: 0,
             v6: V6Pairs::default(),
             spill: Spill::default(),
+            encaps: Encaps::default(),
             hasher: FlowHasher::default(),
             grow_at: 0,
             expiries: Wheel::new(),
@@ -911,7 +932,7 @@ impl FlowTable {
                     return Observed::unknown(ports);
                 };
                 let id = self.next_id;
-                self.next_id += 1;
+                self.next_id = slot::next_flow_id(id);
                 self.stats.flows += 1;
                 self.stats.peak = self.stats.peak.max(self.live as u64);
                 // Fan-in of the flows before this one, then this one counted.
@@ -934,6 +955,7 @@ impl FlowTable {
                 let deadline = now.saturating_add(self.timeouts.of(ports.transport, 0));
                 if let Some(slot) = self.slots.get_mut(index as usize) {
                     slot.store(&state, &mut self.spill, index);
+                    self.encaps.keep(slot, index, &packet.encap);
                 }
                 self.expiries.push(
                     Expiry {
@@ -954,7 +976,8 @@ impl FlowTable {
             let mut state = slot.state(&self.spill, index);
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    let record = state.record(slot.key(&self.v6), EndReason::Revised);
+                    let encap = self.encaps.of(slot, index);
+                    let record = state.record(slot.key(&self.v6), encap, EndReason::Revised);
                     self.late
                         .end(self.decide_late, registry, sink, record, state.directions());
                     self.stats.flows += 1;
@@ -1047,6 +1070,9 @@ impl FlowTable {
         if slot.bits & slot::SPILLED != 0 {
             self.spill.remove(&index);
         }
+        if slot.has_encap() {
+            self.encaps.remove(index);
+        }
         *slot = Slot {
             a: self.free_head,
             ..Slot::default()
@@ -1086,7 +1112,8 @@ impl FlowTable {
                 .saturating_add(timeouts.of(slot.transport(), slot.tcp_flags));
             if deadline < now {
                 let state = slot.state(&self.spill, entry.slot);
-                let record = state.record(slot.key(&self.v6), EndReason::Idle);
+                let encap = self.encaps.of(slot, entry.slot);
+                let record = state.record(slot.key(&self.v6), encap, EndReason::Idle);
                 self.late
                     .end(self.decide_late, registry, sink, record, state.directions());
                 self.remove(entry.slot);
@@ -1216,7 +1243,8 @@ impl FlowTable {
                 if !slot.is_free() && slot.last_ns(&self.spill, index) <= threshold {
                     to_evict -= 1;
                     let state = slot.state(&self.spill, index);
-                    let record = state.record(slot.key(&self.v6), EndReason::Evicted);
+                    let encap = self.encaps.of(slot, index);
+                    let record = state.record(slot.key(&self.v6), encap, EndReason::Evicted);
                     self.late
                         .end(self.decide_late, registry, sink, record, state.directions());
                     self.remove(index);
@@ -1234,7 +1262,8 @@ impl FlowTable {
     pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for (index, slot) in self.live_slots() {
             let state = slot.state(&self.spill, index);
-            let mut record = state.record(slot.key(&self.v6), EndReason::Snapshot);
+            let encap = self.encaps.of(slot, index);
+            let mut record = state.record(slot.key(&self.v6), encap, EndReason::Snapshot);
             if self.decide_late {
                 endpoints::settle(
                     registry,
@@ -1268,7 +1297,8 @@ impl FlowTable {
                 continue;
             }
             let state = slot.state(&self.spill, index as u32);
-            let record = state.record(slot.key(&self.v6), EndReason::CaptureEnd);
+            let encap = self.encaps.of(slot, index as u32);
+            let record = state.record(slot.key(&self.v6), encap, EndReason::CaptureEnd);
             self.late
                 .end(self.decide_late, registry, sink, record, state.directions());
         }
@@ -1278,6 +1308,7 @@ impl FlowTable {
         self.live = 0;
         self.v6.clear();
         self.spill.clear();
+        self.encaps.clear();
         self.expiries.clear();
         std::mem::replace(&mut self.late, LateDecisions::new(self.max_flows))
     }
@@ -1314,6 +1345,7 @@ mod tests {
             tcp_flags: 0,
             wire_len: 60,
             tunnel: None,
+            encap: Encapsulation::default(),
         }
     }
 
@@ -1971,5 +2003,97 @@ mod tests {
         );
         table.finish(&r, &mut ended);
         assert_eq!(ended.len(), 20_000);
+    }
+
+    /// A flow keeps its FIRST packet's VLAN ids and outer endpoints (not part of its key), in
+    /// the slot's link bits and the side table, which is emptied as flows end.
+    #[test]
+    fn a_flow_keeps_its_first_packets_vlans_and_outer_endpoints() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let outer = OuterEndpoints {
+            src: "192.0.2.1".parse().unwrap(),
+            dst: "2001:db8::9".parse().unwrap(),
+            ports: Some(Ports {
+                transport: Transport::Udp,
+                src_port: 40000,
+                dst_port: 4789,
+            }),
+        };
+        let cases = [
+            Encapsulation::default(),
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(4095),
+                    inner_vlan: None,
+                },
+                outer: None,
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(0),
+                    inner_vlan: Some(200),
+                },
+                outer: None,
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans::default(),
+                outer: Some(outer),
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(7),
+                    inner_vlan: Some(8),
+                },
+                outer: Some(outer),
+            },
+        ];
+        for (n, encap) in cases.iter().enumerate() {
+            let client_port = 50000 + n as u16;
+            let first = FlowPacket {
+                encap: *encap,
+                ..packet(ts(1), CLIENT, SERVER, tcp(client_port, 443))
+            };
+            table.observe(&r, &mut ended, &first);
+            // A later packet on another VLAN and path is the same flow and changes nothing.
+            let later = FlowPacket {
+                encap: cases[(n + 1) % cases.len()],
+                ..packet(ts(2), SERVER, CLIENT, tcp(443, client_port))
+            };
+            table.observe(&r, &mut ended, &later);
+        }
+        assert_eq!(table.len(), cases.len());
+        assert_eq!(
+            table.encaps.len(),
+            3,
+            "only flows with an inner tag or a tunnel"
+        );
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), cases.len());
+        for (n, encap) in cases.iter().enumerate() {
+            let record = ended
+                .iter()
+                .find(|r| r.client().port == 50000 + n as u16)
+                .unwrap();
+            assert_eq!(record.encap, *encap, "case {n}");
+            assert_eq!(record.packets(), 2);
+            assert!(record.id < 1 << 48);
+        }
+        // Ended flows free their entries (and flows ended by timeout too).
+        assert_eq!(table.encaps.len(), 0);
+        let tunnelled = FlowPacket {
+            encap: cases[3],
+            ..packet(ts(10), CLIENT, SERVER, tcp(1, 443))
+        };
+        table.observe(&r, &mut ended, &tunnelled);
+        assert_eq!(table.encaps.len(), 1);
+        table.observe(
+            &r,
+            &mut ended,
+            &packet(ts(10_000), CLIENT, SERVER, tcp(2, 443)),
+        );
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.encaps.len(), 0);
     }
 }

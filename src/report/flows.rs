@@ -481,6 +481,7 @@ mod tests {
             tcp_flags: 0x1b, // FIN SYN PSH ACK
             end: EndReason::Fin,
             state: ReplyState::Answered,
+            encap: crate::flow::Encapsulation::default(),
         }
     }
 
