@@ -402,7 +402,7 @@ mod tests {
             tcp_flags: 0,
             wire_len: 60,
             tunnel: None,
-            encap: crate::flow::Encapsulation::default(),
+            vlans: crate::decode::Vlans::default(),
         };
         packet.packed_key().0
     }

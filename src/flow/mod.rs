@@ -30,7 +30,7 @@ mod slot;
 mod wheel;
 
 use crate::capture::Timestamp;
-use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
+use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind, Vlans};
 use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
 use encap::Encaps;
@@ -111,9 +111,10 @@ pub struct FlowPacket {
     pub wire_len: u32,
     /// The tunnel it came in, part of the flow's key.
     pub tunnel: Option<TunnelKind>,
-    /// The frame's VLAN tags and the tunnel's outer endpoints: kept for a new flow, not part
-    /// of its key.
-    pub encap: Encapsulation,
+    /// The frame's VLAN tags: kept for a new flow, not part of its key. (A tunnelled packet's
+    /// outer endpoints reach the table apart, [`FlowTable::tunnelled_by`], so this struct,
+    /// moved per packet, stays small.)
+    pub vlans: Vlans,
 }
 
 impl FlowPacket {
@@ -128,10 +129,7 @@ impl FlowPacket {
             tcp_flags: info.tcp_flags.unwrap_or(0),
             wire_len,
             tunnel: info.outer.map(|o| o.tunnel),
-            encap: Encapsulation {
-                vlans: info.vlans,
-                outer: info.outer.as_ref().and_then(OuterEndpoints::of),
-            },
+            vlans: info.vlans,
         })
     }
 
@@ -150,7 +148,7 @@ impl FlowPacket {
             wire_len: 0,
             tunnel: info.outer.map(|o| o.tunnel),
             // Only marks a live flow: never creates one, so its link does not matter.
-            encap: Encapsulation::default(),
+            vlans: Vlans::default(),
         })
     }
 
@@ -725,6 +723,8 @@ pub struct FlowTable {
     spill: Spill,
     /// Inner VLAN ids and outer endpoints of the flows that have them.
     encaps: Encaps,
+    /// The outer endpoints of the tunnelled packet about to be observed ([`Self::tunnelled_by`]).
+    packet_outer: Option<OuterEndpoints>,
     hasher: FlowHasher,
     /// Every live flow has an entry at or before its real deadline; entries of ended flows are
     /// stale (their slot is free or holds another flow) and dropped when taken out, and a flow
@@ -765,6 +765,7 @@ impl FlowTable {
             v6: V6Pairs::default(),
             spill: Spill::default(),
             encaps: Encaps::default(),
+            packet_outer: None,
             hasher: FlowHasher::default(),
             grow_at: 0,
             expiries: Wheel::new(),
@@ -788,6 +789,14 @@ impl FlowTable {
 
     pub fn stats(&self) -> FlowStats {
         self.stats
+    }
+
+    /// The outer endpoints of the next packet to observe, a tunnelled one: a flow it creates
+    /// keeps them. Called only for tunnelled packets, so the others pay nothing for it; read
+    /// only for a packet whose key has a tunnel, so a stale value is never taken.
+    #[inline]
+    pub fn tunnelled_by(&mut self, outer: OuterEndpoints) {
+        self.packet_outer = Some(outer);
     }
 
     pub fn len(&self) -> usize {
@@ -955,7 +964,11 @@ impl FlowTable {
                 let deadline = now.saturating_add(self.timeouts.of(ports.transport, 0));
                 if let Some(slot) = self.slots.get_mut(index as usize) {
                     slot.store(&state, &mut self.spill, index);
-                    self.encaps.keep(slot, index, &packet.encap);
+                    let encap = Encapsulation {
+                        vlans: packet.vlans,
+                        outer: packet.tunnel.and(self.packet_outer),
+                    };
+                    self.encaps.keep(slot, index, &encap);
                 }
                 self.expiries.push(
                     Expiry {
@@ -1345,7 +1358,7 @@ mod tests {
             tcp_flags: 0,
             wire_len: 60,
             tunnel: None,
-            encap: Encapsulation::default(),
+            vlans: Vlans::default(),
         }
     }
 
@@ -2005,6 +2018,25 @@ mod tests {
         assert_eq!(ended.len(), 20_000);
     }
 
+    /// Observe `p` as the pipeline hands a packet on: its tags in it, its outer endpoints apart.
+    fn observe_with(
+        table: &mut FlowTable,
+        r: &Registry,
+        ended: &mut Vec<FlowRecord>,
+        p: FlowPacket,
+        e: &Encapsulation,
+    ) {
+        let p = FlowPacket {
+            vlans: e.vlans,
+            tunnel: e.outer.map(|_| TunnelKind::Vxlan),
+            ..p
+        };
+        if let Some(outer) = e.outer {
+            table.tunnelled_by(outer);
+        }
+        table.observe(r, ended, &p);
+    }
+
     /// A flow keeps its FIRST packet's VLAN ids and outer endpoints (not part of its key), in
     /// the slot's link bits and the side table, which is emptied as flows end.
     #[test]
@@ -2051,17 +2083,20 @@ mod tests {
         ];
         for (n, encap) in cases.iter().enumerate() {
             let client_port = 50000 + n as u16;
-            let first = FlowPacket {
-                encap: *encap,
-                ..packet(ts(1), CLIENT, SERVER, tcp(client_port, 443))
+            let first = packet(ts(1), CLIENT, SERVER, tcp(client_port, 443));
+            observe_with(&mut table, &r, &mut ended, first, encap);
+            // A later packet on another VLAN and underlay path (the same tunnel kind: it is
+            // part of the key) is the same flow and changes nothing.
+            let other = Encapsulation {
+                outer: encap.outer.map(|o| OuterEndpoints {
+                    src: o.dst,
+                    dst: o.src,
+                    ports: None,
+                }),
+                ..cases[(n + 2) % cases.len()]
             };
-            table.observe(&r, &mut ended, &first);
-            // A later packet on another VLAN and path is the same flow and changes nothing.
-            let later = FlowPacket {
-                encap: cases[(n + 1) % cases.len()],
-                ..packet(ts(2), SERVER, CLIENT, tcp(443, client_port))
-            };
-            table.observe(&r, &mut ended, &later);
+            let later = packet(ts(2), SERVER, CLIENT, tcp(443, client_port));
+            observe_with(&mut table, &r, &mut ended, later, &other);
         }
         assert_eq!(table.len(), cases.len());
         assert_eq!(
@@ -2083,10 +2118,13 @@ mod tests {
         // Ended flows free their entries (and flows ended by timeout too).
         assert_eq!(table.encaps.len(), 0);
         let tunnelled = FlowPacket {
-            encap: cases[3],
+            tunnel: Some(TunnelKind::Gre),
             ..packet(ts(10), CLIENT, SERVER, tcp(1, 443))
         };
+        table.tunnelled_by(outer);
         table.observe(&r, &mut ended, &tunnelled);
+        // A stale value is never taken: a packet without a tunnel makes a flow without one.
+        table.observe(&r, &mut ended, &packet(ts(11), CLIENT, SERVER, tcp(3, 443)));
         assert_eq!(table.encaps.len(), 1);
         table.observe(
             &r,
@@ -2094,6 +2132,10 @@ mod tests {
             &packet(ts(10_000), CLIENT, SERVER, tcp(2, 443)),
         );
         assert_eq!(table.len(), 1);
+        let last = ended.iter().find(|r| r.client().port == 1).unwrap();
+        assert_eq!(last.encap.outer, Some(outer));
+        let untunnelled = ended.iter().find(|r| r.client().port == 3).unwrap();
+        assert_eq!(untunnelled.encap, Encapsulation::default());
         assert_eq!(table.encaps.len(), 0);
     }
 }
