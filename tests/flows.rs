@@ -392,46 +392,17 @@ print(json.dumps({{"rows": [[t, k, int(f), int(p), int(b)] for t, k, f, p, b in 
 /// arrive while it waits; the late packet's flow comes at the end of input.
 #[test]
 fn records_stream_from_a_pipe_as_flows_end() {
-    use std::io::{BufRead, Write};
-    use std::process::Stdio;
     let (header, records) = util::pcap_records("captures/linktype-ethernet.pcap");
     assert_eq!(records.len(), 20, "the capture this test was written for");
     let mut late = records[0].clone();
     let secs = u32::from_le_bytes(late[..4].try_into().unwrap()) + 86_400;
     late[..4].copy_from_slice(&secs.to_le_bytes());
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portnote"))
-        .args(["flows", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&header).unwrap();
-    for record in &records {
-        stdin.write_all(record).unwrap();
-    }
-    stdin.write_all(&late).unwrap();
-    stdin.flush().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let mut early = Vec::new();
-    while early.len() < 5 {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => early.push(line),
-            Err(_) => break,
-        }
-    }
+    let mut flows = util::Piped::start(&["flows", "-"]);
+    flows.feed(&header);
+    flows.feed(&records.concat());
+    flows.feed(&late);
+    let early = flows.lines(5);
     assert_eq!(
         early.len(),
         5,
@@ -445,18 +416,72 @@ fn records_stream_from_a_pipe_as_flows_end() {
             "{record}"
         );
     }
-    // The late packet's flow is still live.
-    assert!(lines
-        .recv_timeout(std::time::Duration::from_millis(300))
-        .is_err());
-    drop(stdin);
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    let rest: Vec<Value> = lines
-        .try_iter()
-        .map(|l| serde_json::from_str(&l).unwrap())
+    assert!(
+        flows.quiet_for(std::time::Duration::from_millis(300)),
+        "the late packet's flow is still live"
+    );
+    let (code, rest) = flows.finish();
+    let rest: Vec<Value> = rest
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(code, Some(0));
     assert_eq!(rest.len(), 1, "{rest:?}");
     assert_eq!(rest[0]["end"], "capture_end");
+}
+
+/// `--threads 3` or more writes records in a thread of their own when they go to a file: the
+/// same bytes as one thread, in every format, with every capture read in one run (records of
+/// several inputs) and a generated one of over 10,000 flows (several batches).
+#[test]
+fn records_written_in_a_thread_of_their_own_are_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("many-flows.pcap");
+    let synth = portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+        .packets(300_000)
+        .snaplen(96);
+    let made = synth
+        .write(std::io::BufWriter::new(
+            std::fs::File::create(&many).unwrap(),
+        ))
+        .unwrap();
+    assert!(made.flows > 10_000, "{} flows", made.flows);
+    let mut files = captures();
+    files.push(many);
+    let names: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    for format in ["ndjson", "csv", "parquet"] {
+        let written = |threads: &str| {
+            let out = dir.path().join(format!("{format}-{threads}"));
+            let mut args = vec!["flows", "--format", format, "--threads", threads];
+            args.extend(["-o", out.to_str().unwrap()]);
+            args.extend(&names);
+            let (code, _, stderr) = util::portnote(&args);
+            assert!(
+                code == 0 || code == 2,
+                "{format} --threads {threads}: {stderr}"
+            );
+            std::fs::read(out).unwrap()
+        };
+        let one = written("1");
+        assert!(one.len() > 1000, "{format}: {} bytes", one.len());
+        assert!(
+            one == written("3"),
+            "{format}: --threads 3 wrote another file"
+        );
+    }
+}
+
+/// A file that cannot be written (the disk is full) fails the run from the writing thread as
+/// from the counting one: status 2, the write's error.
+#[test]
+fn a_failed_write_in_the_writing_thread_is_the_error_of_the_run() {
+    for threads in ["1", "3"] {
+        let args = ["flows", "--threads", threads, "-o", "/dev/full"];
+        let (code, _, stderr) = util::portnote(&[&args[..], &["captures/demo.pcapng"]].concat());
+        assert_eq!(code, 2, "--threads {threads}: {stderr}");
+        assert_eq!(
+            stderr, "portnote: writing output: No space left on device (os error 28)\n",
+            "--threads {threads}"
+        );
+    }
 }

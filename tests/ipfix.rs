@@ -113,6 +113,8 @@ fn assert_same(
 /// write out its file) by [`Nfcapd::stop`], killed on drop.
 struct Nfcapd {
     child: Child,
+    netns: Option<String>,
+    port: u16,
 }
 
 impl Nfcapd {
@@ -143,7 +145,11 @@ impl Nfcapd {
             .stderr(log)
             .spawn()
             .unwrap();
-        let nfcapd = Nfcapd { child };
+        let nfcapd = Nfcapd {
+            child,
+            netns: netns.map(str::to_string),
+            port,
+        };
         // Ready when it says so (it binds before it starts up).
         let deadline = Instant::now() + Duration::from_secs(20);
         while !std::fs::read_to_string(dir.join("nfcapd.log"))
@@ -156,8 +162,51 @@ impl Nfcapd {
         nfcapd
     }
 
-    /// SIGTERM, and wait until it has written its file and exited.
+    /// The kernel's view of nfcapd's socket: (bytes queued unread, datagrams dropped), from
+    /// /proc/net/udp of nfcapd's network namespace.
+    fn socket_queue(&self) -> Option<(u64, u64)> {
+        let table = match &self.netns {
+            Some(ns) => {
+                let out = Command::new(util::tool("ip").unwrap())
+                    .args(["netns", "exec", ns, "cat", "/proc/net/udp"])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+            None => std::fs::read_to_string("/proc/net/udp").unwrap(),
+        };
+        let local = format!(":{:04X}", self.port);
+        table.lines().skip(1).find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if !f.get(1)?.ends_with(&local) {
+                return None;
+            }
+            let rx_queue = u64::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?;
+            Some((rx_queue, f.last()?.parse().ok()?))
+        })
+    }
+
+    /// Waits until nfcapd has read every datagram sent to it (a SIGTERM while some are still
+    /// queued loses them: this test failed so on a loaded machine), then SIGTERM, and waits
+    /// until it has written its file and exited. Fails if the kernel dropped a datagram.
     fn stop(mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (queued, drops) = self
+                .socket_queue()
+                .expect("nfcapd's socket in /proc/net/udp");
+            assert_eq!(drops, 0, "the kernel dropped datagrams to nfcapd");
+            if queued == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nfcapd left {queued} bytes unread"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The last datagram nfcapd read may not be stored yet: give its loop a moment.
+        std::thread::sleep(Duration::from_millis(300));
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -567,12 +616,29 @@ fn a_collector_that_does_not_resolve_is_a_usage_error() {
     assert_eq!(code, 2, "MTU below 512: {stderr}");
 }
 
+/// `live` in `pair`'s capturing namespace, summary as JSON after `packets` frames, exporting
+/// to `target` with `extra` options.
+fn live_exporting(
+    pair: &crate::live_support::NetnsPair,
+    packets: u64,
+    target: &str,
+    extra: &[&str],
+) -> crate::live_support::LiveProcess {
+    let count = packets.to_string();
+    let mut args = vec![
+        "live", "-i", &pair.vb, "--format", "json", "--count", &count,
+    ];
+    args.extend(["--ipfix", target]);
+    args.extend_from_slice(extra);
+    crate::live_support::LiveProcess::start(Some(&pair.b), &args)
+}
+
 /// `live --ipfix` on traffic replayed into a veth pair, with nfcapd in the capturing
 /// namespace: every packet reaches the collector once (interim records with delta counts, then
 /// the final ones), and the final summary is still written.
 #[test]
 fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
-    use crate::live_support::{can_capture, LiveProcess, NetnsPair};
+    use crate::live_support::{can_capture, NetnsPair};
     let what = "live --ipfix into nfcapd";
     let Some(shared) = util::shared_dir(what) else {
         return;
@@ -595,22 +661,7 @@ fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
     let port = free_udp_port();
     let nfcapd = Nfcapd::start_in(Some(&pair.b), dir.path(), port);
     let target = format!("127.0.0.1:{port}");
-    let live = LiveProcess::start(
-        Some(&pair.b),
-        &[
-            "live",
-            "-i",
-            &pair.vb,
-            "--format",
-            "json",
-            "--count",
-            &packets.to_string(),
-            "--ipfix",
-            &target,
-            "--active-timeout",
-            "0.3",
-        ],
-    );
+    let live = live_exporting(&pair, packets, &target, &["--active-timeout", "0.3"]);
     // About 3 s of traffic: flows that last are exported several times while they last.
     pair.replay(&capture, 1500);
     let (code, stdout, stderr) = live.finish(Duration::from_secs(60));
@@ -640,7 +691,7 @@ fn live_exports_interim_and_final_records_that_add_up_to_the_capture() {
 /// summary is whole; the failure is said once, then counted.
 #[test]
 fn live_with_its_collector_down_still_captures_everything() {
-    use crate::live_support::{can_capture, summary_json, LiveProcess, NetnsPair};
+    use crate::live_support::{can_capture, summary_json, NetnsPair};
     let what = "live --ipfix with the collector down";
     let Some(shared) = util::shared_dir(what) else {
         return;
@@ -654,23 +705,11 @@ fn live_with_its_collector_down_still_captures_everything() {
     let pair = NetnsPair::new();
     crate::live_support::run("ip", &["-n", &pair.b, "link", "set", "lo", "up"]);
     let target = format!("127.0.0.1:{}", free_udp_port());
-    let live = LiveProcess::start(
-        Some(&pair.b),
-        &[
-            "live",
-            "-i",
-            &pair.vb,
-            "--format",
-            "json",
-            "--count",
-            &packets.to_string(),
-            "--ipfix",
-            &target,
-            "--ipfix-mtu",
-            "512",
-            "--active-timeout",
-            "0.2",
-        ],
+    let live = live_exporting(
+        &pair,
+        packets,
+        &target,
+        &["--ipfix-mtu", "512", "--active-timeout", "0.2"],
     );
     pair.replay(&capture, 3000);
     let (code, stdout, stderr) = live.finish(Duration::from_secs(60));

@@ -1,15 +1,11 @@
 //! Issue 13, "what a new user hit": one regression test (or a few) per item, named after it.
 
-use crate::util;
+use crate::util::{self, portnote_command};
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 const DEMO: &str = "captures/demo.pcapng";
-
-fn portnote_command() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin("portnote"))
-}
 
 /// Item 4: `summary --fail-on unassigned | head -1` exited 0. The output pipe is closed before
 /// portnote has read its input (standard input, written only afterwards), so every write it
@@ -219,40 +215,12 @@ fn item1_annotate_streams_records_from_a_pipe_as_packets_arrive() {
     let (header, records) = util::pcap_records("captures/linktype-ethernet.pcap");
     assert!(records.len() > 3);
     for format in ["text", "ndjson", "csv"] {
-        let mut child = portnote_command()
-            .args(["annotate", "--format", format, "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                if lines_tx.send(line.unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(&header).unwrap();
-        for record in &records[..3] {
-            stdin.write_all(record).unwrap();
-        }
-        stdin.flush().unwrap();
+        let mut annotate = util::Piped::start(&["annotate", "--format", format, "-"]);
+        annotate.feed(&header);
+        annotate.feed(&records[..3].concat());
         // The feeder now waits (its pipe stays open) for the records of what it wrote.
         let expected = if format == "csv" { 4 } else { 3 }; // CSV: header line too
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let mut early = Vec::new();
-        while early.len() < expected {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => early.push(line),
-                Err(_) => break,
-            }
-        }
+        let early = annotate.lines(expected);
         assert_eq!(
             early.len(),
             expected,
@@ -269,18 +237,13 @@ fn item1_annotate_streams_records_from_a_pipe_as_packets_arrive() {
                 .collect();
             assert_eq!(frames, [1, 2, 3]);
         }
-        // Nothing beyond what was fed.
-        assert!(lines
-            .recv_timeout(std::time::Duration::from_millis(200))
-            .is_err());
-        for record in &records[3..] {
-            stdin.write_all(record).unwrap();
-        }
-        drop(stdin);
-        let status = child.wait().unwrap();
-        reader.join().unwrap();
-        let rest: Vec<String> = lines.try_iter().collect();
-        assert_eq!(status.code(), Some(0), "{format}");
+        assert!(
+            annotate.quiet_for(std::time::Duration::from_millis(200)),
+            "nothing beyond what was fed"
+        );
+        annotate.feed(&records[3..].concat());
+        let (code, rest) = annotate.finish();
+        assert_eq!(code, Some(0), "{format}");
         assert_eq!(
             early.len() + rest.len(),
             expected + records.len() - 3,

@@ -221,3 +221,79 @@ pub fn pcap_records(path: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
     }
     (bytes[..24].to_vec(), records)
 }
+
+/// portnote reading a pipe the test feeds, its output lines collected by a thread as they
+/// come: for the tests that records stream (they must arrive while the feeder still holds the
+/// pipe open, not when it closes).
+pub struct Piped {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Piped {
+    /// `portnote ARGS`, standard input a pipe.
+    pub fn start(args: &[&str]) -> Piped {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = portnote_command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Piped {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    /// Writes `bytes` into the pipe and flushes; the pipe stays open.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("the pipe is open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next `n` output lines, or as many as came within 20 seconds.
+    pub fn lines(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut lines = Vec::new();
+        while lines.len() < n {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines
+    }
+
+    /// Whether no line comes within `wait`.
+    pub fn quiet_for(&self, wait: std::time::Duration) -> bool {
+        self.lines.recv_timeout(wait).is_err()
+    }
+
+    /// Closes the pipe and waits: the exit code and the lines not read yet.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status.code(), self.lines.try_iter().collect())
+    }
+}

@@ -414,50 +414,11 @@ fn list(out: &mut dyn Write) -> Result<Outcome, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portnote::capture::{Frame, Timestamp};
-    use portnote::linktype::LinkType;
+    use crate::commands::test_frames::ethernet;
 
-    /// Ethernet + IPv4 + UDP, 10.0.0.1:50000 -> 10.0.0.2:8 with `payload` bytes of zeros.
+    /// UDP between 10.0.0.1:50000 and 10.0.0.2:8, `payload` bytes.
     fn udp_frame(to_server: bool, payload: usize) -> Vec<u8> {
-        let (src, dst, sport, dport) = if to_server {
-            ([10, 0, 0, 1], [10, 0, 0, 2], 50000u16, 8u16)
-        } else {
-            ([10, 0, 0, 2], [10, 0, 0, 1], 8, 50000)
-        };
-        let ip_len = (20 + 8 + payload) as u16;
-        let mut f = Vec::new();
-        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2]); // destination MAC
-        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]); // source MAC
-        f.extend_from_slice(&[0x08, 0x00]); // EtherType IPv4
-        f.push(0x45); // version 4, IHL 5 (20 bytes)
-        f.push(0); // DSCP/ECN
-        f.extend_from_slice(&ip_len.to_be_bytes()); // total length
-        f.extend_from_slice(&[0, 0, 0, 0]); // identification, flags, fragment offset 0
-        f.push(64); // TTL
-        f.push(17); // protocol UDP
-        f.extend_from_slice(&[0, 0]); // header checksum (not checked)
-        f.extend_from_slice(&src); // source address
-        f.extend_from_slice(&dst); // destination address
-        f.extend_from_slice(&sport.to_be_bytes()); // UDP source port
-        f.extend_from_slice(&dport.to_be_bytes()); // UDP destination port
-        f.extend_from_slice(&((8 + payload) as u16).to_be_bytes()); // UDP length
-        f.extend_from_slice(&[0, 0]); // UDP checksum (none)
-        f.resize(f.len() + payload, 0);
-        f
-    }
-
-    fn frame(data: &[u8], secs: i64) -> Frame<'_> {
-        Frame {
-            ts: Timestamp {
-                secs,
-                nanos: 0,
-                digits: 6,
-            },
-            len: data.len() as u32,
-            linktype: LinkType::ETHERNET,
-            data,
-            origin: Default::default(),
-        }
+        super::super::test_frames::udp(50000, 8, !to_server, payload)
     }
 
     fn report(
@@ -477,8 +438,8 @@ mod tests {
         let mut pipeline = Pipeline::new(&registry, DecodeOptions::default(), 16);
         let request = udp_frame(true, 10);
         let answer = udp_frame(false, 30);
-        pipeline.count(&frame(&request, 100));
-        pipeline.count(&frame(&answer, 101));
+        pipeline.count(&ethernet(&request, 100));
+        pipeline.count(&ethernet(&answer, 101));
 
         let first = report(pipeline.snapshot());
         assert_eq!(first.totals.packets, 2);
@@ -491,7 +452,7 @@ mod tests {
 
         // The same flow goes on (within UDP's 120 s idle timeout): the next snapshot has its
         // new packets in the same row, and still one flow, because the snapshot did not end it.
-        pipeline.count(&frame(&request, 150));
+        pipeline.count(&ethernet(&request, 150));
         let second = report(pipeline.snapshot());
         assert_eq!(second.totals.packets, 3);
         assert_eq!(second.rows[0].packets, 3);

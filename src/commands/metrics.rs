@@ -448,49 +448,15 @@ fn serve(server: &tiny_http::Server, registry: &Registry) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portnote::capture::{Frame, Timestamp};
+    use crate::commands::test_frames::{ethernet, udp};
     use portnote::decode::DecodeOptions;
     use portnote::linktype::LinkType;
     use portnote::pipeline::Pipeline;
     use portnote::registry::Registry;
     use portnote::transport::Transport;
 
-    /// Ethernet + IPv4 + UDP from 10.0.0.1:`src_port` to 10.0.0.2:`dst_port` (or back, when
-    /// `reply`), `payload` bytes of zeros.
-    fn udp(src_port: u16, dst_port: u16, reply: bool, payload: usize) -> Vec<u8> {
-        let (src, dst, sport, dport) = if reply {
-            ([10, 0, 0, 2], [10, 0, 0, 1], dst_port, src_port)
-        } else {
-            ([10, 0, 0, 1], [10, 0, 0, 2], src_port, dst_port)
-        };
-        let mut f = Vec::new();
-        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1]); // destination, source MAC
-        f.extend_from_slice(&[0x08, 0x00]); // EtherType IPv4
-        f.extend_from_slice(&[0x45, 0]); // version 4, IHL 5; DSCP/ECN
-        f.extend_from_slice(&((20 + 8 + payload) as u16).to_be_bytes()); // total length
-        f.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]); // id, fragment 0, TTL, UDP, checksum
-        f.extend_from_slice(&src); // source address
-        f.extend_from_slice(&dst); // destination address
-        f.extend_from_slice(&sport.to_be_bytes()); // UDP source port
-        f.extend_from_slice(&dport.to_be_bytes()); // UDP destination port
-        f.extend_from_slice(&((8 + payload) as u16).to_be_bytes()); // UDP length
-        f.extend_from_slice(&[0, 0]); // UDP checksum (none)
-        f.resize(f.len() + payload, 0);
-        f
-    }
-
     fn count(pipeline: &mut Pipeline<'_>, data: &[u8], secs: i64) {
-        pipeline.count(&Frame {
-            ts: Timestamp {
-                secs,
-                nanos: 0,
-                digits: 6,
-            },
-            len: data.len() as u32,
-            linktype: LinkType::ETHERNET,
-            data,
-            origin: Default::default(),
-        });
+        pipeline.count(&ethernet(data, secs));
     }
 
     fn capture() -> CaptureStatsReport {

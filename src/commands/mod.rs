@@ -12,6 +12,8 @@ pub mod merge;
 pub mod metrics;
 pub mod registry;
 pub mod summary;
+#[cfg(test)]
+mod test_frames;
 
 use crate::cli::{Cli, Command};
 use portnote::{Error, Outcome};

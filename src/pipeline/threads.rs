@@ -31,6 +31,13 @@ impl ThreadPlan {
         }
     }
 
+    /// `flows --threads N`: one flow table keeps the records in the order flows end, so the
+    /// threads past two do not shard the flows; the records are formatted and written in a
+    /// thread of their own instead.
+    pub fn write_records_apart(&self) -> bool {
+        self.flow_shards > 0
+    }
+
     /// How many threads read files at once when `files` regular files are summarized together:
     /// one per file up to the thread count (each reads, decodes and counts its file whole),
     /// or 1 (read one after the other) with one thread or one file.
@@ -70,6 +77,7 @@ mod tests {
             plan(ThreadPlan::available_cores())
         );
         assert_eq!(ThreadPlan::in_frame_order().flow_shards, 0);
+        assert!(!plan(2).write_records_apart() && plan(3).write_records_apart());
         assert_eq!(plan(1).file_workers(4), 1);
         assert_eq!(plan(2).file_workers(4), 2);
         assert_eq!(plan(3).file_workers(4), 3);
