@@ -30,6 +30,7 @@ mod fault_inputs;
 mod fault_output;
 mod fault_truncation;
 mod flows;
+mod flows_encap;
 mod fuzz_corpus;
 mod golden_outputs;
 mod ipfix;

@@ -64,6 +64,12 @@ FLOW_SCHEMA = T.StructType(
         T.StructField("flow", T.LongType()),
         T.StructField("file", T.StringType()),
         T.StructField("ip_version", T.IntegerType()),
+        T.StructField("vlan", T.IntegerType()),
+        T.StructField("inner_vlan", T.IntegerType()),
+        T.StructField("outer_src", T.StringType()),
+        T.StructField("outer_dst", T.StringType()),
+        T.StructField("outer_src_port", T.IntegerType()),
+        T.StructField("outer_dst_port", T.IntegerType()),
     ]
 )
 

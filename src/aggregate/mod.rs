@@ -417,6 +417,7 @@ mod tests {
             tcp_flags: 0,
             end: EndReason::Idle,
             state: ReplyState::Unanswered,
+            encap: crate::flow::Encapsulation::default(),
         }
     }
 

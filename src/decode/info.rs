@@ -42,6 +42,8 @@ pub struct PacketInfo {
     pub handshake: Option<Handshake>,
     /// When tunnelled: the outermost layer, kept beside the inner ports.
     pub outer: Option<Outer>,
+    /// The 802.1Q / 802.1ad tags of the captured frame's own link layer.
+    pub vlans: Vlans,
     /// The transport quoted inside an ICMP/ICMPv6 error: never the packet's own ports.
     pub icmp_quote: Option<IcmpQuote>,
     /// IP fragment information, used to let later fragments inherit the ports of the first.
@@ -56,6 +58,34 @@ pub struct Outer {
     pub tunnel: TunnelKind,
     /// The outer transport and ports, when the tunnel rides on one (VXLAN, Geneve, GTP-U, Teredo).
     pub ports: Option<Ports>,
+    /// Source and destination of the outermost IP header (the one the tunnel rides on). Not
+    /// in `annotate`'s output, which names the tunnel and its ports only.
+    #[serde(skip)]
+    pub src: Option<IpAddr>,
+    #[serde(skip)]
+    pub dst: Option<IpAddr>,
+}
+
+/// The VLAN ids of a frame's 802.1Q (TPID 0x8100), 802.1ad (0x88a8) or legacy QinQ (0x9100)
+/// tags, as Zeek's `conn.log` names them: `vlan` the first (outer) tag, `inner_vlan` the second;
+/// tags past the second are walked but not kept. An id is the TCI's low 12 bits (0 for a
+/// priority-tagged frame, kept as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Vlans {
+    pub vlan: Option<u16>,
+    pub inner_vlan: Option<u16>,
+}
+
+impl Vlans {
+    /// The next tag of the frame, outermost first.
+    #[inline]
+    pub(crate) fn push(&mut self, id: u16) {
+        if self.vlan.is_none() {
+            self.vlan = Some(id);
+        } else if self.inner_vlan.is_none() {
+            self.inner_vlan = Some(id);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@
 //! goes through [`read_u16`] / [`read_u32`] or `get`.
 
 use super::bytes::{read_u16, read_u32};
-use super::info::{Layer, NoPortsReason};
+use super::info::{Layer, NoPortsReason, Vlans};
 use super::wlan;
 use crate::linktype::LinkType;
 
@@ -85,32 +85,47 @@ fn is_raw(linktype: LinkType) -> bool {
     )
 }
 
-/// The network layer of one frame of `linktype`.
+/// The network layer of one frame of `linktype`, its VLAN tags not kept.
 #[inline]
 pub(crate) fn decode_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
-    // Ethernet, by far the most common, is decoded in line; the rest is a call.
-    if linktype == LinkType::ETHERNET {
-        return ethernet(data);
-    }
-    decode_other_link(linktype, data)
+    decode_link_tagged(linktype, data, &mut Vlans::default())
 }
 
-/// [`decode_link`] for every link type but Ethernet.
+/// [`decode_link`], keeping the frame's own 802.1Q / 802.1ad tags in `vlans` (tags of a frame
+/// inside a tunnel or an NSH are not the frame's: they are not kept).
+#[inline]
+pub(crate) fn decode_link_tagged<'a>(
+    linktype: LinkType,
+    data: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Network<'a>, NoPortsReason> {
+    // Ethernet, by far the most common, is decoded in line; the rest is a call.
+    if linktype == LinkType::ETHERNET {
+        return ethernet_tagged(data, vlans);
+    }
+    decode_other_link(linktype, data, vlans)
+}
+
+/// [`decode_link_tagged`] for every link type but Ethernet.
 #[inline(never)]
-fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+fn decode_other_link<'a>(
+    linktype: LinkType,
+    data: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Network<'a>, NoPortsReason> {
     match linktype {
-        LinkType::ETHERNET => ethernet(data),
+        LinkType::ETHERNET => ethernet_tagged(data, vlans),
         LinkType::LINUX_SLL => {
             let protocol = read_u16(data, 14).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = data.get(SLL_HEADER_LEN..).unwrap_or_default();
-            after_ethertype(protocol, rest)
+            after_ethertype_tagged(protocol, rest, vlans)
         }
         LinkType::LINUX_SLL2 => {
             let protocol = read_u16(data, 0).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = data
                 .get(SLL2_HEADER_LEN..)
                 .ok_or(NoPortsReason::Truncated(Layer::Link))?;
-            after_ethertype(protocol, rest)
+            after_ethertype_tagged(protocol, rest, vlans)
         }
         // A LINKTYPE_IPV4 packet that is IPv6 is decoded as IPv6, as tshark and tcpdump do
         // (their IPv4 dissectors hand version 6 over). The reverse is not: both call an IPv4
@@ -128,13 +143,13 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
             let rest = data
                 .get(IPOIB_HEADER_LEN..)
                 .ok_or(NoPortsReason::Truncated(Layer::Link))?;
-            after_ethertype(protocol, rest)
+            after_ethertype_tagged(protocol, rest, vlans)
         }
         LinkType::NULL | LinkType::LOOP => loopback(linktype, data),
         LinkType::C_HDLC => {
             let protocol = read_u16(data, 2).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = data.get(CHDLC_HEADER_LEN..).unwrap_or_default();
-            after_ethertype(protocol, rest)
+            after_ethertype_tagged(protocol, rest, vlans)
         }
         LinkType::PPP | LinkType::PPP_HDLC => match data {
             // libpcap and tshark take Cisco HDLC (address 0x0F unicast, 0x8F broadcast) under
@@ -155,45 +170,71 @@ fn decode_other_link(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, NoP
     }
 }
 
-/// An Ethernet II (or 802.3) frame starting at its destination address.
+/// An Ethernet II (or 802.3) frame starting at its destination address, inside a tunnel (its
+/// VLAN tags are not kept).
 #[inline]
 pub(crate) fn ethernet(data: &[u8]) -> Result<Network<'_>, NoPortsReason> {
+    ethernet_tagged(data, &mut Vlans::default())
+}
+
+/// [`ethernet`], keeping its VLAN tags in `vlans`.
+#[inline]
+fn ethernet_tagged<'a>(data: &'a [u8], vlans: &mut Vlans) -> Result<Network<'a>, NoPortsReason> {
     let (header, rest) = data
         .split_first_chunk::<ETHERNET_HEADER_LEN>()
         .ok_or(NoPortsReason::Truncated(Layer::Link))?;
     // destination (6), source (6), EtherType or 802.3 length (2)
     let [.., type_hi, type_lo] = *header;
-    after_ethertype(u16::from_be_bytes([type_hi, type_lo]), rest)
+    after_ethertype_tagged(u16::from_be_bytes([type_hi, type_lo]), rest, vlans)
 }
 
 /// The payload of a header whose next-protocol field is an EtherType (Ethernet, SLL, C_HDLC,
-/// GRE, Geneve): follows VLAN tags, LLC/SNAP, PPPoE and MPLS down to IP.
+/// GRE, Geneve): follows VLAN tags, LLC/SNAP, PPPoE and MPLS down to IP. VLAN tags are not kept.
 #[inline]
 pub(crate) fn after_ethertype(
     ethertype: u16,
     payload: &[u8],
 ) -> Result<Network<'_>, NoPortsReason> {
-    // IP straight after the header needs none of the walk below.
+    after_ethertype_tagged(ethertype, payload, &mut Vlans::default())
+}
+
+/// [`after_ethertype`], keeping the VLAN tags it walks in `vlans`.
+#[inline]
+fn after_ethertype_tagged<'a>(
+    ethertype: u16,
+    payload: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Network<'a>, NoPortsReason> {
+    // IP straight after the header needs none of the walk below (and an untagged frame costs
+    // nothing for the tags).
     match ethertype {
         ethertype::IPV4 => return Ok(Network::Ipv4(payload)),
         ethertype::IPV6 => return Ok(Network::Ipv6(payload)),
         _ => {}
     }
-    after_ethertype_walk(ethertype, payload)
+    after_ethertype_walk(ethertype, payload, vlans)
 }
 
 /// [`after_ethertype`] for everything but plain IPv4 and IPv6.
-fn after_ethertype_walk(ethertype: u16, payload: &[u8]) -> Result<Network<'_>, NoPortsReason> {
-    after_ethertype_nested(ethertype, payload, 0)
+fn after_ethertype_walk<'a>(
+    ethertype: u16,
+    payload: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Network<'a>, NoPortsReason> {
+    after_ethertype_nested(ethertype, payload, 0, vlans)
 }
+
+/// 802.1Q TCI (IEEE 802.1Q section 9.6): priority (3 bits), drop eligible (1), VLAN id (12).
+const VLAN_ID_MASK: u16 = 0x0fff;
 
 /// [`after_ethertype_walk`] inside `nsh_depth` NSH headers (an NSH can carry Ethernet, whose
 /// EtherType can be NSH again: the depth bounds that).
-fn after_ethertype_nested(
+fn after_ethertype_nested<'a>(
     ethertype: u16,
-    payload: &[u8],
+    payload: &'a [u8],
     nsh_depth: u8,
-) -> Result<Network<'_>, NoPortsReason> {
+    vlans: &mut Vlans,
+) -> Result<Network<'a>, NoPortsReason> {
     let mut ethertype = ethertype;
     let mut rest = payload;
     let mut tags = 0;
@@ -207,6 +248,8 @@ fn after_ethertype_nested(
                     return Err(NoPortsReason::Malformed(Layer::Vlan));
                 }
                 ethertype = read_u16(rest, 2).ok_or(NoPortsReason::Truncated(Layer::Vlan))?;
+                // The TCI is there when the next EtherType is.
+                vlans.push(read_u16(rest, 0).unwrap_or_default() & VLAN_ID_MASK);
                 rest = rest.get(VLAN_TAG_LEN..).unwrap_or_default();
             }
             ethertype::PPPOE_SESSION => return pppoe_session(rest),
@@ -268,7 +311,8 @@ pub(crate) fn by_next_protocol(
         next_protocol::ETHERNET => {
             let ethertype = read_u16(payload, 12).ok_or(NoPortsReason::Truncated(Layer::Link))?;
             let rest = payload.get(ETHERNET_HEADER_LEN..).unwrap_or_default();
-            after_ethertype_nested(ethertype, rest, depth)
+            // An Ethernet frame inside an NSH: its tags are not the captured frame's.
+            after_ethertype_nested(ethertype, rest, depth, &mut Vlans::default())
         }
         next_protocol::NSH => nsh_nested(payload, depth),
         next_protocol::MPLS => mpls(payload),

@@ -38,7 +38,7 @@ mod wlan;
 pub use frag::FragmentTracker;
 pub use info::{
     DecodeError, DecodeErrorKind, DecodeOptions, Fragment, FragmentKey, Handshake, IcmpQuote,
-    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind, WlanFrame,
+    Layer, NoPortsReason, Outer, PacketInfo, Ports, TunnelKind, Vlans, WlanFrame,
 };
 
 use crate::linktype::LinkType;
@@ -65,7 +65,7 @@ pub fn decode_frame_into(
     options: &DecodeOptions,
     info: &mut PacketInfo,
 ) {
-    let result = link::decode_link(linktype, data)
+    let result = link::decode_link_tagged(linktype, data, &mut info.vlans)
         .and_then(|network| decode_network(network, info, options, 0));
     match result {
         Ok(ports) => {
@@ -202,9 +202,13 @@ fn enter_tunnel(
         return tunnel_ports.ok_or(NoPortsReason::Malformed(Layer::Tunnel));
     }
     if info.outer.is_none() {
+        // The first tunnel entered is the outermost: `info` still holds its IP header's
+        // addresses.
         info.outer = Some(Outer {
             tunnel: kind,
             ports: tunnel_ports,
+            src: info.src,
+            dst: info.dst,
         });
     }
     let outer_view = *info;
@@ -413,14 +417,20 @@ mod tests {
 
     #[test]
     fn vxlan_reports_inner_ports_and_keeps_outer() {
-        let frame = vxlan_frame(&ipv4(17, &udp(1234, 53, &DNS_QUERY_ID)));
+        let mut frame = vxlan_frame(&ipv4(17, &udp(1234, 53, &DNS_QUERY_ID)));
+        // The outer IPv4 header's source and destination (after the 14-byte Ethernet header,
+        // at offsets 12 and 16): 192.0.2.7 -> 198.51.100.9, apart from the inner 10.0.0.x.
+        frame.splice(26..34, [192, 0, 2, 7, 198, 51, 100, 9]);
         let info = decode(LinkType::ETHERNET, &frame);
         assert_eq!(info.ports, Some(udp_ports(1234, 53)));
+        assert_eq!(info.src, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
         assert_eq!(
             info.outer,
             Some(Outer {
                 tunnel: TunnelKind::Vxlan,
-                ports: Some(udp_ports(40000, 4789))
+                ports: Some(udp_ports(40000, 4789)),
+                src: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))),
+                dst: Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9))),
             })
         );
         let no_decap = decode_frame(
@@ -537,6 +547,67 @@ mod tests {
             assert_eq!(info.ports, Some(udp_ports(1234, 53)), "{kind:?}");
             assert_eq!(info.outer.map(|o| o.tunnel), Some(kind));
         }
+    }
+
+    #[test]
+    fn vlan_ids_of_the_frame_outer_tag_first_not_those_inside_a_tunnel() {
+        let inner_udp = ipv4(17, &udp(1234, 53, &DNS_QUERY_ID));
+        // 802.1ad outer tag (priority 5, VLAN 100), 802.1Q inner tag (VLAN 4094), a third
+        // legacy tag (VLAN 7, walked but not kept), IPv4.
+        let mut tags = vec![
+            0xa0, 0x64, 0x81, 0x00, 0x0f, 0xfe, 0x91, 0x00, 0x00, 0x07, 0x08, 0x00,
+        ];
+        tags.extend_from_slice(&inner_udp);
+        let qinq = decode(LinkType::ETHERNET, &ethernet(0x88a8, &tags));
+        assert_eq!(qinq.ports, Some(udp_ports(1234, 53)));
+        assert_eq!(
+            qinq.vlans,
+            Vlans {
+                vlan: Some(100),
+                inner_vlan: Some(4094)
+            }
+        );
+        // One priority tag: VLAN 0 is kept as 0.
+        let mut one = vec![0x20, 0x00, 0x08, 0x00];
+        one.extend_from_slice(&inner_udp);
+        let tagged = decode(LinkType::ETHERNET, &ethernet(0x8100, &one));
+        assert_eq!(
+            tagged.vlans,
+            Vlans {
+                vlan: Some(0),
+                inner_vlan: None
+            }
+        );
+        assert_eq!(
+            decode(LinkType::ETHERNET, &ethernet(0x0800, &inner_udp)).vlans,
+            Vlans::default()
+        );
+        // Tags on the frame inside VXLAN are the overlay's, not the captured frame's.
+        let mut inner = vec![0x00, 0x2a, 0x08, 0x00];
+        inner.extend_from_slice(&inner_udp);
+        let mut vxlan = vec![0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00];
+        vxlan.extend_from_slice(&ethernet(0x8100, &inner));
+        let frame = ethernet(0x0800, &ipv4(17, &udp(40000, 4789, &vxlan)));
+        let info = decode(LinkType::ETHERNET, &frame);
+        assert_eq!(info.ports, Some(udp_ports(1234, 53)));
+        assert_eq!(info.vlans, Vlans::default());
+        // A tag cut before its EtherType keeps nothing it could not read.
+        let cut = decode(LinkType::ETHERNET, &ethernet(0x8100, &[0x00, 0x05, 0x08]));
+        assert_eq!(cut.reason, Some(NoPortsReason::Truncated(Layer::Vlan)));
+        assert_eq!(cut.vlans, Vlans::default());
+    }
+
+    #[test]
+    fn gre_keeps_the_outer_ipv6_addresses() {
+        let inner_udp = ipv4(17, &udp(1234, 53, &DNS_QUERY_ID));
+        let mut g = vec![0x00, 0x00, 0x08, 0x00]; // no flags; IPv4
+        g.extend_from_slice(&inner_udp);
+        let info = decode(LinkType::ETHERNET, &ethernet(0x86dd, &ipv6(47, &g)));
+        assert_eq!(info.ports, Some(udp_ports(1234, 53)));
+        let outer = info.outer.unwrap();
+        assert_eq!((outer.tunnel, outer.ports), (TunnelKind::Gre, None));
+        assert_eq!(outer.src, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(outer.dst, Some("2001:db8::2".parse().unwrap()));
     }
 
     /// Every frame fixture with the ports it must report; the truncation loop below cuts each.

@@ -524,6 +524,7 @@ mod tests {
             tcp_flags: 0,
             wire_len: 60,
             tunnel: None,
+            vlans: crate::decode::Vlans::default(),
         };
         packet.packed_key().0
     }

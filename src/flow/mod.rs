@@ -22,6 +22,7 @@
 //! the flow and pushed back at its real deadline, so no flow expires early or late.
 
 pub mod community_id;
+mod encap;
 pub mod endpoints;
 mod record;
 pub mod service_port;
@@ -29,9 +30,10 @@ mod slot;
 mod wheel;
 
 use crate::capture::Timestamp;
-use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind};
+use crate::decode::{Handshake, PacketInfo, Ports, TunnelKind, Vlans};
 use crate::registry::{PortInfo, Registry, Status};
 use crate::transport::Transport;
+use encap::Encaps;
 use endpoints::LateDecisions;
 use hashbrown::HashTable;
 use service_port::{choose_service_side, Evidence, ServiceSide, Sides};
@@ -40,7 +42,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use wheel::Wheel;
 
-pub use record::{EndReason, FlowRecord, FlowSink, ReplyState};
+pub use record::{Encapsulation, EndReason, FlowRecord, FlowSink, OuterEndpoints, ReplyState};
 
 /// The flow table's hasher: fast, and randomly seeded per process.
 type FlowHasher = foldhash::fast::RandomState;
@@ -109,6 +111,10 @@ pub struct FlowPacket {
     pub wire_len: u32,
     /// The tunnel it came in, part of the flow's key.
     pub tunnel: Option<TunnelKind>,
+    /// The frame's VLAN tags: kept for a new flow, not part of its key. (A tunnelled packet's
+    /// outer endpoints reach the table apart, [`FlowTable::tunnelled_by`], so this struct,
+    /// moved per packet, stays small.)
+    pub vlans: Vlans,
 }
 
 impl FlowPacket {
@@ -123,6 +129,7 @@ impl FlowPacket {
             tcp_flags: info.tcp_flags.unwrap_or(0),
             wire_len,
             tunnel: info.outer.map(|o| o.tunnel),
+            vlans: info.vlans,
         })
     }
 
@@ -140,6 +147,8 @@ impl FlowPacket {
             tcp_flags: 0,
             wire_len: 0,
             tunnel: info.outer.map(|o| o.tunnel),
+            // Only marks a live flow: never creates one, so its link does not matter.
+            vlans: Vlans::default(),
         })
     }
 
@@ -377,7 +386,7 @@ impl FlowState {
     }
 
     /// The owned record of this flow (its counters since the last hand-on), leaving `way`.
-    fn record(&self, key: FlowKey, way: EndReason) -> FlowRecord {
+    fn record(&self, key: FlowKey, encap: Encapsulation, way: EndReason) -> FlowRecord {
         FlowRecord {
             id: self.id,
             key,
@@ -390,6 +399,7 @@ impl FlowState {
             tcp_flags: self.tcp_flags,
             end: EndReason::of(way, self.tcp_flags),
             state: self.reply_state(),
+            encap,
         }
     }
 
@@ -594,7 +604,13 @@ fn count_packet(
         expiries.push(Expiry { slot: index }, deadline);
     }
     let (evidence, service_status) = slot.decision();
-    observed(slot.id, towards_server, ports, evidence, service_status)
+    observed(
+        slot.flow_id(),
+        towards_server,
+        ports,
+        evidence,
+        service_status,
+    )
 }
 
 /// [`count_packet`] on the flow in full: a spilled flow, or a packet the packed fields cannot
@@ -721,6 +737,10 @@ pub struct FlowTable {
     live: usize,
     v6: V6Pairs,
     spill: Spill,
+    /// Inner VLAN ids and outer endpoints of the flows that have them.
+    encaps: Encaps,
+    /// The outer endpoints of the tunnelled packet about to be observed ([`Self::tunnelled_by`]).
+    packet_outer: Option<OuterEndpoints>,
     hasher: FlowHasher,
     /// Every live flow has an entry at or before its real deadline; entries of ended flows are
     /// stale (their slot is free or holds another flow) and dropped when taken out, and a flow
@@ -760,6 +780,8 @@ impl FlowTable {
             live: 0,
             v6: V6Pairs::default(),
             spill: Spill::default(),
+            encaps: Encaps::default(),
+            packet_outer: None,
             hasher: FlowHasher::default(),
             grow_at: 0,
             expiries: Wheel::new(),
@@ -783,6 +805,14 @@ impl FlowTable {
 
     pub fn stats(&self) -> FlowStats {
         self.stats
+    }
+
+    /// The outer endpoints of the next packet to observe, a tunnelled one: a flow it creates
+    /// keeps them. Called only for tunnelled packets, so the others pay nothing for it; read
+    /// only for a packet whose key has a tunnel, so a stale value is never taken.
+    #[inline]
+    pub fn tunnelled_by(&mut self, outer: OuterEndpoints) {
+        self.packet_outer = Some(outer);
     }
 
     pub fn len(&self) -> usize {
@@ -927,7 +957,7 @@ impl FlowTable {
                     return Observed::unknown(ports);
                 };
                 let id = self.next_id;
-                self.next_id += 1;
+                self.next_id = slot::next_flow_id(id);
                 self.stats.flows += 1;
                 self.stats.peak = self.stats.peak.max(self.live as u64);
                 // Fan-in of the flows before this one, then this one counted.
@@ -950,6 +980,11 @@ impl FlowTable {
                 let deadline = now.saturating_add(self.timeouts.of(ports.transport, 0));
                 if let Some(slot) = self.slots.get_mut(index as usize) {
                     slot.store(&state, &mut self.spill, index);
+                    let encap = Encapsulation {
+                        vlans: packet.vlans,
+                        outer: packet.tunnel.and(self.packet_outer),
+                    };
+                    self.encaps.keep(slot, index, &encap);
                 }
                 self.expiries.push(Expiry { slot: index }, deadline);
                 index
@@ -964,7 +999,8 @@ impl FlowTable {
             let mut state = slot.state(&self.spill, index);
             if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
                 if state.packets() > 0 {
-                    let record = state.record(slot.key(&self.v6), EndReason::Revised);
+                    let encap = self.encaps.of(slot, index);
+                    let record = state.record(slot.key(&self.v6), encap, EndReason::Revised);
                     self.late
                         .end(self.decide_late, registry, sink, record, state.directions());
                     self.stats.flows += 1;
@@ -1057,6 +1093,9 @@ impl FlowTable {
         if slot.bits & slot::SPILLED != 0 {
             self.spill.remove(&index);
         }
+        if slot.has_encap() {
+            self.encaps.remove(index);
+        }
         *slot = Slot {
             a: self.free_head,
             ..Slot::default()
@@ -1096,7 +1135,8 @@ impl FlowTable {
                 .saturating_add(timeouts.of(slot.transport(), slot.tcp_flags));
             if deadline < now {
                 let state = slot.state(&self.spill, entry.slot);
-                let record = state.record(slot.key(&self.v6), EndReason::Idle);
+                let encap = self.encaps.of(slot, entry.slot);
+                let record = state.record(slot.key(&self.v6), encap, EndReason::Idle);
                 self.late
                     .end(self.decide_late, registry, sink, record, state.directions());
                 self.remove(entry.slot);
@@ -1220,7 +1260,8 @@ impl FlowTable {
                 if !slot.is_free() && slot.last_ns(&self.spill, index) <= threshold {
                     to_evict -= 1;
                     let state = slot.state(&self.spill, index);
-                    let record = state.record(slot.key(&self.v6), EndReason::Evicted);
+                    let encap = self.encaps.of(slot, index);
+                    let record = state.record(slot.key(&self.v6), encap, EndReason::Evicted);
                     self.late
                         .end(self.decide_late, registry, sink, record, state.directions());
                     self.remove(index);
@@ -1238,7 +1279,8 @@ impl FlowTable {
     pub fn snapshot_into<S: FlowSink>(&self, registry: &Registry, sink: &mut S) {
         for (index, slot) in self.live_slots() {
             let state = slot.state(&self.spill, index);
-            let mut record = state.record(slot.key(&self.v6), EndReason::Snapshot);
+            let encap = self.encaps.of(slot, index);
+            let mut record = state.record(slot.key(&self.v6), encap, EndReason::Snapshot);
             if self.decide_late {
                 endpoints::settle(
                     registry,
@@ -1272,7 +1314,8 @@ impl FlowTable {
                 continue;
             }
             let state = slot.state(&self.spill, index as u32);
-            let record = state.record(slot.key(&self.v6), EndReason::CaptureEnd);
+            let encap = self.encaps.of(slot, index as u32);
+            let record = state.record(slot.key(&self.v6), encap, EndReason::CaptureEnd);
             self.late
                 .end(self.decide_late, registry, sink, record, state.directions());
         }
@@ -1282,6 +1325,7 @@ impl FlowTable {
         self.live = 0;
         self.v6.clear();
         self.spill.clear();
+        self.encaps.clear();
         self.expiries.clear();
         std::mem::replace(&mut self.late, LateDecisions::new(self.max_flows))
     }
@@ -1318,6 +1362,7 @@ mod tests {
             tcp_flags: 0,
             wire_len: 60,
             tunnel: None,
+            vlans: Vlans::default(),
         }
     }
 
@@ -2042,5 +2087,126 @@ mod tests {
         );
         table.finish(&r, &mut ended);
         assert_eq!(ended.len(), 20_000);
+    }
+
+    /// Observe `p` as the pipeline hands a packet on: its tags in it, its outer endpoints apart.
+    fn observe_with(
+        table: &mut FlowTable,
+        r: &Registry,
+        ended: &mut Vec<FlowRecord>,
+        p: FlowPacket,
+        e: &Encapsulation,
+    ) {
+        let p = FlowPacket {
+            vlans: e.vlans,
+            tunnel: e.outer.map(|_| TunnelKind::Vxlan),
+            ..p
+        };
+        if let Some(outer) = e.outer {
+            table.tunnelled_by(outer);
+        }
+        table.observe(r, ended, &p);
+    }
+
+    /// A flow keeps its FIRST packet's VLAN ids and outer endpoints (not part of its key), in
+    /// the slot's link bits and the side table, which is emptied as flows end.
+    #[test]
+    fn a_flow_keeps_its_first_packets_vlans_and_outer_endpoints() {
+        let r = registry();
+        let mut ended: Vec<FlowRecord> = Vec::new();
+        let mut table = FlowTable::new(100, IdleTimeouts::default());
+        let outer = OuterEndpoints {
+            src: "192.0.2.1".parse().unwrap(),
+            dst: "2001:db8::9".parse().unwrap(),
+            ports: Some(Ports {
+                transport: Transport::Udp,
+                src_port: 40000,
+                dst_port: 4789,
+            }),
+        };
+        let cases = [
+            Encapsulation::default(),
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(4095),
+                    inner_vlan: None,
+                },
+                outer: None,
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(0),
+                    inner_vlan: Some(200),
+                },
+                outer: None,
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans::default(),
+                outer: Some(outer),
+            },
+            Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(7),
+                    inner_vlan: Some(8),
+                },
+                outer: Some(outer),
+            },
+        ];
+        for (n, encap) in cases.iter().enumerate() {
+            let client_port = 50000 + n as u16;
+            let first = packet(ts(1), CLIENT, SERVER, tcp(client_port, 443));
+            observe_with(&mut table, &r, &mut ended, first, encap);
+            // A later packet on another VLAN and underlay path (the same tunnel kind: it is
+            // part of the key) is the same flow and changes nothing.
+            let other = Encapsulation {
+                outer: encap.outer.map(|o| OuterEndpoints {
+                    src: o.dst,
+                    dst: o.src,
+                    ports: None,
+                }),
+                ..cases[(n + 2) % cases.len()]
+            };
+            let later = packet(ts(2), SERVER, CLIENT, tcp(443, client_port));
+            observe_with(&mut table, &r, &mut ended, later, &other);
+        }
+        assert_eq!(table.len(), cases.len());
+        assert_eq!(
+            table.encaps.len(),
+            3,
+            "only flows with an inner tag or a tunnel"
+        );
+        table.finish(&r, &mut ended);
+        assert_eq!(ended.len(), cases.len());
+        for (n, encap) in cases.iter().enumerate() {
+            let record = ended
+                .iter()
+                .find(|r| r.client().port == 50000 + n as u16)
+                .unwrap();
+            assert_eq!(record.encap, *encap, "case {n}");
+            assert_eq!(record.packets(), 2);
+            assert!(record.id < 1 << 48);
+        }
+        // Ended flows free their entries (and flows ended by timeout too).
+        assert_eq!(table.encaps.len(), 0);
+        let tunnelled = FlowPacket {
+            tunnel: Some(TunnelKind::Gre),
+            ..packet(ts(10), CLIENT, SERVER, tcp(1, 443))
+        };
+        table.tunnelled_by(outer);
+        table.observe(&r, &mut ended, &tunnelled);
+        // A stale value is never taken: a packet without a tunnel makes a flow without one.
+        table.observe(&r, &mut ended, &packet(ts(11), CLIENT, SERVER, tcp(3, 443)));
+        assert_eq!(table.encaps.len(), 1);
+        table.observe(
+            &r,
+            &mut ended,
+            &packet(ts(10_000), CLIENT, SERVER, tcp(2, 443)),
+        );
+        assert_eq!(table.len(), 1);
+        let last = ended.iter().find(|r| r.client().port == 1).unwrap();
+        assert_eq!(last.encap.outer, Some(outer));
+        let untunnelled = ended.iter().find(|r| r.client().port == 3).unwrap();
+        assert_eq!(untunnelled.encap, Encapsulation::default());
+        assert_eq!(table.encaps.len(), 0);
     }
 }

@@ -9,7 +9,9 @@
 use super::service_port::Evidence;
 use super::{Counter, Endpoint, FlowKey};
 use crate::capture::Timestamp;
+use crate::decode::{Outer, Ports, Vlans};
 use crate::registry::Registry;
+use std::net::IpAddr;
 
 /// Why a flow left the flow table.
 ///
@@ -88,6 +90,39 @@ impl ReplyState {
     }
 }
 
+/// The outermost IP header of a tunnelled packet, and the tunnel's transport ports when it
+/// rides on one (VXLAN, Geneve, GTP-U, Teredo, L2TP, MPLS in UDP), as that packet carried them:
+/// `src` is the packet's outer source, whichever side of the inner flow sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OuterEndpoints {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ports: Option<Ports>,
+}
+
+impl OuterEndpoints {
+    /// The outer endpoints of a decoded tunnel; None when its IP header's addresses were not
+    /// read (never for a tunnel the decoder entered).
+    #[inline]
+    pub fn of(outer: &Outer) -> Option<OuterEndpoints> {
+        Some(OuterEndpoints {
+            src: outer.src?,
+            dst: outer.dst?,
+            ports: outer.ports,
+        })
+    }
+}
+
+/// What carried a flow's FIRST packet around its IP header: the frame's VLAN tags and, when
+/// tunnelled, the outer endpoints. Not part of the flow's key (as in Zeek's default): later
+/// packets of the flow on another VLAN or underlay path count in the same flow, and the record
+/// says what its first packet had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Encapsulation {
+    pub vlans: Vlans,
+    pub outer: Option<OuterEndpoints>,
+}
+
 /// A finished flow (or a part of one, see [`EndReason::Revised`]), owned.
 ///
 /// Counters are oriented by the service decision: `to_server` is client to server. The key's
@@ -115,6 +150,8 @@ pub struct FlowRecord {
     /// Answered, unanswered or refused, from every packet of the flow so far (not only those
     /// counted in this record).
     pub state: ReplyState,
+    /// VLAN ids and outer endpoints of the flow's first packet.
+    pub encap: Encapsulation,
 }
 
 impl FlowRecord {

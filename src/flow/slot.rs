@@ -32,6 +32,26 @@ pub(super) const FIRST_FROM_A: u8 = 1 << 6;
 pub(super) const SPILLED: u8 = 1 << 7;
 const REPLIES: u8 = 0x1f;
 
+/// [`Slot::id`] holds the flow id in its low 48 bits; the top 16 are the flow's first packet's
+/// link: bits 48-59 its outer VLAN id, bit 60 that it had one, bit 61 that the flow has an
+/// entry in the encapsulation side table (inner VLAN, outer endpoints: `super::encap`). An
+/// untagged flow outside a tunnel has them all 0, so they cost it nothing.
+pub(super) const FLOW_ID_MASK: u64 = (1 << 48) - 1;
+const VLAN_SHIFT: u32 = 48;
+const VLAN_ID_MASK: u64 = 0x0fff;
+const HAS_VLAN: u64 = 1 << 60;
+const HAS_ENCAP: u64 = 1 << 61;
+
+/// The flow id after `id`: ids run 1 ..= 2^48 - 1, then start at 1 again (at ten million new
+/// flows a second, after 325 days), so an id never reaches the link bits above it.
+pub(super) const fn next_flow_id(id: u64) -> u64 {
+    if id >= FLOW_ID_MASK {
+        1
+    } else {
+        id + 1
+    }
+}
+
 /// [`Slot::kind`]: transport index in bits 0-1, IPv6 in bit 2, tunnel code in bits 3-7.
 const KIND_V6: u8 = 1 << 2;
 
@@ -59,7 +79,7 @@ impl Count32 {
 }
 
 /// One live flow, packed; `id == 0` marks a free slot (flow ids start at 1), whose `a` is the
-/// next free slot's index.
+/// next free slot's index. `id`'s top 16 bits are link bits ([`FLOW_ID_MASK`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Slot {
     pub(super) id: u64,
@@ -288,6 +308,34 @@ impl Slot {
         self.id == 0
     }
 
+    /// The flow's id, without the link bits.
+    #[inline(always)]
+    pub(super) fn flow_id(&self) -> u64 {
+        self.id & FLOW_ID_MASK
+    }
+
+    /// The first packet's outer VLAN id.
+    pub(super) fn vlan(&self) -> Option<u16> {
+        (self.id & HAS_VLAN != 0).then_some(((self.id >> VLAN_SHIFT) & VLAN_ID_MASK) as u16)
+    }
+
+    /// Whether the flow has an entry in the encapsulation side table.
+    pub(super) fn has_encap(&self) -> bool {
+        self.id & HAS_ENCAP != 0
+    }
+
+    /// Sets the link bits: the outer VLAN id, and whether there is a side-table entry.
+    pub(super) fn set_link(&mut self, vlan: Option<u16>, has_encap: bool) {
+        let mut link = 0;
+        if let Some(id) = vlan {
+            link |= HAS_VLAN | ((u64::from(id) & VLAN_ID_MASK) << VLAN_SHIFT);
+        }
+        if has_encap {
+            link |= HAS_ENCAP;
+        }
+        self.id = self.flow_id() | link;
+    }
+
     pub(super) fn is_v6(&self) -> bool {
         self.kind & KIND_V6 != 0
     }
@@ -389,7 +437,7 @@ impl Slot {
             to_client: self.to_client.wide(),
         });
         FlowState {
-            id: self.id,
+            id: self.flow_id(),
             server_is_a: self.server_is_a(),
             evidence,
             service_status,
@@ -406,7 +454,8 @@ impl Slot {
     /// Stores `state` (the key fields are left alone): packed, or in `spill` when the slot
     /// cannot hold its times or counters.
     pub(super) fn store(&mut self, state: &FlowState, spill: &mut Spill, index: u32) {
-        self.id = state.id;
+        // The link bits stay as they are.
+        self.id = (self.id & !FLOW_ID_MASK) | (state.id & FLOW_ID_MASK);
         self.tcp_flags = state.tcp_flags;
         let mut bits = state.replies & REPLIES;
         if state.server_is_a {
@@ -574,6 +623,34 @@ mod tests {
         ] {
             assert!(packs_ns(ns), "{ns}");
         }
+    }
+
+    #[test]
+    fn link_bits_keep_apart_from_the_flow_id_through_store_and_state() {
+        let mut spill = Spill::default();
+        let top = FlowState {
+            id: FLOW_ID_MASK,
+            ..state()
+        };
+        for vlan in [None, Some(0), Some(1), Some(4095)] {
+            for has_encap in [false, true] {
+                let mut slot = Slot::default();
+                slot.store(&top, &mut spill, 1);
+                slot.set_link(vlan, has_encap);
+                assert_eq!((slot.vlan(), slot.has_encap()), (vlan, has_encap));
+                assert_eq!(slot.state(&spill, 1), top);
+                assert_eq!(slot.flow_id(), FLOW_ID_MASK);
+                // A later store (a revision, a spill) leaves the link bits alone.
+                slot.store(&state(), &mut spill, 1);
+                assert_eq!((slot.vlan(), slot.has_encap()), (vlan, has_encap));
+                assert_eq!(slot.state(&spill, 1).id, 7);
+                assert!(!slot.is_free());
+            }
+        }
+        // Ids wrap before they reach the link bits, and never become 0 (a free slot).
+        assert_eq!(next_flow_id(FLOW_ID_MASK - 1), FLOW_ID_MASK);
+        assert_eq!(next_flow_id(FLOW_ID_MASK), 1);
+        assert_eq!(next_flow_id(u64::MAX), 1);
     }
 
     #[test]

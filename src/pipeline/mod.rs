@@ -24,7 +24,7 @@ use crate::decode::{
 };
 use crate::flow::endpoints::{EndpointTable, LateDecisions};
 use crate::flow::{
-    Attribution, FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, Observed,
+    Attribution, FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, Observed, OuterEndpoints,
 };
 use crate::registry::Registry;
 
@@ -89,6 +89,15 @@ impl PacketStart {
 #[inline(always)]
 fn lane_of(observed: &Observed) -> Lane {
     Lane::of_status(observed.service_status, observed.service_port)
+}
+
+/// Hands the flow table a tunnelled packet's outer endpoints before the packet: out of line,
+/// so the packets outside tunnels pay one test.
+#[inline(never)]
+fn tunnelled_by(flows: &mut FlowTable, info: &PacketInfo) {
+    if let Some(outer) = info.outer.as_ref().and_then(OuterEndpoints::of) {
+        flows.tunnelled_by(outer);
+    }
 }
 
 /// What the pipeline says of one packet.
@@ -167,6 +176,9 @@ impl<'r, S: FlowSink> Pipeline<'r, S> {
         let mut info = PacketInfo::default();
         let observed = match self.start.start(frame, &mut info) {
             Some(packet) => {
+                if packet.tunnel.is_some() {
+                    tunnelled_by(&mut self.flows, &info);
+                }
                 let mut sinks = (&mut self.start.aggregator, &mut self.records);
                 let observed = self.flows.observe(self.registry, &mut sinks, &packet);
                 self.start.aggregator.count_in_timeline(

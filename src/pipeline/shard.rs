@@ -26,7 +26,9 @@ use crate::aggregate::Aggregator;
 use crate::capture::Frame;
 use crate::decode::{DecodeOptions, PacketInfo};
 use crate::flow::endpoints::{EndpointTable, LateDecisions};
-use crate::flow::{FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, SweepClock};
+use crate::flow::{
+    FlowPacket, FlowSink, FlowStats, FlowTable, IdleTimeouts, OuterEndpoints, SweepClock,
+};
 use crate::registry::Registry;
 use std::hash::BuildHasher;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -46,6 +48,9 @@ enum Event {
     Packet(FlowPacket),
     /// An ICMP port unreachable quoted this packet of a flow of the shard: mark it refused.
     PortUnreachable(FlowPacket),
+    /// The outer endpoints of the tunnelled packet that follows (no bigger than a packet, so
+    /// events stay their size).
+    Tunnelled(OuterEndpoints),
 }
 
 /// The reader's end of one worker.
@@ -170,6 +175,11 @@ impl<'scope, S: FlowSink + Send + 'scope> ShardedPipeline<'scope, S> {
         }
         let shard = self.shard_of(&packet);
         if let Some(worker) = self.workers.get_mut(shard) {
+            if packet.tunnel.is_some() {
+                if let Some(outer) = info.outer.as_ref().and_then(OuterEndpoints::of) {
+                    worker.push(Event::Tunnelled(outer));
+                }
+            }
             worker.push(Event::Packet(packet));
         }
     }
@@ -248,6 +258,7 @@ fn run_worker<S: FlowSink>(
                         .count_in_timeline(lane_of(&observed), p.ts, p.wire_len);
                 }
                 Event::PortUnreachable(p) => flows.mark_port_unreachable(&p),
+                Event::Tunnelled(outer) => flows.tunnelled_by(outer),
             }
         }
         // The reader may have stopped taking batches back (it finished): then drop this one.
@@ -345,10 +356,17 @@ mod tests {
         use crate::flow::FlowRecord;
         let registry = Registry::embedded().unwrap();
         let options = DecodeOptions::default();
-        let capture = portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
+        // A mix, with VLAN-tagged flows and tunnels (whose outer endpoints travel to the
+        // shards as events of their own) among them.
+        let mut capture = portnote_synth::SynthConfig::new(portnote_synth::Kind::Mix)
             .packets(20_000)
             .to_bytes()
             .unwrap();
+        let tunnels = portnote_synth::SynthConfig::new(portnote_synth::Kind::Tunnels)
+            .to_bytes()
+            .unwrap();
+        // Both are pcap files of one link type: the tunnels' records after the mix's header.
+        capture.extend_from_slice(&tunnels[24..]);
         let normalized = |records: Vec<FlowRecord>| {
             let mut all: Vec<String> = records
                 .into_iter()
@@ -378,6 +396,8 @@ mod tests {
         assert_eq!(sharded.len(), 3);
         assert!(sharded.iter().all(|records| !records.is_empty()));
         assert!(one.len() > 100, "{}", one.len());
+        assert!(one.iter().any(|r| r.encap.outer.is_some()));
+        assert!(one.iter().any(|r| r.encap.vlans.vlan.is_some()));
         assert_eq!(normalized(sharded.concat()), normalized(one));
     }
 

@@ -561,6 +561,8 @@ mod tests {
                     src_port: 1,
                     dst_port: 4789,
                 }),
+                src: None,
+                dst: None,
             }),
             ..info()
         };

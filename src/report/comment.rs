@@ -171,6 +171,8 @@ mod tests {
                     src_port: 1234,
                     dst_port: 4789,
                 }),
+                src: None,
+                dst: None,
             }),
             ..tcp(4, 60000)
         };
@@ -205,6 +207,8 @@ mod tests {
             outer: Some(Outer {
                 tunnel: TunnelKind::Gre,
                 ports: None,
+                src: None,
+                dst: None,
             }),
             ..PacketInfo::default()
         };

@@ -11,7 +11,7 @@ use crate::capture::Timestamp;
 use crate::decode::TunnelKind;
 use crate::flow::community_id::{community_id, proto_of};
 use crate::flow::service_port::Evidence;
-use crate::flow::{Counter, EndReason, FlowRecord, ReplyState};
+use crate::flow::{Counter, Encapsulation, EndReason, FlowRecord, ReplyState};
 use crate::registry::{Class, Registry, Status};
 use crate::transport::Transport;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 /// The fields of a flow record, in output order (the CSV header, the Parquet schema).
-pub const FIELDS: [&str; 26] = [
+pub const FIELDS: [&str; 32] = [
     "first_seen",
     "last_seen",
     "duration",
@@ -46,6 +46,12 @@ pub const FIELDS: [&str; 26] = [
     "flow",
     "file",
     "ip_version",
+    "vlan",
+    "inner_vlan",
+    "outer_src",
+    "outer_dst",
+    "outer_src_port",
+    "outer_dst_port",
 ];
 
 /// One finished flow as reported: endpoints oriented by the service decision, the registry's
@@ -82,6 +88,8 @@ pub struct FlowRow<'a> {
     pub flow: u64,
     /// The input being read when the flow ended.
     pub file: Option<&'a str>,
+    /// The first packet's VLAN ids and tunnel's outer endpoints.
+    pub encap: Encapsulation,
 }
 
 impl<'a> FlowRow<'a> {
@@ -118,6 +126,7 @@ impl<'a> FlowRow<'a> {
             ),
             flow: record.id,
             file,
+            encap: record.encap,
         }
     }
 
@@ -137,6 +146,20 @@ impl<'a> FlowRow<'a> {
         } else {
             6
         }
+    }
+
+    pub fn outer_src(&self) -> Option<IpAddr> {
+        self.encap.outer.map(|o| o.src)
+    }
+
+    pub fn outer_dst(&self) -> Option<IpAddr> {
+        self.encap.outer.map(|o| o.dst)
+    }
+
+    /// The tunnel's transport ports (source, destination) when it rides on one.
+    pub fn outer_ports(&self) -> Option<(u16, u16)> {
+        let ports = self.encap.outer?.ports?;
+        Some((ports.src_port, ports.dst_port))
     }
 
     /// The TCP flags seen, by name (`SYN|ACK|FIN`); `None` for other transports.
@@ -208,6 +231,12 @@ struct FlowJson<'r> {
     flow: u64,
     file: Option<&'r str>,
     ip_version: u8,
+    vlan: Option<u16>,
+    inner_vlan: Option<u16>,
+    outer_src: Option<IpAddr>,
+    outer_dst: Option<IpAddr>,
+    outer_src_port: Option<u16>,
+    outer_dst_port: Option<u16>,
 }
 
 impl<'r> FlowJson<'r> {
@@ -239,6 +268,12 @@ impl<'r> FlowJson<'r> {
             flow: row.flow,
             file: row.file,
             ip_version: row.ip_version(),
+            vlan: row.encap.vlans.vlan,
+            inner_vlan: row.encap.vlans.inner_vlan,
+            outer_src: row.outer_src(),
+            outer_dst: row.outer_dst(),
+            outer_src_port: row.outer_ports().map(|p| p.0),
+            outer_dst_port: row.outer_ports().map(|p| p.1),
         }
     }
 }
@@ -323,6 +358,13 @@ fn write_json_line(line: &mut Vec<u8>, row: &FlowRow<'_>) -> io::Result<()> {
     line.extend_from_slice(b",\"file\":");
     json(line, &row.file)?;
     push_number(line, "ip_version", row.ip_version());
+    push_opt_number(line, "vlan", row.encap.vlans.vlan);
+    push_opt_number(line, "inner_vlan", row.encap.vlans.inner_vlan);
+    push_opt_addr(line, "outer_src", row.outer_src());
+    push_opt_addr(line, "outer_dst", row.outer_dst());
+    let ports = row.outer_ports();
+    push_opt_number(line, "outer_src_port", ports.map(|p| p.0));
+    push_opt_number(line, "outer_dst_port", ports.map(|p| p.1));
     line.extend_from_slice(b"}\n");
     Ok(())
 }
@@ -353,6 +395,29 @@ fn push_number(line: &mut Vec<u8>, key: &str, value: impl itoa::Integer) {
     line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
+/// `,"key":123` or `,"key":null`
+fn push_opt_number(line: &mut Vec<u8>, key: &str, value: Option<u16>) {
+    match value {
+        Some(value) => push_number(line, key, value),
+        None => {
+            line.extend_from_slice(b",\"");
+            line.extend_from_slice(key.as_bytes());
+            line.extend_from_slice(b"\":null");
+        }
+    }
+}
+
+/// `,"key":"192.0.2.1"` or `,"key":null`
+fn push_opt_addr(line: &mut Vec<u8>, key: &str, addr: Option<IpAddr>) {
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+    match addr {
+        Some(addr) => push_addr(line, addr),
+        None => line.extend_from_slice(b"null"),
+    }
+}
+
 /// `"192.0.2.1"`: as serde writes an address.
 fn push_addr(line: &mut Vec<u8>, addr: IpAddr) {
     line.push(b'"');
@@ -378,6 +443,11 @@ pub(crate) fn write_addr(line: &mut Vec<u8>, addr: IpAddr) {
             let _ = write!(line, "{v6}");
         }
     }
+}
+
+/// A value's text, or empty when absent.
+fn opt_string<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// A header line of [`FIELDS`], then one line per flow; absent values are empty.
@@ -427,6 +497,12 @@ impl<W: Write> FlowWriter for CsvFlows<W> {
                 j.flow.to_string(),
                 j.file.unwrap_or_default().to_string(),
                 j.ip_version.to_string(),
+                opt_string(j.vlan),
+                opt_string(j.inner_vlan),
+                opt_string(j.outer_src),
+                opt_string(j.outer_dst),
+                opt_string(j.outer_src_port),
+                opt_string(j.outer_dst_port),
             ])
             .map_err(super::csv_to_io)
     }
@@ -481,6 +557,13 @@ mod tests {
             tcp_flags: 0x1b, // FIN SYN PSH ACK
             end: EndReason::Fin,
             state: ReplyState::Answered,
+            encap: Encapsulation {
+                vlans: crate::decode::Vlans {
+                    vlan: Some(100),
+                    inner_vlan: None,
+                },
+                outer: None,
+            },
         }
     }
 
@@ -521,6 +604,9 @@ mod tests {
         assert_eq!(json["state"], "answered");
         assert_eq!(json["evidence"], "handshake");
         assert_eq!(json["first_seen"], "1970-01-01T00:00:10.000000Z");
+        assert_eq!(json["vlan"], 100);
+        assert!(json["inner_vlan"].is_null());
+        assert!(json["outer_src"].is_null());
 
         let mut out = Vec::new();
         {
@@ -535,6 +621,11 @@ mod tests {
         assert_eq!(values.len(), FIELDS.len());
         assert_eq!(values[7], "80");
         assert_eq!(values[13], "", "no unauthorized note");
+        let at = |name: &str| values[FIELDS.iter().position(|f| *f == name).unwrap()];
+        assert_eq!(at("vlan"), "100");
+        assert_eq!(at("inner_vlan"), "", "absent is empty");
+        assert_eq!(at("outer_src"), "");
+        assert_eq!(at("outer_dst_port"), "");
     }
 
     proptest::proptest! {
@@ -553,6 +644,8 @@ mod tests {
             text in proptest::option::of("[a-z\"\\\\\u{0}-\u{1f}é€ ]{0,12}"),
             file in proptest::option::of("[/a-z.\"\\\\\u{7f} ]{0,12}"),
             flow in proptest::num::u64::ANY,
+            vlans in (proptest::option::of(0u16..4096), proptest::option::of(0u16..4096)),
+            outer in proptest::option::of((proptest::bool::ANY, proptest::num::u128::ANY, proptest::option::of((proptest::num::u16::ANY, proptest::num::u16::ANY)))),
         ) {
             let addr = |x: u128| if v6 {
                 IpAddr::from(x.to_be_bytes())
@@ -583,6 +676,18 @@ mod tests {
                 community_id: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=".to_string(),
                 flow,
                 file: file.as_deref(),
+                encap: Encapsulation {
+                    vlans: crate::decode::Vlans { vlan: vlans.0, inner_vlan: vlans.1 },
+                    outer: outer.map(|(v6, x, ports)| crate::flow::OuterEndpoints {
+                        src: if v6 { IpAddr::from(x.to_be_bytes()) } else { IpAddr::from((x as u32).to_be_bytes()) },
+                        dst: IpAddr::from(((x >> 32) as u32).to_be_bytes()),
+                        ports: ports.map(|(src_port, dst_port)| crate::decode::Ports {
+                            transport: Transport::Udp,
+                            src_port,
+                            dst_port,
+                        }),
+                    }),
+                },
             };
             let mut line = Vec::new();
             write_json_line(&mut line, &row).unwrap();

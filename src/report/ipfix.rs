@@ -723,6 +723,7 @@ mod tests {
             tcp_flags: 0x12,
             end,
             state: ReplyState::Answered,
+            encap: crate::flow::Encapsulation::default(),
         }
     }
 

@@ -53,6 +53,12 @@ message flow {
   required int64 flow;
   optional binary file (STRING);
   required int32 ip_version (INTEGER(8,false));
+  optional int32 vlan (INTEGER(16,false));
+  optional int32 inner_vlan (INTEGER(16,false));
+  optional binary outer_src (STRING);
+  optional binary outer_dst (STRING);
+  optional int32 outer_src_port (INTEGER(16,false));
+  optional int32 outer_dst_port (INTEGER(16,false));
 }";
 
 /// A string column of one row group: every value's text in one buffer and where each ends.
@@ -112,6 +118,38 @@ impl Optional {
     }
 }
 
+impl Optional {
+    fn push_addr(&mut self, value: Option<IpAddr>) {
+        match value {
+            Some(addr) => {
+                self.values.push_addr(addr);
+                self.levels.push(1);
+            }
+            None => self.levels.push(0),
+        }
+    }
+}
+
+/// A buffered optional UINT16 column (VLAN ids, outer ports): present values, and one
+/// definition level per row.
+#[derive(Default)]
+struct OptionalU16 {
+    values: Vec<i32>,
+    levels: Vec<i16>,
+}
+
+impl OptionalU16 {
+    fn push(&mut self, value: Option<u16>) {
+        match value {
+            Some(v) => {
+                self.values.push(i32::from(v));
+                self.levels.push(1);
+            }
+            None => self.levels.push(0),
+        }
+    }
+}
+
 /// One row group's columns.
 #[derive(Default)]
 struct Columns {
@@ -141,6 +179,12 @@ struct Columns {
     flow: Vec<i64>,
     file: Optional,
     ip_version: Vec<i32>,
+    vlan: OptionalU16,
+    inner_vlan: OptionalU16,
+    outer_src: Optional,
+    outer_dst: Optional,
+    outer_src_port: OptionalU16,
+    outer_dst_port: OptionalU16,
 }
 
 /// Nanoseconds since the epoch; timestamps beyond i64 (years before 1678 or after 2262)
@@ -182,6 +226,13 @@ impl Columns {
         self.flow.push(count(row.flow));
         self.file.push(row.file);
         self.ip_version.push(i32::from(row.ip_version()));
+        self.vlan.push(row.encap.vlans.vlan);
+        self.inner_vlan.push(row.encap.vlans.inner_vlan);
+        self.outer_src.push_addr(row.outer_src());
+        self.outer_dst.push_addr(row.outer_dst());
+        let ports = row.outer_ports();
+        self.outer_src_port.push(ports.map(|p| p.0));
+        self.outer_dst_port.push(ports.map(|p| p.1));
     }
 
     fn len(&self) -> usize {
@@ -255,6 +306,19 @@ impl<W: Write + Send> ParquetFlows<W> {
                 column.close().map_err(parquet_error)?;
             }};
         }
+        macro_rules! optional_u16 {
+            ($column:expr) => {{
+                let mut column = group
+                    .next_column()
+                    .map_err(parquet_error)?
+                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
+                column
+                    .typed::<Int32Type>()
+                    .write_batch(&$column.values, Some(&$column.levels), None)
+                    .map_err(parquet_error)?;
+                column.close().map_err(parquet_error)?;
+            }};
+        }
         required!(Int64Type, &c.first_seen);
         required!(Int64Type, &c.last_seen);
         required!(DoubleType, &c.duration);
@@ -281,6 +345,12 @@ impl<W: Write + Send> ParquetFlows<W> {
         required!(Int64Type, &c.flow);
         optional!(c.file);
         required!(Int32Type, &c.ip_version);
+        optional_u16!(c.vlan);
+        optional_u16!(c.inner_vlan);
+        optional!(c.outer_src);
+        optional!(c.outer_dst);
+        optional_u16!(c.outer_src_port);
+        optional_u16!(c.outer_dst_port);
         group.close().map_err(parquet_error)?;
         Ok(())
     }
@@ -350,6 +420,7 @@ mod tests {
             community_id: "1:x".to_string(),
             flow: i,
             file: Some("a.pcap"),
+            encap: Default::default(),
         }
     }
 
@@ -414,6 +485,7 @@ mod tests {
                 Transport::Udp
             };
             r.tcp_flags = if i % 5 == 0 { 0x12 } else { 0 };
+            r.encap = encap(i);
             writer.write(&r).unwrap();
         }
         writer.finish().unwrap();
@@ -438,6 +510,63 @@ mod tests {
                 (i % 2 == 0).then_some("domain"),
                 "row {i}"
             );
+            // The link columns, typed: UINT16 ids and ports, addresses as strings, nulls.
+            let e = encap(i);
+            let at = |name: &str| {
+                super::super::flows::FIELDS
+                    .iter()
+                    .position(|f| *f == name)
+                    .unwrap()
+            };
+            assert_eq!(r.get_ushort(at("vlan")).ok(), e.vlans.vlan, "row {i}");
+            assert_eq!(
+                r.get_ushort(at("inner_vlan")).ok(),
+                e.vlans.inner_vlan,
+                "row {i}"
+            );
+            let outer = e.outer.map(|o| o.src.to_string());
+            assert_eq!(
+                r.get_string(at("outer_src")).ok(),
+                outer.as_ref(),
+                "row {i}"
+            );
+            let outer = e.outer.map(|o| o.dst.to_string());
+            assert_eq!(
+                r.get_string(at("outer_dst")).ok(),
+                outer.as_ref(),
+                "row {i}"
+            );
+            let ports = e.outer.and_then(|o| o.ports);
+            assert_eq!(
+                r.get_ushort(at("outer_src_port")).ok(),
+                ports.map(|p| p.src_port)
+            );
+            assert_eq!(
+                r.get_ushort(at("outer_dst_port")).ok(),
+                ports.map(|p| p.dst_port)
+            );
+        }
+    }
+
+    /// Row `i`'s link: tagged, double-tagged, tunnelled with or without outer ports, or none.
+    fn encap(i: u64) -> crate::flow::Encapsulation {
+        use crate::decode::{Ports, Vlans};
+        let id = (i * 37 % 4096) as u16;
+        let outer = crate::flow::OuterEndpoints {
+            src: format!("192.0.2.{}", i % 256).parse().unwrap(),
+            dst: format!("2001:db8::{i:x}").parse().unwrap(),
+            ports: (i % 2 == 0).then_some(Ports {
+                transport: Transport::Udp,
+                src_port: 40_000 + i as u16,
+                dst_port: 4789,
+            }),
+        };
+        crate::flow::Encapsulation {
+            vlans: Vlans {
+                vlan: (i % 4 != 0).then_some(id),
+                inner_vlan: (i % 4 == 2).then_some(4095 - id),
+            },
+            outer: (i % 3 == 1).then_some(outer),
         }
     }
 }
