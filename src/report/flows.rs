@@ -163,7 +163,7 @@ impl<'a> FlowRow<'a> {
     }
 
     /// The TCP flags seen, by name (`SYN|ACK|FIN`); `None` for other transports.
-    pub fn tcp_flag_names(&self) -> Option<String> {
+    pub fn tcp_flag_names(&self) -> Option<&'static str> {
         (self.transport == Transport::Tcp).then(|| tcp_flag_names(self.tcp_flags))
     }
 }
@@ -171,8 +171,15 @@ impl<'a> FlowRow<'a> {
 /// TCP flag names in header bit order, lowest first (RFC 9293, RFC 3168).
 const TCP_FLAG_NAMES: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
 
-/// `SYN|ACK|FIN`-style names of the set bits of a TCP flags byte (empty when none is set).
-pub fn tcp_flag_names(flags: u8) -> String {
+/// `SYN|ACK|FIN`-style names of the set bits of a TCP flags byte (empty when none is set),
+/// from a table of all 256 built on first use: a record costs no allocation for them.
+pub fn tcp_flag_names(flags: u8) -> &'static str {
+    static TABLE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..=u8::MAX).map(spell_tcp_flags).collect());
+    table.get(usize::from(flags)).map_or("", String::as_str)
+}
+
+fn spell_tcp_flags(flags: u8) -> String {
     let mut names = String::new();
     // SYN and ACK first, then the rest in bit order: a usual connection reads SYN|ACK|FIN.
     for bit in [1u8, 4, 0, 2, 3, 5, 6, 7] {
@@ -223,7 +230,7 @@ struct FlowJson<'r> {
     bytes_c2s: u64,
     packets_s2c: u64,
     bytes_s2c: u64,
-    tcp_flags: Option<String>,
+    tcp_flags: Option<&'static str>,
     end: &'static str,
     state: &'static str,
     tunnel: Option<TunnelKind>,
@@ -344,7 +351,7 @@ fn write_json_line(line: &mut Vec<u8>, row: &FlowRow<'_>) -> io::Result<()> {
     push_number(line, "packets_s2c", row.s2c.packets);
     push_number(line, "bytes_s2c", row.s2c.bytes);
     match row.tcp_flag_names() {
-        Some(names) => push_name(line, "tcp_flags", &names),
+        Some(names) => push_name(line, "tcp_flags", names),
         None => line.extend_from_slice(b",\"tcp_flags\":null"),
     }
     push_name(line, "end", row.end.as_str());
@@ -486,7 +493,7 @@ impl<W: Write> FlowWriter for CsvFlows<W> {
                 j.bytes_c2s.to_string(),
                 j.packets_s2c.to_string(),
                 j.bytes_s2c.to_string(),
-                j.tcp_flags.unwrap_or_default(),
+                j.tcp_flags.unwrap_or_default().to_string(),
                 j.end.to_string(),
                 j.state.to_string(),
                 j.tunnel
@@ -577,7 +584,7 @@ mod tests {
         assert_eq!(row.service, Some("http"));
         assert_eq!(row.section(), Section::Assigned);
         assert_eq!(row.duration(), 2.5);
-        assert_eq!(row.tcp_flag_names().as_deref(), Some("SYN|ACK|FIN|PSH"));
+        assert_eq!(row.tcp_flag_names(), Some("SYN|ACK|FIN|PSH"));
         // The specification's vector for this very flow.
         assert_eq!(row.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 

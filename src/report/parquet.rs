@@ -11,9 +11,9 @@
 use super::flows::{evidence_name, FlowRow, FlowWriter};
 use crate::decode::TunnelKind;
 use bytes::Bytes;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
@@ -99,6 +99,33 @@ impl Strings {
     }
 }
 
+/// A string column whose values are the program's own names (`tcp`, `handshake`, `fin`...):
+/// each value is a `Bytes` over the static text, which the writer clones and drops for free
+/// (no copy into a buffer, no reference count).
+#[derive(Default)]
+struct Labels {
+    values: Vec<ByteArray>,
+    /// Definition levels, for an optional column; empty for a required one.
+    levels: Vec<i16>,
+}
+
+impl Labels {
+    fn push(&mut self, value: &'static str) {
+        self.values
+            .push(ByteArray::from(Bytes::from_static(value.as_bytes())));
+    }
+
+    fn push_optional(&mut self, value: Option<&'static str>) {
+        match value {
+            Some(v) => {
+                self.push(v);
+                self.levels.push(1);
+            }
+            None => self.levels.push(0),
+        }
+    }
+}
+
 /// A buffered optional string column: the present values and one definition level per row.
 #[derive(Default)]
 struct Optional {
@@ -156,25 +183,25 @@ struct Columns {
     first_seen: Vec<i64>,
     last_seen: Vec<i64>,
     duration: Vec<f64>,
-    transport: Strings,
+    transport: Labels,
     client: Strings,
     client_port: Vec<i32>,
     server: Strings,
     server_port: Vec<i32>,
-    evidence: Strings,
+    evidence: Labels,
     service: Optional,
-    section: Strings,
-    status: Strings,
-    class: Strings,
+    section: Labels,
+    status: Labels,
+    class: Labels,
     unauthorized: Optional,
     packets_c2s: Vec<i64>,
     bytes_c2s: Vec<i64>,
     packets_s2c: Vec<i64>,
     bytes_s2c: Vec<i64>,
-    tcp_flags: Optional,
-    end: Strings,
-    state: Strings,
-    tunnel: Optional,
+    tcp_flags: Labels,
+    end: Labels,
+    state: Labels,
+    tunnel: Labels,
     community_id: Strings,
     flow: Vec<i64>,
     file: Optional,
@@ -218,10 +245,11 @@ impl Columns {
         self.bytes_c2s.push(count(row.c2s.bytes));
         self.packets_s2c.push(count(row.s2c.packets));
         self.bytes_s2c.push(count(row.s2c.bytes));
-        self.tcp_flags.push(row.tcp_flag_names().as_deref());
+        self.tcp_flags.push_optional(row.tcp_flag_names());
         self.end.push(row.end.as_str());
         self.state.push(row.state.as_str());
-        self.tunnel.push(row.tunnel.map(TunnelKind::as_str));
+        self.tunnel
+            .push_optional(row.tunnel.map(TunnelKind::as_str));
         self.community_id.push(&row.community_id);
         self.flow.push(count(row.flow));
         self.file.push(row.file);
@@ -253,14 +281,26 @@ pub struct ParquetFlows<W: Write + Send> {
 impl<W: Write + Send> ParquetFlows<W> {
     pub fn new(out: W) -> io::Result<Self> {
         let schema = Arc::new(parse_message_type(SCHEMA).map_err(parquet_error)?);
-        let properties = WriterProperties::builder()
+        let mut properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             // A Community ID is a hash, one per flow: a dictionary of them never repeats a
             // value, so it only costs a hash per row before the writer falls back to plain.
             .set_column_dictionary_enabled(ColumnPath::from("community_id"), false)
             .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
-            .set_created_by(format!("portnote {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("portnote {}", env!("CARGO_PKG_VERSION")));
+        // Min/max statistics only where they let a reader skip pages and row groups: times,
+        // ports and counters. A string column's min and max in records that end in time
+        // order span nearly the whole alphabet of its values (addresses, services, hashes),
+        // and computing them was a sixth of the writer's instructions.
+        for field in schema.get_fields() {
+            if field.get_physical_type() == PhysicalType::BYTE_ARRAY {
+                properties = properties.set_column_statistics_enabled(
+                    ColumnPath::from(field.name()),
+                    EnabledStatistics::None,
+                );
+            }
+        }
+        let properties = properties.build();
         let writer =
             SerializedFileWriter::new(out, schema, Arc::new(properties)).map_err(parquet_error)?;
         Ok(ParquetFlows {
@@ -306,6 +346,19 @@ impl<W: Write + Send> ParquetFlows<W> {
                 column.close().map_err(parquet_error)?;
             }};
         }
+        macro_rules! optional_labels {
+            ($column:expr) => {{
+                let mut column = group
+                    .next_column()
+                    .map_err(parquet_error)?
+                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&$column.values, Some(&$column.levels), None)
+                    .map_err(parquet_error)?;
+                column.close().map_err(parquet_error)?;
+            }};
+        }
         macro_rules! optional_u16 {
             ($column:expr) => {{
                 let mut column = group
@@ -322,25 +375,25 @@ impl<W: Write + Send> ParquetFlows<W> {
         required!(Int64Type, &c.first_seen);
         required!(Int64Type, &c.last_seen);
         required!(DoubleType, &c.duration);
-        required!(ByteArrayType, &c.transport.values());
+        required!(ByteArrayType, &c.transport.values);
         required!(ByteArrayType, &c.client.values());
         required!(Int32Type, &c.client_port);
         required!(ByteArrayType, &c.server.values());
         required!(Int32Type, &c.server_port);
-        required!(ByteArrayType, &c.evidence.values());
+        required!(ByteArrayType, &c.evidence.values);
         optional!(c.service);
-        required!(ByteArrayType, &c.section.values());
-        required!(ByteArrayType, &c.status.values());
-        required!(ByteArrayType, &c.class.values());
+        required!(ByteArrayType, &c.section.values);
+        required!(ByteArrayType, &c.status.values);
+        required!(ByteArrayType, &c.class.values);
         optional!(c.unauthorized);
         required!(Int64Type, &c.packets_c2s);
         required!(Int64Type, &c.bytes_c2s);
         required!(Int64Type, &c.packets_s2c);
         required!(Int64Type, &c.bytes_s2c);
-        optional!(c.tcp_flags);
-        required!(ByteArrayType, &c.end.values());
-        required!(ByteArrayType, &c.state.values());
-        optional!(c.tunnel);
+        optional_labels!(c.tcp_flags);
+        required!(ByteArrayType, &c.end.values);
+        required!(ByteArrayType, &c.state.values);
+        optional_labels!(c.tunnel);
         required!(ByteArrayType, &c.community_id.values());
         required!(Int64Type, &c.flow);
         optional!(c.file);
@@ -458,6 +511,15 @@ mod tests {
         let service = metadata.row_group(0).column(9);
         assert!(service.dictionary_page_offset().is_some());
         assert_eq!(service.compression(), Compression::SNAPPY);
+        // Min/max where a reader can skip by them (times, ports, counters), none on strings.
+        let group = metadata.row_group(0);
+        for (i, name) in super::super::flows::FIELDS.iter().enumerate() {
+            let stats = group.column(i).statistics();
+            let is_string = schema.column(i).physical_type() == PhysicalType::BYTE_ARRAY;
+            assert_eq!(stats.is_none(), is_string, "{name}");
+        }
+        let first_seen = group.column(0).statistics().unwrap();
+        assert!(first_seen.min_bytes_opt().is_some() && first_seen.max_bytes_opt().is_some());
     }
 
     /// String values read back as written, each row its own: the column buffers are sliced
