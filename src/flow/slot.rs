@@ -248,11 +248,17 @@ pub(super) fn packs(ns: i64, digits: u8) -> bool {
     packs_ns(ns) && digits < 16
 }
 
-/// Whether a time is held exactly by its saturating nanoseconds: neither end of i64, in one
-/// comparison (`i64::MAX + 1` wraps to `i64::MIN`, `i64::MIN + 1` is the next value).
+/// The lowest time [`packs_ns`] takes. `Timestamp::saturating_nanos` saturates the seconds
+/// before it adds the nanoseconds, so a time before 1678 comes out anywhere in the first
+/// second above `i64::MIN`, not only at `i64::MIN`: that whole second is left to the spill.
+const LOWEST_EXACT_NS: i64 = i64::MIN + 1_000_000_000;
+
+/// Whether a time is held exactly by its saturating nanoseconds: from [`LOWEST_EXACT_NS`] up
+/// to, not including, `i64::MAX` (where the saturation stops above). One comparison: below the
+/// range, the difference wraps to the top of u64.
 #[inline(always)]
 pub(super) fn packs_ns(ns: i64) -> bool {
-    ns.wrapping_add(1) > i64::MIN + 1
+    (ns.wrapping_sub(LOWEST_EXACT_NS) as u64) < (i64::MAX.wrapping_sub(LOWEST_EXACT_NS) as u64)
 }
 
 /// The exact times and counters of the flows a slot cannot hold, by slot index.
@@ -568,6 +574,15 @@ mod tests {
                 },
                 ..base
             },
+            // Before 1678 at one resolution: the seconds saturate, the nanoseconds still add.
+            FlowState {
+                first_seen: Timestamp {
+                    secs: -400_000_000_000,
+                    nanos: 1,
+                    digits: 6,
+                },
+                ..base
+            },
             FlowState {
                 last_seen: Timestamp {
                     digits: 9,
@@ -610,11 +625,11 @@ mod tests {
 
     #[test]
     fn only_the_ends_of_i64_do_not_pack() {
-        for ns in [i64::MIN, i64::MAX] {
+        for ns in [i64::MIN, i64::MIN + 1, LOWEST_EXACT_NS - 1, i64::MAX] {
             assert!(!packs_ns(ns), "{ns}");
         }
         for ns in [
-            i64::MIN + 1,
+            LOWEST_EXACT_NS,
             i64::MAX - 1,
             -1,
             0,
