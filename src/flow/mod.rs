@@ -964,22 +964,16 @@ impl FlowTable {
                 let (key, _) = packet.packed_key();
                 let (a_flows, b_flows) = self.late.endpoints.counts_then_add(&key);
                 let (server_is_a, evidence, service_status) = decide(a_flows, b_flows);
-                let state = FlowState {
+                let start = slot::Start {
                     id,
                     server_is_a,
+                    first_from_a: src_is_a,
                     evidence,
                     service_status,
-                    first_seen: ts,
-                    last_seen: ts,
-                    to_server: Counter::default(),
-                    to_client: Counter::default(),
-                    tcp_flags: 0,
-                    first_from_a: src_is_a,
-                    replies: 0,
                 };
                 let deadline = now.saturating_add(self.timeouts.of(ports.transport, 0));
                 if let Some(slot) = self.slots.get_mut(index as usize) {
-                    slot.store(&state, &mut self.spill, index);
+                    slot.begin(start, ts, &mut self.spill, index);
                     let encap = Encapsulation {
                         vlans: packet.vlans,
                         outer: packet.tunnel.and(self.packet_outer),
@@ -990,33 +984,26 @@ impl FlowTable {
                 index
             }
         };
+        // Rule 3: only handshake evidence revises a flow's decision. A new flow's decision
+        // already took this packet's handshake: decided again, it would come out the same.
+        if handshake.is_some() && found.is_some() {
+            let (server_is_a, evidence, service_status) = decide(0, 0);
+            if evidence == Evidence::Handshake {
+                let Some(slot) = self.slots.get_mut(index as usize) else {
+                    return Observed::unknown(ports);
+                };
+                if slot.server_is_a() == server_is_a {
+                    // The side stands, now on handshake evidence: one field of the slot, not
+                    // the whole flow unpacked and stored back.
+                    slot.set_evidence(Evidence::Handshake);
+                } else {
+                    self.revise(registry, sink, index, server_is_a, service_status, ts);
+                }
+            }
+        }
         let Some(slot) = self.slots.get_mut(index as usize) else {
             return Observed::unknown(ports);
         };
-        // Rule 3: only handshake evidence revises a flow's decision.
-        if handshake.is_some() {
-            let (server_is_a, evidence, service_status) = decide(0, 0);
-            let mut state = slot.state(&self.spill, index);
-            if evidence == Evidence::Handshake && state.server_is_a != server_is_a {
-                if state.packets() > 0 {
-                    let encap = self.encaps.of(slot, index);
-                    let record = state.record(slot.key(&self.v6), encap, EndReason::Revised);
-                    self.late
-                        .end(self.decide_late, registry, sink, record, state.directions());
-                    self.stats.flows += 1;
-                }
-                state.server_is_a = server_is_a;
-                state.service_status = service_status;
-                state.to_server = Counter::default();
-                state.to_client = Counter::default();
-                state.first_seen = ts;
-                self.stats.revised += 1;
-            }
-            if evidence == Evidence::Handshake {
-                state.evidence = Evidence::Handshake;
-            }
-            slot.store(&state, &mut self.spill, index);
-        }
         count_packet(
             slot,
             index,
@@ -1026,6 +1013,41 @@ impl FlowTable {
             &mut self.expiries,
             &mut self.spill,
         )
+    }
+
+    /// Handshake evidence names the other side of the flow in slot `index` the server (rule
+    /// 3): what came before is folded as a record of its own, and the flow starts again at `ts`
+    /// with the new side.
+    #[cold]
+    #[inline(never)]
+    fn revise<S: FlowSink>(
+        &mut self,
+        registry: &Registry,
+        sink: &mut S,
+        index: u32,
+        server_is_a: bool,
+        service_status: Status,
+        ts: Timestamp,
+    ) {
+        let Some(slot) = self.slots.get_mut(index as usize) else {
+            return;
+        };
+        let mut state = slot.state(&self.spill, index);
+        if state.packets() > 0 {
+            let encap = self.encaps.of(slot, index);
+            let record = state.record(slot.key(&self.v6), encap, EndReason::Revised);
+            self.late
+                .end(self.decide_late, registry, sink, record, state.directions());
+            self.stats.flows += 1;
+        }
+        state.server_is_a = server_is_a;
+        state.service_status = service_status;
+        state.to_server = Counter::default();
+        state.to_client = Counter::default();
+        state.first_seen = ts;
+        self.stats.revised += 1;
+        state.evidence = Evidence::Handshake;
+        slot.store(&state, &mut self.spill, index);
     }
 
     /// A slot for a new flow on `probe`'s key (hashed to `hash`), in the index; its state is

@@ -273,6 +273,16 @@ pub(super) struct Exact {
     to_client: Counter,
 }
 
+/// A new flow's decision and id, for [`Slot::begin`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Start {
+    pub(super) id: u64,
+    pub(super) server_is_a: bool,
+    pub(super) first_from_a: bool,
+    pub(super) evidence: Evidence,
+    pub(super) service_status: Status,
+}
+
 /// IPv6 address pairs of the live IPv6 flows, by the index their slot keeps.
 #[derive(Debug, Default)]
 pub(super) struct V6Pairs {
@@ -457,6 +467,48 @@ impl Slot {
         }
     }
 
+    /// Stores a new flow (no packets counted yet, both times `ts`): what
+    /// [`store`](Self::store) would store, written field by field into a fresh slot. A time the
+    /// slot cannot hold takes `store`'s way to [`Spill`].
+    #[inline]
+    pub(super) fn begin(&mut self, start: Start, ts: Timestamp, spill: &mut Spill, index: u32) {
+        let ns = ts.saturating_nanos();
+        if !packs(ns, ts.digits) || self.bits & SPILLED != 0 {
+            let state = FlowState {
+                id: start.id,
+                server_is_a: start.server_is_a,
+                evidence: start.evidence,
+                service_status: start.service_status,
+                first_seen: ts,
+                last_seen: ts,
+                to_server: Counter::default(),
+                to_client: Counter::default(),
+                tcp_flags: 0,
+                first_from_a: start.first_from_a,
+                replies: 0,
+            };
+            self.store(&state, spill, index);
+            return;
+        }
+        self.id = (self.id & !FLOW_ID_MASK) | (start.id & FLOW_ID_MASK);
+        self.first_ns = ns;
+        self.last_ns = ns;
+        self.to_server = Count32::default();
+        self.to_client = Count32::default();
+        self.tcp_flags = 0;
+        self.bits = if start.server_is_a { SERVER_IS_A } else { 0 }
+            | if start.first_from_a { FIRST_FROM_A } else { 0 };
+        // `packs` held, so the resolution fits its four bits.
+        self.decision = decision_code(start.evidence, start.service_status) | (ts.digits << 4);
+    }
+
+    /// Sets the evidence the flow's decision rests on, its service side and status unchanged
+    /// (handshake evidence confirming the side already chosen).
+    pub(super) fn set_evidence(&mut self, evidence: Evidence) {
+        let (_, status) = self.decision();
+        self.decision = (self.decision & 0xf0) | decision_code(evidence, status);
+    }
+
     /// Stores `state` (the key fields are left alone): packed, or in `spill` when the slot
     /// cannot hold its times or counters.
     pub(super) fn store(&mut self, state: &FlowState, spill: &mut Spill, index: u32) {
@@ -620,6 +672,76 @@ mod tests {
                     assert!(spill.is_empty());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn begin_stores_what_store_stores_for_a_new_flow() {
+        let base = state();
+        let times = [
+            base.first_seen,
+            Timestamp {
+                secs: -400_000_000_000,
+                nanos: 1,
+                digits: 9,
+            },
+            Timestamp {
+                digits: 200,
+                ..base.first_seen
+            },
+        ];
+        for (n, ts) in times.into_iter().enumerate() {
+            for evidence in Evidence::ALL {
+                for (server_is_a, first_from_a) in [(false, true), (true, false), (true, true)] {
+                    let new = FlowState {
+                        evidence,
+                        server_is_a,
+                        first_from_a,
+                        first_seen: ts,
+                        last_seen: ts,
+                        to_server: Counter::default(),
+                        to_client: Counter::default(),
+                        tcp_flags: 0,
+                        replies: 0,
+                        ..base
+                    };
+                    let start = Start {
+                        id: new.id,
+                        server_is_a,
+                        first_from_a,
+                        evidence,
+                        service_status: new.service_status,
+                    };
+                    let (mut stored, mut begun) = (Slot::default(), Slot::default());
+                    let (mut spill_stored, mut spill_begun) = (Spill::default(), Spill::default());
+                    stored.store(&new, &mut spill_stored, 2);
+                    begun.begin(start, ts, &mut spill_begun, 2);
+                    assert_eq!(begun.state(&spill_begun, 2), new, "case {n}");
+                    assert_eq!(
+                        (begun.bits, begun.decision, begun.first_ns, begun.last_ns),
+                        (
+                            stored.bits,
+                            stored.decision,
+                            stored.first_ns,
+                            stored.last_ns
+                        ),
+                        "case {n}"
+                    );
+                    assert_eq!(spill_begun.len(), usize::from(n > 0), "case {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn set_evidence_keeps_the_side_status_and_resolution() {
+        let mut spill = Spill::default();
+        let mut slot = Slot::default();
+        let base = state();
+        slot.store(&base, &mut spill, 0);
+        for evidence in Evidence::ALL {
+            slot.set_evidence(evidence);
+            assert_eq!(slot.state(&spill, 0), FlowState { evidence, ..base });
         }
     }
 
