@@ -254,11 +254,11 @@ pub(super) fn packs(ns: i64, digits: u8) -> bool {
 const LOWEST_EXACT_NS: i64 = i64::MIN + 1_000_000_000;
 
 /// Whether a time is held exactly by its saturating nanoseconds: from [`LOWEST_EXACT_NS`] up
-/// to, not including, `i64::MAX` (where the saturation stops above). One comparison: below the
-/// range, the difference wraps to the top of u64.
+/// to, not including, `i64::MAX` (where the saturation stops above). One comparison with one
+/// constant: `i64::MAX + 1` wraps to `i64::MIN`, below the range moved up by one.
 #[inline(always)]
 pub(super) fn packs_ns(ns: i64) -> bool {
-    (ns.wrapping_sub(LOWEST_EXACT_NS) as u64) < (i64::MAX.wrapping_sub(LOWEST_EXACT_NS) as u64)
+    ns.wrapping_add(1) > LOWEST_EXACT_NS
 }
 
 /// The exact times and counters of the flows a slot cannot hold, by slot index.
@@ -400,7 +400,9 @@ impl Slot {
         if probe.is_v6() {
             v6.get(self.a) == (probe.a, probe.b)
         } else {
-            u128::from(self.a) == probe.a && u128::from(self.b) == probe.b
+            // The kinds are equal, so both are IPv4 and the probe's addresses fit in 32 bits:
+            // no need to compare their zero high bits.
+            self.a == probe.a as u32 && self.b == probe.b as u32
         }
     }
 
