@@ -22,7 +22,8 @@ pub(super) struct Encaps(HashMap<u32, Entry, foldhash::fast::FixedState>);
 
 impl Encaps {
     /// Keeps `encap` for the new flow in `slot` (at `index`): its outer VLAN in the slot's link
-    /// bits, the rest here when there is any.
+    /// bits, the rest here when there is any. Inlined: most new flows have nothing to keep here.
+    #[inline]
     pub(super) fn keep(&mut self, slot: &mut Slot, index: u32, encap: &Encapsulation) {
         let entry = Entry {
             inner_vlan: encap.vlans.inner_vlan,

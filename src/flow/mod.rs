@@ -892,7 +892,8 @@ impl FlowTable {
     }
 
     /// The rest of [`observe_unswept`](Self::observe_unswept): a new flow, or a packet whose
-    /// handshake evidence may revise its flow's service side (rule 3).
+    /// handshake evidence may revise its flow's service side (rule 3). A packet without a
+    /// handshake comes here only when the caller looked its flow up and found none.
     #[inline(never)]
     fn observe_new_or_handshake<S: FlowSink>(
         &mut self,
@@ -944,7 +945,13 @@ impl FlowTable {
         if self.live >= self.grow_at {
             self.grow();
         }
-        let found = self.find(hash, &probe);
+        // Not looked up twice: what ran since the caller's lookup moves flows within the index
+        // (a rebuild, a resize), never in or out of it.
+        let found = if handshake.is_none() {
+            None
+        } else {
+            self.find(hash, &probe)
+        };
         let index = match found {
             Some(index) => index,
             None => {
