@@ -206,6 +206,9 @@ impl V4Counts {
 
 type Counts<K> = HashMap<K, u32, foldhash::fast::FixedState>;
 
+/// IPv4 endpoints a new [`EndpointTable`] has room for before it first grows.
+const INITIAL_ENDPOINTS: usize = 4096;
+
 /// Flows per endpoint, bounded.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointTable {
@@ -219,8 +222,12 @@ pub struct EndpointTable {
 impl EndpointTable {
     /// A table that holds at most `max_endpoints` (at least 2).
     pub fn new(max_endpoints: usize) -> Self {
+        let mut v4 = V4Counts::default();
+        // The first few thousand at once (32 KiB), as the flow index does: growing to them one
+        // doubling at a time moved every endpoint again (measured: 40 instructions a new flow).
+        v4.reserve(max_endpoints.min(INITIAL_ENDPOINTS));
         EndpointTable {
-            v4: V4Counts::default(),
+            v4,
             wide: HashMap::default(),
             max_endpoints: max_endpoints.max(2),
         }
