@@ -320,90 +320,80 @@ impl<W: Write + Send> ParquetFlows<W> {
         let columns = std::mem::take(&mut self.columns);
         let mut group = writer.next_row_group().map_err(parquet_error)?;
         let c = &columns;
-        macro_rules! required {
-            ($kind:ty, $values:expr) => {{
+        // One column of the row group: its values, and its definition levels if optional.
+        macro_rules! column {
+            ($kind:ty, $values:expr, $levels:expr) => {{
                 let mut column = group
                     .next_column()
                     .map_err(parquet_error)?
                     .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
                 column
                     .typed::<$kind>()
-                    .write_batch($values, None, None)
+                    .write_batch($values, $levels, None)
                     .map_err(parquet_error)?;
                 column.close().map_err(parquet_error)?;
             }};
         }
-        macro_rules! optional {
-            ($column:expr) => {{
-                let mut column = group
-                    .next_column()
-                    .map_err(parquet_error)?
-                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
-                column
-                    .typed::<ByteArrayType>()
-                    .write_batch(&$column.values.values(), Some(&$column.levels), None)
-                    .map_err(parquet_error)?;
-                column.close().map_err(parquet_error)?;
-            }};
-        }
-        macro_rules! optional_labels {
-            ($column:expr) => {{
-                let mut column = group
-                    .next_column()
-                    .map_err(parquet_error)?
-                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
-                column
-                    .typed::<ByteArrayType>()
-                    .write_batch(&$column.values, Some(&$column.levels), None)
-                    .map_err(parquet_error)?;
-                column.close().map_err(parquet_error)?;
-            }};
-        }
-        macro_rules! optional_u16 {
-            ($column:expr) => {{
-                let mut column = group
-                    .next_column()
-                    .map_err(parquet_error)?
-                    .ok_or_else(|| io::Error::other("parquet: schema has fewer columns"))?;
-                column
-                    .typed::<Int32Type>()
-                    .write_batch(&$column.values, Some(&$column.levels), None)
-                    .map_err(parquet_error)?;
-                column.close().map_err(parquet_error)?;
-            }};
-        }
-        required!(Int64Type, &c.first_seen);
-        required!(Int64Type, &c.last_seen);
-        required!(DoubleType, &c.duration);
-        required!(ByteArrayType, &c.transport.values);
-        required!(ByteArrayType, &c.client.values());
-        required!(Int32Type, &c.client_port);
-        required!(ByteArrayType, &c.server.values());
-        required!(Int32Type, &c.server_port);
-        required!(ByteArrayType, &c.evidence.values);
-        optional!(c.service);
-        required!(ByteArrayType, &c.section.values);
-        required!(ByteArrayType, &c.status.values);
-        required!(ByteArrayType, &c.class.values);
-        optional!(c.unauthorized);
-        required!(Int64Type, &c.packets_c2s);
-        required!(Int64Type, &c.bytes_c2s);
-        required!(Int64Type, &c.packets_s2c);
-        required!(Int64Type, &c.bytes_s2c);
-        optional_labels!(c.tcp_flags);
-        required!(ByteArrayType, &c.end.values);
-        required!(ByteArrayType, &c.state.values);
-        optional_labels!(c.tunnel);
-        required!(ByteArrayType, &c.community_id.values());
-        required!(Int64Type, &c.flow);
-        optional!(c.file);
-        required!(Int32Type, &c.ip_version);
-        optional_u16!(c.vlan);
-        optional_u16!(c.inner_vlan);
-        optional!(c.outer_src);
-        optional!(c.outer_dst);
-        optional_u16!(c.outer_src_port);
-        optional_u16!(c.outer_dst_port);
+        column!(Int64Type, &c.first_seen, None);
+        column!(Int64Type, &c.last_seen, None);
+        column!(DoubleType, &c.duration, None);
+        column!(ByteArrayType, &c.transport.values, None);
+        column!(ByteArrayType, &c.client.values(), None);
+        column!(Int32Type, &c.client_port, None);
+        column!(ByteArrayType, &c.server.values(), None);
+        column!(Int32Type, &c.server_port, None);
+        column!(ByteArrayType, &c.evidence.values, None);
+        column!(
+            ByteArrayType,
+            &c.service.values.values(),
+            Some(&c.service.levels)
+        );
+        column!(ByteArrayType, &c.section.values, None);
+        column!(ByteArrayType, &c.status.values, None);
+        column!(ByteArrayType, &c.class.values, None);
+        column!(
+            ByteArrayType,
+            &c.unauthorized.values.values(),
+            Some(&c.unauthorized.levels)
+        );
+        column!(Int64Type, &c.packets_c2s, None);
+        column!(Int64Type, &c.bytes_c2s, None);
+        column!(Int64Type, &c.packets_s2c, None);
+        column!(Int64Type, &c.bytes_s2c, None);
+        column!(
+            ByteArrayType,
+            &c.tcp_flags.values,
+            Some(&c.tcp_flags.levels)
+        );
+        column!(ByteArrayType, &c.end.values, None);
+        column!(ByteArrayType, &c.state.values, None);
+        column!(ByteArrayType, &c.tunnel.values, Some(&c.tunnel.levels));
+        column!(ByteArrayType, &c.community_id.values(), None);
+        column!(Int64Type, &c.flow, None);
+        column!(ByteArrayType, &c.file.values.values(), Some(&c.file.levels));
+        column!(Int32Type, &c.ip_version, None);
+        column!(Int32Type, &c.vlan.values, Some(&c.vlan.levels));
+        column!(Int32Type, &c.inner_vlan.values, Some(&c.inner_vlan.levels));
+        column!(
+            ByteArrayType,
+            &c.outer_src.values.values(),
+            Some(&c.outer_src.levels)
+        );
+        column!(
+            ByteArrayType,
+            &c.outer_dst.values.values(),
+            Some(&c.outer_dst.levels)
+        );
+        column!(
+            Int32Type,
+            &c.outer_src_port.values,
+            Some(&c.outer_src_port.levels)
+        );
+        column!(
+            Int32Type,
+            &c.outer_dst_port.values,
+            Some(&c.outer_dst_port.levels)
+        );
         group.close().map_err(parquet_error)?;
         Ok(())
     }
