@@ -748,7 +748,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_ends_of_i64_do_not_pack() {
+    fn only_the_ends_of_i64_and_the_second_above_its_minimum_do_not_pack() {
         for ns in [i64::MIN, i64::MIN + 1, LOWEST_EXACT_NS - 1, i64::MAX] {
             assert!(!packs_ns(ns), "{ns}");
         }
